@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+type apiKeyRow struct {
+	ID        int64
+	Name      string
+	Scope     string
+	Prefix    string
+	Hash      string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+func (apiKeyRow) TableName() string { return "api_keys" }
+
+var _ svahub.APIKeyService = (*DB)(nil)
+
+// apiKeyPrefix starts every key, so leaked keys are easy to recognise.
+const apiKeyPrefix = "svh_"
+
+func hashAPIKey(plaintext string) string {
+	// Keys carry 256 bits of randomness, so a plain SHA-256 is enough: there
+	// is nothing to brute-force that a slow hash would protect.
+	sum := sha256.Sum256([]byte(plaintext))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateAPIKey creates a key; the plaintext is returned once and only its
+// hash is stored.
+func (db *DB) CreateAPIKey(ctx context.Context, name string, scope svahub.APIKeyScope) (*svahub.APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return nil, "", svahub.FieldInvalid("nome", "informe um nome de 1 a 100 caracteres")
+	}
+	if !scope.Valid() {
+		return nil, "", svahub.FieldInvalid("escopo", "use leitura ou escrita")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, "", err
+	}
+	plaintext := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
+	r := apiKeyRow{Name: name, Scope: string(scope), Prefix: plaintext[:10], Hash: hashAPIKey(plaintext)}
+	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
+		return nil, "", mapErr(err, "")
+	}
+	return r.domain(), plaintext, nil
+}
+
+func (r *apiKeyRow) domain() *svahub.APIKey {
+	return &svahub.APIKey{ID: r.ID, Name: r.Name, Scope: svahub.APIKeyScope(r.Scope), Prefix: r.Prefix, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
+}
+
+// AuthenticateAPIKey finds the live key whose hash matches plaintext.
+func (db *DB) AuthenticateAPIKey(ctx context.Context, plaintext string) (*svahub.APIKey, error) {
+	if !strings.HasPrefix(plaintext, apiKeyPrefix) || len(plaintext) > 200 {
+		return nil, svahub.Errorf(svahub.EUNAUTHORIZED, "chave de API inválida")
+	}
+	var r apiKeyRow
+	err := db.gorm.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashAPIKey(plaintext)).Take(&r).Error
+	if err != nil {
+		if svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND {
+			return nil, svahub.Errorf(svahub.EUNAUTHORIZED, "chave de API inválida ou revogada")
+		}
+		return nil, err
+	}
+	return r.domain(), nil
+}
+
+// RevokeAPIKey revokes a key.
+func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
+	res := db.gorm.WithContext(ctx).Model(&apiKeyRow{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", db.now().UTC())
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return svahub.Errorf(svahub.ENOTFOUND, "chave não encontrada")
+	}
+	return nil
+}
+
+// CountAPIKeys counts keys that are not revoked.
+func (db *DB) CountAPIKeys(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.gorm.WithContext(ctx).Model(&apiKeyRow{}).Where("revoked_at IS NULL").Count(&n).Error
+	return n, err
+}

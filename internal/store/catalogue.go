@@ -1,0 +1,782 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+type integrationRow struct {
+	ID                 int64
+	Description        string
+	Platform           string
+	ClientID           string
+	ClientSecretSealed string
+	UsernamePolicy     string
+	BaseURL            string
+	RateLimitRPS       float64 `gorm:"column:rate_limit_rps"`
+	SuspendOnDebt      bool
+	Active             bool
+	TokenSealed        string
+	TokenStatus        string
+	TokenExpiresAt     *time.Time
+	TokenMessage       string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (integrationRow) TableName() string { return "integrations" }
+
+func (r *integrationRow) domain(loc *time.Location) *svahub.Integration {
+	in := &svahub.Integration{
+		ID:          r.ID,
+		Description: r.Description,
+		Platform:    r.Platform,
+		Params: svahub.IntegrationParams{
+			ClientID:     r.ClientID,
+			SecretSet:    r.ClientSecretSealed != "",
+			Username:     svahub.UsernamePolicy(r.UsernamePolicy),
+			BaseURL:      r.BaseURL,
+			RateLimitRPS: r.RateLimitRPS,
+		},
+		SuspendOnDebt: r.SuspendOnDebt,
+		Active:        r.Active,
+		Token:         svahub.TokenInfo{Status: svahub.TokenStatus(r.TokenStatus), Message: r.TokenMessage},
+		CreatedAt:     r.CreatedAt.In(loc),
+		UpdatedAt:     r.UpdatedAt.In(loc),
+	}
+	if r.TokenExpiresAt != nil {
+		t := r.TokenExpiresAt.In(loc)
+		in.Token.ExpiresAt = &t
+	}
+	return in
+}
+
+type productRow struct {
+	ID            int64
+	IntegrationID int64
+	Description   string
+	Code          string
+	Verified      bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (productRow) TableName() string { return "products" }
+
+func (r *productRow) domain(loc *time.Location) *svahub.Product {
+	return &svahub.Product{ID: r.ID, IntegrationID: r.IntegrationID, Description: r.Description, Code: r.Code, Verified: r.Verified, CreatedAt: r.CreatedAt.In(loc)}
+}
+
+type packageRow struct {
+	ID            int64
+	Description   string
+	Code          string
+	ValueCents    int64
+	IntegrationID int64
+	Active        bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func (packageRow) TableName() string { return "packages" }
+
+type packageProductRow struct {
+	PackageID int64
+	ProductID int64
+	Position  int
+}
+
+func (packageProductRow) TableName() string { return "package_products" }
+
+type planRow struct {
+	ID          int64
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (planRow) TableName() string { return "plans" }
+
+type planPackageRow struct {
+	PlanID    int64
+	PackageID int64
+	Position  int
+}
+
+func (planPackageRow) TableName() string { return "plan_packages" }
+
+var _ svahub.CatalogueService = (*DB)(nil)
+
+// --- integrations ---
+
+// FindIntegrationByID returns one integration.
+func (db *DB) FindIntegrationByID(ctx context.Context, id int64) (*svahub.Integration, error) {
+	var r integrationRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "integração não encontrada")
+	}
+	return r.domain(db.loc), nil
+}
+
+// FindIntegrations lists integrations by id.
+func (db *DB) FindIntegrations(ctx context.Context, f svahub.IntegrationFilter) ([]*svahub.Integration, int, error) {
+	var rows []integrationRow
+	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&integrationRow{}), f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*svahub.Integration, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(db.loc)
+	}
+	return out, total, nil
+}
+
+func validateIntegration(in *svahub.IntegrationInput, create bool) error {
+	in.Normalize()
+	if err := svahub.Validate(in); err != nil {
+		return err
+	}
+	if create && in.Params.ClientSecret == nil {
+		return svahub.FieldInvalid("parametros.client_secret", "campo obrigatório")
+	}
+	return nil
+}
+
+// CreateIntegration stores a new integration with its secret sealed. The
+// token starts as pendente; the platform layer generates it.
+func (db *DB) CreateIntegration(ctx context.Context, in svahub.IntegrationInput) (*svahub.Integration, error) {
+	if err := validateIntegration(&in, true); err != nil {
+		return nil, err
+	}
+	sealed, err := db.sealer.Seal(*in.Params.ClientSecret)
+	if err != nil {
+		return nil, err
+	}
+	r := integrationRow{
+		Description:        in.Description,
+		Platform:           in.Platform,
+		ClientID:           in.Params.ClientID,
+		ClientSecretSealed: sealed,
+		UsernamePolicy:     in.Params.Username,
+		BaseURL:            in.Params.BaseURL,
+		SuspendOnDebt:      in.SuspendOnDebt != nil && *in.SuspendOnDebt,
+		Active:             in.Active == nil || *in.Active,
+		TokenStatus:        string(svahub.TokenPending),
+	}
+	if in.Params.RateLimitRPS != nil {
+		r.RateLimitRPS = *in.Params.RateLimitRPS
+	}
+	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
+		return nil, mapErr(err, "")
+	}
+	return r.domain(db.loc), nil
+}
+
+// UpdateIntegration replaces an integration's fields. An omitted
+// client_secret keeps the stored one; changed credentials reset the token to
+// pendente so it is generated again.
+func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.IntegrationInput) (*svahub.Integration, error) {
+	if err := validateIntegration(&in, false); err != nil {
+		return nil, err
+	}
+	var out *svahub.Integration
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var r integrationRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
+			return mapErr(err, "integração não encontrada")
+		}
+		credsChanged := r.ClientID != in.Params.ClientID || r.BaseURL != in.Params.BaseURL || r.Platform != in.Platform
+		if in.Params.ClientSecret != nil {
+			old, err := db.sealer.Open(r.ClientSecretSealed)
+			if err != nil || old != *in.Params.ClientSecret {
+				sealed, err := db.sealer.Seal(*in.Params.ClientSecret)
+				if err != nil {
+					return err
+				}
+				r.ClientSecretSealed = sealed
+				credsChanged = true
+			}
+		}
+		r.Description = in.Description
+		r.Platform = in.Platform
+		r.ClientID = in.Params.ClientID
+		r.UsernamePolicy = in.Params.Username
+		r.BaseURL = in.Params.BaseURL
+		if in.Params.RateLimitRPS != nil {
+			r.RateLimitRPS = *in.Params.RateLimitRPS
+		} else {
+			r.RateLimitRPS = 0
+		}
+		if in.SuspendOnDebt != nil {
+			r.SuspendOnDebt = *in.SuspendOnDebt
+		}
+		if in.Active != nil {
+			r.Active = *in.Active
+		}
+		if credsChanged {
+			r.TokenSealed, r.TokenStatus, r.TokenExpiresAt, r.TokenMessage = "", string(svahub.TokenPending), nil, ""
+		}
+		if err := tx.Save(&r).Error; err != nil {
+			return mapErr(err, "")
+		}
+		out = r.domain(db.loc)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteIntegration deletes an integration and its products; 409 while
+// packages use it.
+func (db *DB) DeleteIntegration(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var r integrationRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
+			return mapErr(err, "integração não encontrada")
+		}
+		var n int64
+		if err := tx.Model(&packageRow{}).Where("integration_id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return svahub.Errorf(svahub.ECONFLICT, "integração em uso por %d pacote(s)", n)
+		}
+		if err := tx.Where("integration_id = ?", id).Delete(&productRow{}).Error; err != nil {
+			return mapErr(err, "")
+		}
+		return mapErr(tx.Delete(&integrationRow{}, id).Error, "")
+	})
+}
+
+// Credentials returns an integration's decrypted credentials and cached
+// token, for platform adapters only.
+func (db *DB) Credentials(ctx context.Context, id int64) (*svahub.Credentials, error) {
+	var r integrationRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "integração não encontrada")
+	}
+	secret, err := db.sealer.Open(r.ClientSecretSealed)
+	if err != nil {
+		return nil, err
+	}
+	token, err := db.sealer.Open(r.TokenSealed)
+	if err != nil {
+		token = "" // an unreadable cached token is simply renewed
+	}
+	c := &svahub.Credentials{
+		IntegrationID: r.ID, Platform: r.Platform, ClientID: r.ClientID, ClientSecret: secret,
+		BaseURL: r.BaseURL, RateLimitRPS: r.RateLimitRPS, AccessToken: token, Active: r.Active,
+	}
+	if r.TokenExpiresAt != nil {
+		c.TokenExpiresAt = *r.TokenExpiresAt
+	}
+	return c, nil
+}
+
+// SaveToken records the outcome of a token request: a valid token (sealed)
+// with its expiry, or an error message. clientID guards against a race with a
+// credentials change: the result is dropped if the credentials moved on.
+func (db *DB) SaveToken(ctx context.Context, id int64, clientID, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error {
+	sealed, err := db.sealer.Seal(token)
+	if err != nil {
+		return err
+	}
+	var exp *time.Time
+	if !expiresAt.IsZero() {
+		t := expiresAt.UTC()
+		exp = &t
+	}
+	return db.gorm.WithContext(ctx).Model(&integrationRow{}).
+		Where("id = ? AND client_id = ?", id, clientID).
+		Updates(map[string]any{"token_sealed": sealed, "token_status": string(status), "token_expires_at": exp, "token_message": message}).Error
+}
+
+// --- products ---
+
+// FindProductByID returns one product.
+func (db *DB) FindProductByID(ctx context.Context, id int64) (*svahub.Product, error) {
+	var r productRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "produto não encontrado")
+	}
+	return r.domain(db.loc), nil
+}
+
+// FindProducts lists the products of an integration.
+func (db *DB) FindProducts(ctx context.Context, f svahub.ProductFilter) ([]*svahub.Product, int, error) {
+	if _, err := db.FindIntegrationByID(ctx, f.IntegrationID); err != nil {
+		return nil, 0, err
+	}
+	var rows []productRow
+	q := db.gorm.WithContext(ctx).Model(&productRow{}).Where("integration_id = ?", f.IntegrationID)
+	total, err := db.page(ctx, q, f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*svahub.Product, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(db.loc)
+	}
+	return out, total, nil
+}
+
+func validateProduct(in *svahub.ProductInput) error {
+	in.Normalize()
+	return svahub.Validate(in)
+}
+
+// CreateProduct registers a product code under an integration; the code is
+// unique within the integration.
+func (db *DB) CreateProduct(ctx context.Context, integrationID int64, in svahub.ProductInput) (*svahub.Product, error) {
+	return db.createProduct(ctx, integrationID, in, false)
+}
+
+// CreateVerifiedProduct is CreateProduct for a code the platform confirmed.
+func (db *DB) CreateVerifiedProduct(ctx context.Context, integrationID int64, in svahub.ProductInput, verified bool) (*svahub.Product, error) {
+	return db.createProduct(ctx, integrationID, in, verified)
+}
+
+func (db *DB) createProduct(ctx context.Context, integrationID int64, in svahub.ProductInput, verified bool) (*svahub.Product, error) {
+	if err := validateProduct(&in); err != nil {
+		return nil, err
+	}
+	if _, err := db.FindIntegrationByID(ctx, integrationID); err != nil {
+		return nil, err
+	}
+	r := productRow{IntegrationID: integrationID, Description: in.Description, Code: in.Code, Verified: verified}
+	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
+		if isUniqueViolation(err) {
+			return nil, productCodeTaken(in.Code)
+		}
+		return nil, mapErr(err, "")
+	}
+	return r.domain(db.loc), nil
+}
+
+func productCodeTaken(code string) error {
+	return &svahub.Error{Code: svahub.ECONFLICT, Message: "código de produto já cadastrado nesta integração",
+		Fields: []svahub.FieldError{{Field: "codigo", Message: "o código \"" + code + "\" já existe nesta integração"}}}
+}
+
+// UpdateProduct changes a product's description and code.
+func (db *DB) UpdateProduct(ctx context.Context, id int64, in svahub.ProductInput) (*svahub.Product, error) {
+	return db.updateProduct(ctx, id, in, nil)
+}
+
+// UpdateVerifiedProduct is UpdateProduct recording whether the platform
+// confirmed the code.
+func (db *DB) UpdateVerifiedProduct(ctx context.Context, id int64, in svahub.ProductInput, verified bool) (*svahub.Product, error) {
+	return db.updateProduct(ctx, id, in, &verified)
+}
+
+func (db *DB) updateProduct(ctx context.Context, id int64, in svahub.ProductInput, verified *bool) (*svahub.Product, error) {
+	if err := validateProduct(&in); err != nil {
+		return nil, err
+	}
+	var r productRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "produto não encontrado")
+	}
+	if r.Code != in.Code && verified == nil {
+		r.Verified = false
+	}
+	if verified != nil {
+		r.Verified = *verified
+	}
+	r.Description, r.Code = in.Description, in.Code
+	if err := db.gorm.WithContext(ctx).Save(&r).Error; err != nil {
+		if isUniqueViolation(err) {
+			return nil, productCodeTaken(in.Code)
+		}
+		return nil, mapErr(err, "")
+	}
+	return r.domain(db.loc), nil
+}
+
+// SetProductsVerified marks the products of an integration verified or not
+// by code, after the platform catalogue was read.
+func (db *DB) SetProductsVerified(ctx context.Context, integrationID int64, valid map[string]bool) error {
+	var rows []productRow
+	if err := db.gorm.WithContext(ctx).Where("integration_id = ?", integrationID).Find(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if v := valid[r.Code]; v != r.Verified {
+			if err := db.gorm.WithContext(ctx).Model(&productRow{}).Where("id = ?", r.ID).Update("verified", v).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteProduct deletes a product; 409 while a package uses it.
+func (db *DB) DeleteProduct(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var r productRow
+		if err := tx.First(&r, id).Error; err != nil {
+			return mapErr(err, "produto não encontrado")
+		}
+		var n int64
+		if err := tx.Model(&packageProductRow{}).Where("product_id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return svahub.Errorf(svahub.ECONFLICT, "produto em uso por %d pacote(s)", n)
+		}
+		return mapErr(tx.Delete(&productRow{}, id).Error, "")
+	})
+}
+
+// --- packages ---
+
+func (db *DB) loadPackages(ctx context.Context, tx *gorm.DB, rows []packageRow) ([]*svahub.Package, error) {
+	out := make([]*svahub.Package, len(rows))
+	ids := make([]int64, len(rows))
+	byID := make(map[int64]*svahub.Package, len(rows))
+	for i, r := range rows {
+		out[i] = &svahub.Package{ID: r.ID, Description: r.Description, Code: r.Code, Value: svahub.Money(r.ValueCents),
+			IntegrationID: r.IntegrationID, Active: r.Active, Products: []svahub.ProductRef{},
+			CreatedAt: r.CreatedAt.In(db.loc), UpdatedAt: r.UpdatedAt.In(db.loc)}
+		ids[i] = r.ID
+		byID[r.ID] = out[i]
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type ref struct {
+		PackageID   int64
+		ID          int64
+		Code        string
+		Description string
+	}
+	var refs []ref
+	err := tx.WithContext(ctx).Table("package_products pp").
+		Select("pp.package_id, p.id, p.code, p.description").
+		Joins("JOIN products p ON p.id = pp.product_id").
+		Where("pp.package_id IN ?", ids).Order("pp.package_id, pp.position").Scan(&refs).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range refs {
+		p := byID[r.PackageID]
+		p.Products = append(p.Products, svahub.ProductRef{ID: r.ID, Code: r.Code, Description: r.Description})
+	}
+	return out, nil
+}
+
+// FindPackageByID returns one package with its products.
+func (db *DB) FindPackageByID(ctx context.Context, id int64) (*svahub.Package, error) {
+	var r packageRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "pacote não encontrado")
+	}
+	out, err := db.loadPackages(ctx, db.gorm, []packageRow{r})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// FindPackages lists packages, optionally by integration and active flag.
+func (db *DB) FindPackages(ctx context.Context, f svahub.PackageFilter) ([]*svahub.Package, int, error) {
+	q := db.gorm.WithContext(ctx).Model(&packageRow{})
+	if f.IntegrationID != nil {
+		q = q.Where("integration_id = ?", *f.IntegrationID)
+	}
+	if f.Active != nil {
+		q = q.Where("active = ?", *f.Active)
+	}
+	var rows []packageRow
+	total, err := db.page(ctx, q, f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := db.loadPackages(ctx, db.gorm, rows)
+	return out, total, err
+}
+
+// checkPackageProducts verifies that every product exists and belongs to the
+// package's integration.
+func checkPackageProducts(tx *gorm.DB, in *svahub.PackageInput) error {
+	var integ integrationRow
+	if err := tx.Select("id").First(&integ, in.IntegrationID).Error; err != nil {
+		if mapErr(err, "") != nil && svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND {
+			return svahub.FieldInvalid("id_integracao", "integração não encontrada")
+		}
+		return err
+	}
+	var prods []productRow
+	if err := tx.Where("id IN ?", in.Products).Find(&prods).Error; err != nil {
+		return err
+	}
+	found := make(map[int64]productRow, len(prods))
+	for _, p := range prods {
+		found[p.ID] = p
+	}
+	var fields []svahub.FieldError
+	for i, id := range in.Products {
+		p, ok := found[id]
+		switch {
+		case !ok:
+			fields = append(fields, svahub.FieldError{Field: fieldIndex("produtos", i), Message: "produto não encontrado"})
+		case p.IntegrationID != in.IntegrationID:
+			fields = append(fields, svahub.FieldError{Field: fieldIndex("produtos", i), Message: "o produto pertence a outra integração"})
+		}
+	}
+	if len(fields) > 0 {
+		return svahub.Invalid(fields...)
+	}
+	return nil
+}
+
+func writePackageProducts(tx *gorm.DB, packageID int64, products []int64) error {
+	if err := tx.Where("package_id = ?", packageID).Delete(&packageProductRow{}).Error; err != nil {
+		return err
+	}
+	rows := make([]packageProductRow, len(products))
+	for i, id := range products {
+		rows[i] = packageProductRow{PackageID: packageID, ProductID: id, Position: i}
+	}
+	return tx.Create(&rows).Error
+}
+
+func validatePackage(in *svahub.PackageInput) (svahub.Money, error) {
+	in.Normalize()
+	if err := svahub.Validate(in); err != nil {
+		return 0, err
+	}
+	return svahub.ParseMoney(in.Value)
+}
+
+// CreatePackage stores a package of 1–10 products of its integration.
+func (db *DB) CreatePackage(ctx context.Context, in svahub.PackageInput) (*svahub.Package, error) {
+	value, err := validatePackage(&in)
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	err = db.tx(ctx, func(tx *gorm.DB) error {
+		if err := checkPackageProducts(tx, &in); err != nil {
+			return err
+		}
+		r := packageRow{Description: in.Description, Code: in.Code, ValueCents: int64(value), IntegrationID: in.IntegrationID, Active: in.Active == nil || *in.Active}
+		if err := tx.Create(&r).Error; err != nil {
+			return mapErr(err, "")
+		}
+		id = r.ID
+		return writePackageProducts(tx, r.ID, in.Products)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindPackageByID(ctx, id)
+}
+
+// UpdatePackage replaces a package's fields. Its integration cannot change
+// once it has subscriptions. Price changes do not alter existing
+// subscriptions (their valor is a snapshot).
+func (db *DB) UpdatePackage(ctx context.Context, id int64, in svahub.PackageInput) (*svahub.Package, error) {
+	value, err := validatePackage(&in)
+	if err != nil {
+		return nil, err
+	}
+	err = db.tx(ctx, func(tx *gorm.DB) error {
+		var r packageRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
+			return mapErr(err, "pacote não encontrado")
+		}
+		if r.IntegrationID != in.IntegrationID {
+			n, err := db.countSubscriptionsOfPackage(tx, id)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return &svahub.Error{Code: svahub.ECONFLICT, Message: "a integração do pacote não pode mudar: ele já tem assinaturas",
+					Fields: []svahub.FieldError{{Field: "id_integracao", Message: "pacote com assinaturas"}}}
+			}
+		}
+		if err := checkPackageProducts(tx, &in); err != nil {
+			return err
+		}
+		r.Description, r.Code, r.ValueCents, r.IntegrationID = in.Description, in.Code, int64(value), in.IntegrationID
+		if in.Active != nil {
+			r.Active = *in.Active
+		}
+		if err := tx.Save(&r).Error; err != nil {
+			return mapErr(err, "")
+		}
+		return writePackageProducts(tx, r.ID, in.Products)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindPackageByID(ctx, id)
+}
+
+// DeletePackage deletes a package; 409 while a plan or a live subscription
+// uses it.
+func (db *DB) DeletePackage(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var r packageRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
+			return mapErr(err, "pacote não encontrado")
+		}
+		var n int64
+		if err := tx.Model(&planPackageRow{}).Where("package_id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return svahub.Errorf(svahub.ECONFLICT, "pacote incluído em %d plano(s)", n)
+		}
+		n, err := db.countSubscriptionsOfPackage(tx, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return svahub.Errorf(svahub.ECONFLICT, "pacote com %d assinatura(s)", n)
+		}
+		return mapErr(tx.Delete(&packageRow{}, id).Error, "")
+	})
+}
+
+// --- plans ---
+
+func (db *DB) loadPlans(ctx context.Context, rows []planRow) ([]*svahub.Plan, error) {
+	out := make([]*svahub.Plan, len(rows))
+	ids := make([]int64, len(rows))
+	byID := make(map[int64]*svahub.Plan, len(rows))
+	for i, r := range rows {
+		out[i] = &svahub.Plan{ID: r.ID, Description: r.Description, Packages: []svahub.PlanItem{}, CreatedAt: r.CreatedAt.In(db.loc), UpdatedAt: r.UpdatedAt.In(db.loc)}
+		ids[i] = r.ID
+		byID[r.ID] = out[i]
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type item struct {
+		PlanID      int64
+		ID          int64
+		Description string
+		ValueCents  int64
+	}
+	var items []item
+	err := db.gorm.WithContext(ctx).Table("plan_packages pp").
+		Select("pp.plan_id, p.id, p.description, p.value_cents").
+		Joins("JOIN packages p ON p.id = pp.package_id").
+		Where("pp.plan_id IN ?", ids).Order("pp.plan_id, pp.position").Scan(&items).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		p := byID[it.PlanID]
+		p.Packages = append(p.Packages, svahub.PlanItem{ID: it.ID, Description: it.Description, Value: svahub.Money(it.ValueCents)})
+	}
+	return out, nil
+}
+
+// FindPlanByID returns one plan with its packages.
+func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) {
+	var r planRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "plano não encontrado")
+	}
+	out, err := db.loadPlans(ctx, []planRow{r})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// FindPlans lists plans.
+func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Plan, int, error) {
+	var rows []planRow
+	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&planRow{}), f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := db.loadPlans(ctx, rows)
+	return out, total, err
+}
+
+// UpsertPlan creates or replaces a plan and its packages; created reports
+// whether it was new.
+func (db *DB) UpsertPlan(ctx context.Context, id int64, in svahub.PlanInput) (*svahub.Plan, bool, error) {
+	in.Normalize()
+	if err := svahub.Validate(&in); err != nil {
+		return nil, false, err
+	}
+	var created bool
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		if len(in.Packages) > 0 {
+			var n int64
+			if err := tx.Model(&packageRow{}).Where("id IN ?", in.Packages).Count(&n).Error; err != nil {
+				return err
+			}
+			if int(n) != len(in.Packages) {
+				var found []int64
+				if err := tx.Model(&packageRow{}).Where("id IN ?", in.Packages).Pluck("id", &found).Error; err != nil {
+					return err
+				}
+				var fields []svahub.FieldError
+				for i, p := range in.Packages {
+					if !containsID(found, p) {
+						fields = append(fields, svahub.FieldError{Field: fieldIndex("pacotes", i), Message: "pacote não encontrado"})
+					}
+				}
+				return svahub.Invalid(fields...)
+			}
+		}
+		now := db.now().UTC()
+		var r planRow
+		err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error
+		switch {
+		case err == nil:
+			r.Description, r.UpdatedAt = in.Description, now
+			if err := tx.Save(&r).Error; err != nil {
+				return err
+			}
+		case svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND:
+			r = planRow{ID: id, Description: in.Description, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
+				return mapErr(err, "")
+			}
+			created = true
+		default:
+			return err
+		}
+		if err := tx.Where("plan_id = ?", id).Delete(&planPackageRow{}).Error; err != nil {
+			return err
+		}
+		if len(in.Packages) == 0 {
+			return nil
+		}
+		rows := make([]planPackageRow, len(in.Packages))
+		for i, p := range in.Packages {
+			rows[i] = planPackageRow{PlanID: id, PackageID: p, Position: i}
+		}
+		return tx.Create(&rows).Error
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	p, err := db.FindPlanByID(ctx, id)
+	return p, created, err
+}
+
+// DeletePlan deletes a plan. Services keep the subscriptions it gave them.
+func (db *DB) DeletePlan(ctx context.Context, id int64) error {
+	res := db.gorm.WithContext(ctx).Delete(&planRow{}, id)
+	if res.Error != nil {
+		return mapErr(res.Error, "")
+	}
+	if res.RowsAffected == 0 {
+		return svahub.Errorf(svahub.ENOTFOUND, "plano não encontrado")
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// page counts the rows of q and loads one page of them into dest.
+func (db *DB) page(ctx context.Context, q *gorm.DB, p svahub.Page, order string, dest any) (int, error) {
+	var total int64
+	if err := q.Session(&gorm.Session{}).Count(&total).Error; err != nil {
+		return 0, err
+	}
+	if p.Size <= 0 {
+		p.Size = 50
+	}
+	if err := q.Session(&gorm.Session{}).Order(order).Offset(p.Offset()).Limit(p.Size).Find(dest).Error; err != nil {
+		return 0, err
+	}
+	return int(total), nil
+}
+
+// lockForUpdate returns a row-lock clause on Postgres; SQLite transactions
+// are already exclusive (BEGIN IMMEDIATE).
+func lockForUpdate(dialect string) []clause.Expression {
+	if dialect == DialectPostgres {
+		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
+	}
+	return nil
+}
+
+func fieldIndex(name string, i int) string { return fmt.Sprintf("%s[%d]", name, i) }
+
+func containsID(ids []int64, id int64) bool {
+	for _, v := range ids {
+		if v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// countSubscriptionsOfPackage counts the subscriptions (any status) of a
+// package. Until the subscriptions table exists it is zero.
+func (db *DB) countSubscriptionsOfPackage(tx *gorm.DB, packageID int64) (int64, error) {
+	if !tx.Migrator().HasTable("subscriptions") {
+		return 0, nil
+	}
+	var n int64
+	err := tx.Table("subscriptions").Where("package_id = ?", packageID).Count(&n).Error
+	return n, err
+}

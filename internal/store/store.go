@@ -1,0 +1,286 @@
+// Package store persists the svahub domain with GORM on PostgreSQL or SQLite
+// (modernc, pure Go). Schema changes are versioned goose migrations, one
+// folder per dialect, embedded in the binary; River's tables are migrated
+// with rivermigrate. Every dialect difference stays inside this package.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// Dialects.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Options configure a DB.
+type Options struct {
+	// Sealer encrypts secrets at rest. Required.
+	Sealer svahub.Sealer
+	// Location is the business time zone (dates such as expiry defaults).
+	Location *time.Location
+	// Now is the clock; defaults to time.Now.
+	Now func() time.Time
+	// Logger receives store diagnostics; defaults to slog.Default().
+	Logger *slog.Logger
+	// MaxOpenConns bounds the Postgres pool (default 20). SQLite always uses one.
+	MaxOpenConns int
+}
+
+// DB is the svahub database.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect string
+	sealer  svahub.Sealer
+	loc     *time.Location
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Open connects to the database. dialect is DialectSQLite (dsn is a file
+// path) or DialectPostgres (dsn is a postgres:// URL). It does not migrate.
+func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
+	if opts.Sealer == nil {
+		return nil, errors.New("store: a Sealer is required")
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		TranslateError:         false,
+		NowFunc:                func() time.Time { return opts.Now().UTC() },
+	}
+	var (
+		sqlDB *sql.DB
+		gdb   *gorm.DB
+		err   error
+	)
+	switch dialect {
+	case DialectSQLite:
+		sqlDB, err = sql.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		// SQLite allows one writer; River's SQLite driver documents a single
+		// connection as the way to avoid SQLITE_BUSY.
+		sqlDB.SetMaxOpenConns(1)
+		gdb, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", Conn: sqlDB}), gcfg)
+	case DialectPostgres:
+		sqlDB, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	default:
+		return nil, fmt.Errorf("store: unknown dialect %q", dialect)
+	}
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
+	}
+	return &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger}, nil
+}
+
+func sqliteDSN(path string) string {
+	if strings.HasPrefix(path, "file:") {
+		path = strings.TrimPrefix(path, "file:")
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + path + sep +
+		"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Dialect returns DialectSQLite or DialectPostgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// SQL returns the underlying connection pool.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Gorm returns the GORM handle (for tests and the provisioning engine).
+func (db *DB) Gorm() *gorm.DB { return db.gorm }
+
+// RiverDriver returns the River driver for this dialect. Both drivers use
+// *sql.Tx, so jobs are inserted in the same transaction as domain changes.
+func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+	if db.dialect == DialectSQLite {
+		return riversqlite.New(db.sql)
+	}
+	return riverdatabasesql.New(db.sql)
+}
+
+func (db *DB) gooseProvider() (*goose.Provider, error) {
+	dir, gd := "migrations/postgres", goose.DialectPostgres
+	if db.dialect == DialectSQLite {
+		dir, gd = "migrations/sqlite", goose.DialectSQLite3
+	}
+	sub, err := fs.Sub(migrationsFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(gd, db.sql, sub, goose.WithDisableGlobalRegistry(true))
+}
+
+// Migrate applies pending svahub and River migrations.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.gooseProvider()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, r := range results {
+		db.log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	if err != nil {
+		return fmt.Errorf("store: river migrations: %w", err)
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return fmt.Errorf("store: river migrate: %w", err)
+	}
+	for _, v := range res.Versions {
+		db.log.Info("river migration applied", "version", v.Version, "name", v.Name)
+	}
+	return nil
+}
+
+// Pending reports whether any svahub or River migration is not yet applied.
+func (db *DB) Pending(ctx context.Context) (bool, error) {
+	p, err := db.gooseProvider()
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil || pending {
+		return pending, err
+	}
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	if err != nil {
+		return false, err
+	}
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{DryRun: true})
+	if err != nil {
+		return false, err
+	}
+	return len(res.Versions) > 0, nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// tx runs fn in a transaction.
+func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.gorm.WithContext(ctx).Transaction(fn)
+}
+
+// SQLTx returns the *sql.Tx under a GORM transaction, for River's InsertTx.
+func SQLTx(tx *gorm.DB) *sql.Tx {
+	t, _ := tx.Statement.ConnPool.(*sql.Tx)
+	return t
+}
+
+// mapErr turns database errors into domain errors.
+func mapErr(err error, notFound string) error {
+	if err == nil {
+		return nil
+	}
+	var se *svahub.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return svahub.Errorf(svahub.ENOTFOUND, "%s", notFound)
+	}
+	if isUniqueViolation(err) {
+		return svahub.Errorf(svahub.ECONFLICT, "registro duplicado")
+	}
+	if isFKViolation(err) {
+		return svahub.Errorf(svahub.ECONFLICT, "registro em uso ou referência inexistente")
+	}
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "duplicate key value")
+}
+
+func isFKViolation(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 23503") || strings.Contains(s, "FOREIGN KEY constraint failed")
+}
+
+// OpenRaw opens a plain database/sql pool for dialect (used by tests and
+// tools that need no GORM).
+func OpenRaw(ctx context.Context, dialect, dsn string) (*sql.DB, error) {
+	name := "pgx"
+	if dialect == DialectSQLite {
+		name, dsn = "sqlite", sqliteDSN(dsn)
+	}
+	db, err := sql.Open(name, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}

@@ -1,0 +1,102 @@
+package svahub
+
+// ServiceStatus is HubSoft's status_prefixo of a customer service.
+type ServiceStatus string
+
+// The service statuses svahub knows. Any other value is rejected with 422.
+const (
+	StatusEnabled              ServiceStatus = "servico_habilitado"
+	StatusDebtSuspended        ServiceStatus = "suspenso_debito"
+	StatusPartiallySuspended   ServiceStatus = "suspenso_parcialmente"
+	StatusCustomerSuspended    ServiceStatus = "suspenso_pedido_cliente"
+	StatusCancelled            ServiceStatus = "cancelado"
+	StatusInactive             ServiceStatus = "inativo"
+	StatusAwaitingInstallation ServiceStatus = "aguardando_instalacao"
+	StatusAwaitingContract     ServiceStatus = "aguardando_assinatura_contrato"
+	StatusAwaitingConfig       ServiceStatus = "aguardando_configuracao"
+	StatusAwaitingIT           ServiceStatus = "aguardando_liberacao_ti"
+	StatusAwaitingMigration    ServiceStatus = "aguardando_migracao"
+	StatusScheduled            ServiceStatus = "agendado_para_instalacao"
+	StatusQuotaExceeded        ServiceStatus = "franquia_excedida"
+)
+
+// ServiceStatuses lists every accepted status, in the lifecycle table's order.
+var ServiceStatuses = []ServiceStatus{
+	StatusEnabled, StatusDebtSuspended, StatusPartiallySuspended, StatusCustomerSuspended,
+	StatusCancelled, StatusInactive, StatusAwaitingInstallation, StatusAwaitingContract,
+	StatusAwaitingConfig, StatusAwaitingIT, StatusAwaitingMigration, StatusScheduled,
+	StatusQuotaExceeded,
+}
+
+// Valid reports whether s is one of ServiceStatuses.
+func (s ServiceStatus) Valid() bool {
+	for _, v := range ServiceStatuses {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// AccessState is the state of one product of a subscription on the platform.
+// The zero value means "no platform user/plan wanted yet".
+type AccessState string
+
+// Platform states, ordered from most to least permissive.
+const (
+	AccessNone      AccessState = ""
+	AccessActive    AccessState = "ativo"
+	AccessSuspended AccessState = "suspenso"
+	AccessCancelled AccessState = "cancelado"
+)
+
+func (s AccessState) rank() int {
+	switch s {
+	case AccessActive:
+		return 3
+	case AccessSuspended:
+		return 2
+	case AccessCancelled:
+		return 1
+	}
+	return 0
+}
+
+// MorePermissive returns the more permissive of a and b
+// (ativo > suspenso > cancelado > none).
+func MorePermissive(a, b AccessState) AccessState {
+	if b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+// DesiredState is the lifecycle table of DOMAIN.md as one pure function: the
+// platform state an access should have, given the customer service's status,
+// the integration's debt key (suspender_inadimplencia), whether the
+// subscription itself is cancelled, and the access's current desired state
+// (returned where the table says "unchanged" or "left as it is").
+//
+// Suspending or cancelling an access that has no platform plan yet needs no
+// platform call: workers treat it as already converged and create nothing.
+func DesiredState(status ServiceStatus, suspendOnDebt, subscriptionCancelled bool, current AccessState) AccessState {
+	if subscriptionCancelled || current == AccessCancelled {
+		return AccessCancelled // cancelled is terminal
+	}
+	switch status {
+	case StatusEnabled:
+		return AccessActive
+	case StatusDebtSuspended, StatusPartiallySuspended:
+		if suspendOnDebt {
+			return AccessSuspended
+		}
+		return current
+	case StatusCustomerSuspended:
+		return AccessSuspended
+	case StatusCancelled, StatusInactive:
+		return AccessCancelled
+	}
+	// aguardando_*, agendado_para_instalacao, franquia_excedida: no user is
+	// created yet; an existing one is left as it is.
+	return current
+}
