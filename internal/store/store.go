@@ -211,7 +211,7 @@ func (db *DB) Pending(ctx context.Context) (bool, error) {
 	if err != nil || pending {
 		return pending, err
 	}
-	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return false, err
 	}

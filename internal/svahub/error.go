@@ -7,14 +7,14 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status in internal/httpapi.
 const (
-	EINVALID      = "invalid"       // validation failed (422)
-	EBADREQUEST   = "bad_request"   // malformed request (400)
-	ENOTFOUND     = "not_found"     // resource does not exist (404)
-	ECONFLICT     = "conflict"      // state conflict, e.g. still in use (409)
-	EUNAUTHORIZED = "unauthorized"  // missing or wrong credentials (401)
-	EFORBIDDEN    = "forbidden"     // authenticated but not allowed (403)
-	EUNAVAILABLE  = "unavailable"   // dependency down, not ready (503)
-	EINTERNAL     = "internal"      // anything else (500)
+	EINVALID      = "invalid"      // validation failed (422)
+	EBADREQUEST   = "bad_request"  // malformed request (400)
+	ENOTFOUND     = "not_found"    // resource does not exist (404)
+	ECONFLICT     = "conflict"     // state conflict, e.g. still in use (409)
+	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials (401)
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed (403)
+	EUNAVAILABLE  = "unavailable"  // dependency down, not ready (503)
+	EINTERNAL     = "internal"     // anything else (500)
 )
 
 // FieldError describes what is wrong with one input field. Campo is the wire

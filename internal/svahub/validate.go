@@ -99,6 +99,9 @@ func fieldMessage(fe validator.FieldError) string {
 		if fe.Kind() == reflect.Slice {
 			return fmt.Sprintf("no mínimo %s item(ns)", fe.Param())
 		}
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("no mínimo %s caractere(s)", fe.Param())
+		}
 		return fmt.Sprintf("no mínimo %s", fe.Param())
 	case "gt", "gte":
 		return fmt.Sprintf("deve ser maior que %s", strings.TrimSuffix(fe.Param(), ".0"))

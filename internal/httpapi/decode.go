@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// maxBody is the largest request body accepted (1 MiB).
+const maxBody = 1 << 20
+
+// decode reads a JSON body strictly: JSON content type, valid UTF-8, one
+// value, no unknown fields. Shape errors are 400; rules are checked later.
+func decode(c echo.Context, dst any) error {
+	req := c.Request()
+	ct := req.Header.Get(echo.HeaderContentType)
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "envie o corpo como application/json")
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		return badRequest("não foi possível ler o corpo da requisição")
+	}
+	if len(body) > maxBody {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	return decodeBytes(body, dst)
+}
+
+// decodeBytes is the body decoder proper, shared by decode and the fuzz tests.
+func decodeBytes(body []byte, dst any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return badRequest("corpo da requisição vazio: envie um objeto JSON")
+	}
+	if !utf8.Valid(body) {
+		return badRequest("corpo da requisição não é UTF-8 válido")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("JSON malformado: conteúdo após o objeto")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return badRequest(fmt.Sprintf("JSON malformado na posição %d", syn.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return badRequest("JSON malformado: conteúdo truncado")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return badRequest("o corpo deve ser um objeto JSON")
+		}
+		return badRequest("tipo inválido no campo "+field, svahub.FieldError{Field: field, Message: "esperado " + jsonKind(typ.Type.Kind().String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest("campo desconhecido: "+name, svahub.FieldError{Field: name, Message: "campo desconhecido"})
+	}
+	return badRequest("JSON inválido")
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "texto"
+	case "int", "int64", "int32", "uint", "uint64", "float64", "float32":
+		return "número"
+	case "bool":
+		return "booleano (true/false)"
+	case "slice", "array":
+		return "lista"
+	case "struct", "map", "ptr":
+		return "objeto"
+	}
+	return k
+}
+
+// pathID parses a positive integer path parameter.
+func pathID(c echo.Context, name string) (int64, error) {
+	v, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, badRequest(fmt.Sprintf("%s inválido: use um inteiro positivo", name), svahub.FieldError{Field: name, Message: "inteiro positivo"})
+	}
+	return v, nil
+}
+
+// queryInt parses an optional positive integer query parameter.
+func queryInt(c echo.Context, name string) (*int64, error) {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || v <= 0 {
+		return nil, badRequest(fmt.Sprintf("parâmetro %s inválido", name), svahub.FieldError{Field: name, Message: "inteiro positivo"})
+	}
+	return &v, nil
+}
+
+// queryBool parses an optional boolean query parameter.
+func queryBool(c echo.Context, name string) (*bool, error) {
+	switch c.QueryParam(name) {
+	case "":
+		return nil, nil
+	case "true":
+		v := true
+		return &v, nil
+	case "false":
+		v := false
+		return &v, nil
+	}
+	return nil, badRequest(fmt.Sprintf("parâmetro %s inválido", name), svahub.FieldError{Field: name, Message: "use true ou false"})
+}
+
+// Pagination is the pagination block of list responses.
+type Pagination struct {
+	Page     int `json:"pagina_atual" example:"0"`
+	PerPage  int `json:"itens_por_pagina" example:"50"`
+	Total    int `json:"total_registros" example:"1506"`
+	LastPage int `json:"ultima_pagina" example:"30"`
+}
+
+// List is the envelope of list responses.
+type List[T any] struct {
+	Items      []T        `json:"itens"`
+	Pagination Pagination `json:"paginacao"`
+}
+
+// page reads ?pagina (0-based) and ?itens_por_pagina (1–500, default 50).
+func page(c echo.Context) (svahub.Page, error) {
+	p := svahub.Page{Number: 0, Size: 50}
+	if raw := c.QueryParam("pagina"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || n > 1_000_000 {
+			return p, badRequest("parâmetro pagina inválido", svahub.FieldError{Field: "pagina", Message: "inteiro de 0 em diante"})
+		}
+		p.Number = n
+	}
+	if raw := c.QueryParam("itens_por_pagina"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 500 {
+			return p, badRequest("parâmetro itens_por_pagina inválido", svahub.FieldError{Field: "itens_por_pagina", Message: "inteiro de 1 a 500"})
+		}
+		p.Size = n
+	}
+	return p, nil
+}
+
+func listOf[T any](items []T, p svahub.Page, total int) List[T] {
+	if items == nil {
+		items = []T{}
+	}
+	last := 0
+	if total > 0 {
+		last = (total - 1) / p.Size
+	}
+	return List[T]{Items: items, Pagination: Pagination{Page: p.Number, PerPage: p.Size, Total: total, LastPage: last}}
+}
+
+func writeJSON(c echo.Context, status int, contentType string, v any) error {
+	c.Response().Header().Set(echo.HeaderContentType, contentType+"; charset=utf-8")
+	c.Response().WriteHeader(status)
+	enc := json.NewEncoder(c.Response())
+	return enc.Encode(v)
+}
+
+// created answers 201 with a Location header.
+func created(c echo.Context, location string, v any) error {
+	c.Response().Header().Set(echo.HeaderLocation, location)
+	return c.JSON(http.StatusCreated, v)
+}

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+func (s *Server) integrationRoutes(g *echo.Group) {
+	g.POST("/integracoes", s.createIntegration)
+	g.GET("/integracoes", s.listIntegrations)
+	g.GET("/integracoes/:id", s.getIntegration)
+	g.PUT("/integracoes/:id", s.updateIntegration)
+	g.DELETE("/integracoes/:id", s.deleteIntegration)
+	g.POST("/integracoes/:id/testar", s.testIntegration)
+}
+
+// createIntegration godoc
+//
+//	@Summary		Cadastra uma integração
+//	@Description	O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status "erro".
+//	@Tags			integracoes
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json
+//	@Param			Idempotency-Key	header		string					false	"chave de idempotência"
+//	@Param			body			body		svahub.IntegrationInput	true	"integração"
+//	@Success		201				{object}	svahub.Integration
+//	@Failure		400,401,403,413,415,422	{object}	Problem
+//	@Router			/integracoes [post]
+func (s *Server) createIntegration(c echo.Context) error {
+	var in svahub.IntegrationInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, err := s.Catalogue.CreateIntegration(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return created(c, fmt.Sprintf("/api/v1/integracoes/%d", out.ID), out)
+}
+
+// listIntegrations godoc
+//
+//	@Summary	Lista integrações
+//	@Tags		integracoes
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		pagina				query		int	false	"página (0-based)"	minimum(0)
+//	@Param		itens_por_pagina	query		int	false	"itens por página"	minimum(1)	maximum(500)	default(50)
+//	@Success	200					{object}	List[svahub.Integration]
+//	@Failure	400,401				{object}	Problem
+//	@Router		/integracoes [get]
+func (s *Server) listIntegrations(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.Catalogue.FindIntegrations(c.Request().Context(), svahub.IntegrationFilter{Page: p})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(items, p, total))
+}
+
+// getIntegration godoc
+//
+//	@Summary	Consulta uma integração
+//	@Tags		integracoes
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		id	path		int	true	"id_integracao"
+//	@Success	200	{object}	svahub.Integration
+//	@Failure	400,401,404	{object}	Problem
+//	@Router		/integracoes/{id} [get]
+func (s *Server) getIntegration(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalogue.FindIntegrationByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// updateIntegration godoc
+//
+//	@Summary		Atualiza uma integração
+//	@Description	Atualização completa; omitir client_secret mantém o atual. Credenciais alteradas geram um novo token.
+//	@Tags			integracoes
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json
+//	@Param			id		path		int						true	"id_integracao"
+//	@Param			body	body		svahub.IntegrationInput	true	"integração"
+//	@Success		200		{object}	svahub.Integration
+//	@Failure		400,401,403,404,413,415,422	{object}	Problem
+//	@Router			/integracoes/{id} [put]
+func (s *Server) updateIntegration(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in svahub.IntegrationInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, err := s.Catalogue.UpdateIntegration(c.Request().Context(), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// deleteIntegration godoc
+//
+//	@Summary	Exclui uma integração
+//	@Tags		integracoes
+//	@Security	BearerAuth
+//	@Param		id	path	int	true	"id_integracao"
+//	@Success	204
+//	@Failure	400,401,403,404,409	{object}	Problem
+//	@Router		/integracoes/{id} [delete]
+func (s *Server) deleteIntegration(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Catalogue.DeleteIntegration(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// testIntegration godoc
+//
+//	@Summary		Testa a integração (Ações > Testar)
+//	@Description	Gera um token agora e responde o bloco token: "valido" ou "erro" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.
+//	@Tags			integracoes
+//	@Security		BearerAuth
+//	@Produce		json
+//	@Param			id	path		int	true	"id_integracao"
+//	@Success		200	{object}	svahub.TokenInfo
+//	@Failure		400,401,403,404	{object}	Problem
+//	@Router			/integracoes/{id}/testar [post]
+func (s *Server) testIntegration(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if s.Platform == nil {
+		return svahub.Errorf(svahub.EUNAVAILABLE, "nenhum adaptador de plataforma configurado")
+	}
+	tok, err := s.Platform.TestIntegration(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tok)
+}

@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+func (s *Server) planRoutes(g *echo.Group) {
+	g.PUT("/planos/:id", s.upsertPlan)
+	g.GET("/planos", s.listPlans)
+	g.GET("/planos/:id", s.getPlan)
+	g.DELETE("/planos/:id", s.deletePlan)
+}
+
+// upsertPlan godoc
+//
+//	@Summary		Cria ou substitui um plano (combo)
+//	@Description	id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado, 200 quando atualizado.
+//	@Tags			planos
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json
+//	@Param			id		path		int					true	"id_servico"
+//	@Param			body	body		svahub.PlanInput	true	"plano"
+//	@Success		200		{object}	svahub.Plan
+//	@Success		201		{object}	svahub.Plan
+//	@Failure		400,401,403,413,415,422	{object}	Problem
+//	@Router			/planos/{id} [put]
+func (s *Server) upsertPlan(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in svahub.PlanInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, isNew, err := s.Catalogue.UpsertPlan(c.Request().Context(), id, in)
+	if err != nil {
+		return err
+	}
+	if isNew {
+		return created(c, fmt.Sprintf("/api/v1/planos/%d", out.ID), out)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// listPlans godoc
+//
+//	@Summary	Lista planos
+//	@Tags		planos
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		pagina				query		int	false	"página (0-based)"
+//	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
+//	@Success	200					{object}	List[svahub.Plan]
+//	@Failure	400,401				{object}	Problem
+//	@Router		/planos [get]
+func (s *Server) listPlans(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.Catalogue.FindPlans(c.Request().Context(), svahub.PlanFilter{Page: p})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(items, p, total))
+}
+
+// getPlan godoc
+//
+//	@Summary	Consulta um plano
+//	@Tags		planos
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		id	path		int	true	"id_servico"
+//	@Success	200	{object}	svahub.Plan
+//	@Failure	400,401,404	{object}	Problem
+//	@Router		/planos/{id} [get]
+func (s *Server) getPlan(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalogue.FindPlanByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// deletePlan godoc
+//
+//	@Summary		Exclui um plano
+//	@Description	Os serviços mantêm as assinaturas que o plano já lhes deu.
+//	@Tags			planos
+//	@Security		BearerAuth
+//	@Param			id	path	int	true	"id_servico"
+//	@Success		204
+//	@Failure		400,401,403,404	{object}	Problem
+//	@Router			/planos/{id} [delete]
+func (s *Server) deletePlan(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Catalogue.DeletePlan(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+func (s *Server) productRoutes(g *echo.Group) {
+	g.POST("/integracoes/:id/produtos", s.createProduct)
+	g.GET("/integracoes/:id/produtos", s.listProducts)
+	g.POST("/integracoes/:id/produtos/sincronizar", s.syncProducts)
+	g.GET("/produtos/:id", s.getProduct)
+	g.PUT("/produtos/:id", s.updateProduct)
+	g.DELETE("/produtos/:id", s.deleteProduct)
+}
+
+// createProduct godoc
+//
+//	@Summary		Cadastra um produto na integração
+//	@Description	O código é conferido no catálogo da plataforma quando ela responde (código desconhecido → 422 com codigos_validos); fora do ar, o produto é salvo com verificado=false.
+//	@Tags			produtos
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json
+//	@Param			id				path		int					true	"id_integracao"
+//	@Param			Idempotency-Key	header		string				false	"chave de idempotência"
+//	@Param			body			body		svahub.ProductInput	true	"produto"
+//	@Success		201				{object}	svahub.Product
+//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
+//	@Router			/integracoes/{id}/produtos [post]
+func (s *Server) createProduct(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in svahub.ProductInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, err := s.Catalogue.CreateProduct(c.Request().Context(), id, in)
+	if err != nil {
+		return err
+	}
+	return created(c, fmt.Sprintf("/api/v1/produtos/%d", out.ID), out)
+}
+
+// listProducts godoc
+//
+//	@Summary	Lista os produtos de uma integração
+//	@Tags		produtos
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		id					path		int	true	"id_integracao"
+//	@Param		pagina				query		int	false	"página (0-based)"
+//	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
+//	@Success	200					{object}	List[svahub.Product]
+//	@Failure	400,401,404			{object}	Problem
+//	@Router		/integracoes/{id}/produtos [get]
+func (s *Server) listProducts(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.Catalogue.FindProducts(c.Request().Context(), svahub.ProductFilter{IntegrationID: id, Page: p})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(items, p, total))
+}
+
+// syncProducts godoc
+//
+//	@Summary	Importa o catálogo da plataforma
+//	@Tags		produtos
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		id	path		int	true	"id_integracao"
+//	@Success	200	{object}	List[svahub.Product]
+//	@Failure	400,401,403,404,503	{object}	Problem
+//	@Router		/integracoes/{id}/produtos/sincronizar [post]
+func (s *Server) syncProducts(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if s.Platform == nil {
+		return svahub.Errorf(svahub.EUNAVAILABLE, "nenhum adaptador de plataforma configurado")
+	}
+	items, err := s.Platform.SyncProducts(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(items, svahub.Page{Size: max(len(items), 1)}, len(items)))
+}
+
+// getProduct godoc
+//
+//	@Summary	Consulta um produto
+//	@Tags		produtos
+//	@Security	BearerAuth
+//	@Produce	json
+//	@Param		id	path		int	true	"id_produto"
+//	@Success	200	{object}	svahub.Product
+//	@Failure	400,401,404	{object}	Problem
+//	@Router		/produtos/{id} [get]
+func (s *Server) getProduct(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalogue.FindProductByID(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// updateProduct godoc
+//
+//	@Summary	Atualiza um produto
+//	@Tags		produtos
+//	@Security	BearerAuth
+//	@Accept		json
+//	@Produce	json
+//	@Param		id		path		int					true	"id_produto"
+//	@Param		body	body		svahub.ProductInput	true	"produto"
+//	@Success	200		{object}	svahub.Product
+//	@Failure	400,401,403,404,409,413,415,422	{object}	Problem
+//	@Router		/produtos/{id} [put]
+func (s *Server) updateProduct(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in svahub.ProductInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, err := s.Catalogue.UpdateProduct(c.Request().Context(), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// deleteProduct godoc
+//
+//	@Summary	Exclui um produto
+//	@Tags		produtos
+//	@Security	BearerAuth
+//	@Param		id	path	int	true	"id_produto"
+//	@Success	204
+//	@Failure	400,401,403,404,409	{object}	Problem
+//	@Router		/produtos/{id} [delete]
+func (s *Server) deleteProduct(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.Catalogue.DeleteProduct(c.Request().Context(), id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

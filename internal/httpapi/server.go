@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echoSwagger "github.com/swaggo/echo-swagger"
+
+	_ "github.com/svahub/svahub/api" // registers the generated OpenAPI document
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// PlatformService is what the HTTP API asks of the platform layer.
+type PlatformService interface {
+	// TestIntegration generates a token now and answers the token block.
+	TestIntegration(ctx context.Context, id int64) (*svahub.TokenInfo, error)
+	// SyncProducts imports the platform catalogue as products.
+	SyncProducts(ctx context.Context, integrationID int64) ([]*svahub.Product, error)
+}
+
+// Deps are the services the HTTP API calls.
+type Deps struct {
+	Catalogue svahub.CatalogueService
+	Platform  PlatformService
+	Services  svahub.CustomerServiceService
+	APIKeys   svahub.APIKeyService
+	// Ready reports whether the service can take traffic (database up,
+	// migrations applied).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	// Metrics, when set, wraps every request (see internal/metrics).
+	Metrics echo.MiddlewareFunc
+	// MetricsHandler serves GET /metrics when set.
+	MetricsHandler http.Handler
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Deps
+	echo *echo.Echo
+	log  *slog.Logger
+}
+
+// New builds the router.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{Deps: d, echo: e, log: d.Logger}
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: newRequestID,
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.Set("request_id", id)
+		},
+	}))
+	e.Use(s.accessLog)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	if d.Metrics != nil {
+		e.Use(d.Metrics)
+	}
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	if d.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(d.MetricsHandler))
+	}
+	e.GET("/swagger", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") })
+	e.GET("/swagger/*", echoSwagger.WrapHandler)
+
+	v1 := e.Group("/api/v1", s.authenticate)
+	s.integrationRoutes(v1)
+	s.productRoutes(v1)
+	s.packageRoutes(v1)
+	s.planRoutes(v1)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists every registered route (method and path), for tests that
+// check that no route escapes authentication.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// HTTPServer returns an *http.Server for addr with sane timeouts.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
