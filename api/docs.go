@@ -1438,6 +1438,109 @@ const docTemplate = `{
                     }
                 }
             }
+        },
+        "/transmissoes": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Mais recentes primeiro. Segredos, senhas e tokens nunca aparecem.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "transmissoes"
+                ],
+                "summary": "Lista transmissões (chamadas às plataformas)",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "integração",
+                        "name": "id_integracao",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "assinatura",
+                        "name": "id_assinatura",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "token",
+                            "catalogo",
+                            "criar_usuario",
+                            "ativar_plano",
+                            "atualizar_expiracao",
+                            "suspender",
+                            "reativar",
+                            "cancelar",
+                            "consultar"
+                        ],
+                        "type": "string",
+                        "description": "operação",
+                        "name": "operacao",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "sucesso",
+                            "erro",
+                            "erro_temporario"
+                        ],
+                        "type": "string",
+                        "description": "resultado",
+                        "name": "resultado",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "a partir de (AAAA-MM-DD ou RFC 3339)",
+                        "name": "desde",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "antes de (AAAA-MM-DD ou RFC 3339)",
+                        "name": "ate",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "página (0-based)",
+                        "name": "pagina",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "itens por página (1–500)",
+                        "name": "itens_por_pagina",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.List-svahub_Transmission"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
         }
     },
     "definitions": {
@@ -1502,6 +1605,20 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/svahub.Product"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/httpapi.Pagination"
+                }
+            }
+        },
+        "httpapi.List-svahub_Transmission": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.Transmission"
                     }
                 },
                 "paginacao": {
@@ -1696,6 +1813,44 @@ const docTemplate = `{
                     "$ref": "#/definitions/svahub.UsernamePolicy"
                 }
             }
+        },
+        "svahub.Operation": {
+            "type": "string",
+            "enum": [
+                "token",
+                "catalogo",
+                "criar_usuario",
+                "ativar_plano",
+                "atualizar_expiracao",
+                "suspender",
+                "reativar",
+                "cancelar",
+                "consultar"
+            ],
+            "x-enum-varnames": [
+                "OpToken",
+                "OpCatalogue",
+                "OpCreateUser",
+                "OpActivatePlan",
+                "OpUpdateExpiry",
+                "OpSuspend",
+                "OpReactivate",
+                "OpCancel",
+                "OpQuery"
+            ]
+        },
+        "svahub.Outcome": {
+            "type": "string",
+            "enum": [
+                "sucesso",
+                "erro",
+                "erro_temporario"
+            ],
+            "x-enum-varnames": [
+                "OutcomeSuccess",
+                "OutcomeError",
+                "OutcomeTemporary"
+            ]
         },
         "svahub.Package": {
             "type": "object",
@@ -1930,6 +2085,68 @@ const docTemplate = `{
                 "TokenValid",
                 "TokenError"
             ]
+        },
+        "svahub.Transmission": {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "string"
+                },
+                "duracao_ms": {
+                    "type": "integer"
+                },
+                "id_acesso": {
+                    "type": "integer"
+                },
+                "id_assinatura": {
+                    "type": "integer"
+                },
+                "id_integracao": {
+                    "type": "integer"
+                },
+                "id_transmissao": {
+                    "type": "integer"
+                },
+                "mensagem": {
+                    "type": "string"
+                },
+                "operacao": {
+                    "enum": [
+                        "token",
+                        "catalogo",
+                        "criar_usuario",
+                        "ativar_plano",
+                        "atualizar_expiracao",
+                        "suspender",
+                        "reativar",
+                        "cancelar",
+                        "consultar"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.Operation"
+                        }
+                    ]
+                },
+                "resultado": {
+                    "enum": [
+                        "sucesso",
+                        "erro",
+                        "erro_temporario"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.Outcome"
+                        }
+                    ]
+                },
+                "status_http": {
+                    "type": "integer"
+                },
+                "tentativa": {
+                    "type": "integer"
+                }
+            }
         },
         "svahub.UsernamePolicy": {
             "type": "string",

@@ -9,10 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
+	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/config"
-	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
@@ -123,19 +122,17 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 			return err
 		}
 	}
-	app, err := newApp(ctx, cfg, db, log, workers)
+	a, err := app.New(ctx, db, app.Options{
+		Logger: log, Location: cfg.Location, QualificaURL: cfg.QualificaURL,
+		PlatformTimeout: cfg.PlatformTimeout, PlatformRateLimit: cfg.PlatformRateLimit,
+	})
 	if err != nil {
 		return err
-	}
-	if workers {
-		if err := app.startWorkers(ctx); err != nil {
-			return err
-		}
 	}
 	errc := make(chan error, 1)
 	var srv *http.Server
 	if api {
-		srv = app.server.HTTPServer(cfg.Addr)
+		srv = a.API.HTTPServer(cfg.Addr)
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)
@@ -158,49 +155,6 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 			log.Warn("http shutdown", "err", err)
 		}
 	}
-	if workers {
-		app.stopWorkers(sctx)
-	}
 	log.Info("stopped")
 	return nil
 }
-
-// app holds the wired adapters.
-type app struct {
-	db     *store.DB
-	server *httpapi.Server
-	log    *slog.Logger
-}
-
-func newApp(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger, workers bool) (*app, error) {
-	a := &app{db: db, log: log}
-	a.server = httpapi.New(httpapi.Deps{
-		Catalogue: db,
-		APIKeys:   db,
-		Ready:     readiness(db),
-		Logger:    log,
-	})
-	return a, nil
-}
-
-func (a *app) startWorkers(ctx context.Context) error { return nil }
-
-func (a *app) stopWorkers(ctx context.Context) {}
-
-func readiness(db *store.DB) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		if err := db.Ping(ctx); err != nil {
-			return svahub.Errorf(svahub.EUNAVAILABLE, "banco de dados inacessível")
-		}
-		pending, err := db.Pending(ctx)
-		if err != nil {
-			return svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível verificar as migrações")
-		}
-		if pending {
-			return svahub.Errorf(svahub.EUNAVAILABLE, "migrações pendentes")
-		}
-		return nil
-	}
-}
-
-var _ = time.Second

@@ -28,6 +28,10 @@ type Deps struct {
 	Platform  PlatformService
 	Services  svahub.CustomerServiceService
 	APIKeys   svahub.APIKeyService
+	// Transmissions lists platform calls.
+	Transmissions svahub.TransmissionService
+	// Location is the business time zone (default America/Sao_Paulo).
+	Location *time.Location
 	// Ready reports whether the service can take traffic (database up,
 	// migrations applied).
 	Ready  func(ctx context.Context) error
@@ -85,7 +89,15 @@ func New(d Deps) *Server {
 	s.productRoutes(v1)
 	s.packageRoutes(v1)
 	s.planRoutes(v1)
+	s.transmissionRoutes(v1)
 	return s
+}
+
+func (s *Server) location() *time.Location {
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.UTC
 }
 
 // ServeHTTP implements http.Handler.

@@ -1,0 +1,86 @@
+// Package app wires svahub's adapters together: the store, the platform
+// registry and manager, the provisioning engine and the HTTP API. The
+// svahub command and the end-to-end tests build the same App.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/svahub/svahub/internal/httpapi"
+	"github.com/svahub/svahub/internal/platform"
+	qualificaadapter "github.com/svahub/svahub/internal/platform/qualifica"
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// Options configure an App.
+type Options struct {
+	Logger *slog.Logger
+	// Location is the business time zone.
+	Location *time.Location
+	// QualificaURL is the default Qualifica base URL (SVAHUB_QUALIFICA_URL).
+	QualificaURL string
+	// PlatformTimeout bounds one platform call.
+	PlatformTimeout time.Duration
+	// PlatformRateLimit is the default requests per second per integration.
+	PlatformRateLimit float64
+	// Registry overrides the platform adapters (tests); default: Qualifica.
+	Registry map[string]svahub.PlatformFactory
+}
+
+// App is a wired svahub.
+type App struct {
+	DB        *store.DB
+	Platforms *platform.Manager
+	Catalogue *platform.Catalogue
+	API       *httpapi.Server
+	log       *slog.Logger
+}
+
+// New wires an App over an open, migrated database.
+func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = map[string]svahub.PlatformFactory{qualificaadapter.Name: qualificaadapter.Factory(o.QualificaURL)}
+	}
+	a := &App{DB: db, log: o.Logger}
+	a.Platforms = platform.NewManager(db, platform.Options{
+		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger,
+	})
+	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
+	a.API = httpapi.New(httpapi.Deps{
+		Catalogue:     a.Catalogue,
+		Platform:      a.Catalogue,
+		APIKeys:       db,
+		Transmissions: db,
+		Location:      o.Location,
+		Ready:         Readiness(db),
+		Logger:        o.Logger,
+	})
+	return a, nil
+}
+
+// Readiness reports whether the database answers and is fully migrated.
+func Readiness(db *store.DB) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		if err := db.Ping(ctx); err != nil {
+			return svahub.Errorf(svahub.EUNAVAILABLE, "banco de dados inacessível")
+		}
+		pending, err := db.Pending(ctx)
+		if err != nil {
+			return svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível verificar as migrações")
+		}
+		if pending {
+			return svahub.Errorf(svahub.EUNAVAILABLE, "migrações pendentes")
+		}
+		return nil
+	}
+}

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+func (s *Server) transmissionRoutes(g *echo.Group) {
+	g.GET("/transmissoes", s.listTransmissions)
+}
+
+// queryTime parses an optional RFC 3339 timestamp or YYYY-MM-DD date (start
+// of that day in the business time zone).
+func queryTime(c echo.Context, name string, loc *time.Location) (*time.Time, error) {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		return &t, nil
+	}
+	if t, err := time.ParseInLocation(svahub.DateLayout, raw, loc); err == nil {
+		return &t, nil
+	}
+	return nil, badRequest("parâmetro "+name+" inválido", svahub.FieldError{Field: name, Message: "use AAAA-MM-DD ou RFC 3339"})
+}
+
+// listTransmissions godoc
+//
+//	@Summary		Lista transmissões (chamadas às plataformas)
+//	@Description	Mais recentes primeiro. Segredos, senhas e tokens nunca aparecem.
+//	@Tags			transmissoes
+//	@Security		BearerAuth
+//	@Produce		json
+//	@Param			id_integracao		query		int		false	"integração"
+//	@Param			id_assinatura		query		int		false	"assinatura"
+//	@Param			operacao			query		string	false	"operação"	Enums(token,catalogo,criar_usuario,ativar_plano,atualizar_expiracao,suspender,reativar,cancelar,consultar)
+//	@Param			resultado			query		string	false	"resultado"	Enums(sucesso,erro,erro_temporario)
+//	@Param			desde				query		string	false	"a partir de (AAAA-MM-DD ou RFC 3339)"
+//	@Param			ate					query		string	false	"antes de (AAAA-MM-DD ou RFC 3339)"
+//	@Param			pagina				query		int		false	"página (0-based)"
+//	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
+//	@Success		200					{object}	List[svahub.Transmission]
+//	@Failure		400,401				{object}	Problem
+//	@Router			/transmissoes [get]
+func (s *Server) listTransmissions(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := svahub.TransmissionFilter{Page: p}
+	if f.IntegrationID, err = queryInt(c, "id_integracao"); err != nil {
+		return err
+	}
+	if f.SubscriptionID, err = queryInt(c, "id_assinatura"); err != nil {
+		return err
+	}
+	if raw := c.QueryParam("operacao"); raw != "" {
+		op := svahub.Operation(raw)
+		if !contains(svahub.Operations, op) {
+			return badRequest("operacao desconhecida", svahub.FieldError{Field: "operacao", Message: "valor desconhecido"})
+		}
+		f.Operation = &op
+	}
+	if raw := c.QueryParam("resultado"); raw != "" {
+		o := svahub.Outcome(raw)
+		if !contains([]svahub.Outcome{svahub.OutcomeSuccess, svahub.OutcomeError, svahub.OutcomeTemporary}, o) {
+			return badRequest("resultado desconhecido", svahub.FieldError{Field: "resultado", Message: "use sucesso, erro ou erro_temporario"})
+		}
+		f.Outcome = &o
+	}
+	if f.Since, err = queryTime(c, "desde", s.location()); err != nil {
+		return err
+	}
+	if f.Until, err = queryTime(c, "ate", s.location()); err != nil {
+		return err
+	}
+	items, total, err := s.Transmissions.FindTransmissions(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(items, p, total))
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

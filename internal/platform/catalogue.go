@@ -1,0 +1,230 @@
+package platform
+
+import (
+	"context"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// CatalogueStore is the store side of the catalogue plus the product
+// verification writes.
+type CatalogueStore interface {
+	svahub.CatalogueService
+	CreateVerifiedProduct(ctx context.Context, integrationID int64, in svahub.ProductInput, verified bool) (*svahub.Product, error)
+	UpdateVerifiedProduct(ctx context.Context, id int64, in svahub.ProductInput, verified bool) (*svahub.Product, error)
+	SetProductsVerified(ctx context.Context, integrationID int64, valid map[string]bool) error
+}
+
+// Catalogue decorates the store's catalogue service with the platform:
+// integrations get their token when saved, product codes are checked
+// against the platform catalogue.
+type Catalogue struct {
+	CatalogueStore
+	m *Manager
+}
+
+// NewCatalogue wraps store with the manager m.
+func NewCatalogue(store CatalogueStore, m *Manager) *Catalogue {
+	return &Catalogue{CatalogueStore: store, m: m}
+}
+
+var _ svahub.CatalogueService = (*Catalogue)(nil)
+
+func (c *Catalogue) checkPlatform(in *svahub.IntegrationInput) error {
+	if in.Platform != "" && !c.m.Known(in.Platform) {
+		return svahub.FieldInvalid("plataforma", "plataforma desconhecida: use uma de "+joinNames(c.m.Platforms()))
+	}
+	return nil
+}
+
+func joinNames(s []string) string {
+	out := ""
+	for i, n := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+// CreateIntegration saves the integration, then generates its token. A
+// refused or unreachable platform never loses the integration: its token
+// block says "erro" with the reason.
+func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.IntegrationInput) (*svahub.Integration, error) {
+	if err := c.checkPlatform(&in); err != nil {
+		return nil, err
+	}
+	out, err := c.CatalogueStore.CreateIntegration(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return c.afterSave(ctx, out)
+}
+
+// UpdateIntegration saves the integration and, when its credentials
+// changed (token back to pendente), generates a new token.
+func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, in svahub.IntegrationInput) (*svahub.Integration, error) {
+	if err := c.checkPlatform(&in); err != nil {
+		return nil, err
+	}
+	out, err := c.CatalogueStore.UpdateIntegration(ctx, id, in)
+	if err != nil {
+		return nil, err
+	}
+	if out.Token.Status != svahub.TokenPending {
+		return out, nil
+	}
+	return c.afterSave(ctx, out)
+}
+
+func (c *Catalogue) afterSave(ctx context.Context, out *svahub.Integration) (*svahub.Integration, error) {
+	if _, err := c.m.RenewToken(ctx, out.ID); err != nil {
+		c.m.opts.Logger.Warn("token generation failed", "integration", out.ID, "err", err)
+		return out, nil
+	}
+	return c.CatalogueStore.FindIntegrationByID(ctx, out.ID)
+}
+
+// verify checks code against the platform catalogue: (true, nil) when
+// listed, (false, nil) when the platform cannot be asked (inactive or
+// unreachable), and a 422 listing the valid codes when it is not listed.
+func (c *Catalogue) verify(ctx context.Context, integrationID int64, code string) (bool, error) {
+	integ, err := c.CatalogueStore.FindIntegrationByID(ctx, integrationID)
+	if err != nil {
+		return false, err
+	}
+	if !integ.Active {
+		return false, nil
+	}
+	items, err := c.m.Catalogue(ctx, integrationID)
+	if err != nil {
+		if _, ok := svahub.AsPlatformError(err); ok || svahub.ErrorCode(err) == svahub.EINVALID {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, it := range items {
+		if it.Code == code {
+			return true, nil
+		}
+	}
+	return false, unknownCode(code, items)
+}
+
+func validProduct(in *svahub.ProductInput) error {
+	in.Normalize()
+	return svahub.Validate(in)
+}
+
+// CreateProduct checks the code against the platform catalogue when it is
+// reachable, then saves the product with `verificado` accordingly.
+func (c *Catalogue) CreateProduct(ctx context.Context, integrationID int64, in svahub.ProductInput) (*svahub.Product, error) {
+	if err := validProduct(&in); err != nil {
+		return nil, err
+	}
+	ok, err := c.verify(ctx, integrationID, in.Code)
+	if err != nil {
+		return nil, err
+	}
+	return c.CatalogueStore.CreateVerifiedProduct(ctx, integrationID, in, ok)
+}
+
+// UpdateProduct is CreateProduct's rule for updates.
+func (c *Catalogue) UpdateProduct(ctx context.Context, id int64, in svahub.ProductInput) (*svahub.Product, error) {
+	if err := validProduct(&in); err != nil {
+		return nil, err
+	}
+	p, err := c.CatalogueStore.FindProductByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := c.verify(ctx, p.IntegrationID, in.Code)
+	if err != nil {
+		return nil, err
+	}
+	return c.CatalogueStore.UpdateVerifiedProduct(ctx, id, in, ok)
+}
+
+// TestIntegration renews the token now ("Ações > Testar") and, when it is
+// valid, re-checks the stored product codes against the catalogue.
+func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.TokenInfo, error) {
+	if _, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err != nil {
+		return nil, err
+	}
+	info, err := c.m.RenewToken(ctx, id)
+	if err != nil || info.Status != svahub.TokenValid {
+		return info, err
+	}
+	if items, err := c.m.Catalogue(ctx, id); err == nil {
+		valid := make(map[string]bool, len(items))
+		for _, it := range items {
+			valid[it.Code] = true
+		}
+		if err := c.CatalogueStore.SetProductsVerified(ctx, id, valid); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+// SyncProducts imports the platform catalogue: missing codes become
+// products (named as on the platform), every listed code is verified, and
+// the integration's products are returned.
+func (c *Catalogue) SyncProducts(ctx context.Context, id int64) ([]*svahub.Product, error) {
+	if _, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err != nil {
+		return nil, err
+	}
+	items, err := c.m.Catalogue(ctx, id)
+	if err != nil {
+		if pe, ok := svahub.AsPlatformError(err); ok {
+			return nil, svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível ler o catálogo da plataforma: %s", pe.Message)
+		}
+		return nil, err
+	}
+	existing, err := c.allProducts(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	have := make(map[string]bool, len(existing))
+	for _, p := range existing {
+		have[p.Code] = true
+	}
+	valid := make(map[string]bool, len(items))
+	for _, it := range items {
+		valid[it.Code] = true
+		if have[it.Code] {
+			continue
+		}
+		name := it.Name
+		if name == "" {
+			name = it.Code
+		}
+		_, err := c.CatalogueStore.CreateVerifiedProduct(ctx, id, svahub.ProductInput{Description: name, Code: it.Code}, true)
+		if err != nil && svahub.ErrorCode(err) != svahub.ECONFLICT {
+			if svahub.ErrorCode(err) == svahub.EINVALID {
+				c.m.opts.Logger.Warn("catalogue item not importable", "integration", id, "code", it.Code)
+				continue
+			}
+			return nil, err
+		}
+	}
+	if err := c.CatalogueStore.SetProductsVerified(ctx, id, valid); err != nil {
+		return nil, err
+	}
+	return c.allProducts(ctx, id)
+}
+
+func (c *Catalogue) allProducts(ctx context.Context, id int64) ([]*svahub.Product, error) {
+	var out []*svahub.Product
+	for page := 0; ; page++ {
+		items, total, err := c.CatalogueStore.FindProducts(ctx, svahub.ProductFilter{IntegrationID: id, Page: svahub.Page{Number: page, Size: 500}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if len(out) >= total || len(items) == 0 {
+			return out, nil
+		}
+	}
+}

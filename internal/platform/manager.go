@@ -1,0 +1,297 @@
+// Package platform connects svahub to content platforms: a registry of
+// adapters keyed by `plataforma`, per-integration sessions with a cached,
+// sealed-at-rest access token renewed before it expires (and once on a
+// refused token), and a transmission row for every platform call.
+//
+// It also decorates the catalogue service so that saving an integration
+// generates its token and saving a product checks its code against the
+// platform catalogue.
+package platform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// Store is the persistence the platform layer needs.
+type Store interface {
+	Credentials(ctx context.Context, id int64) (*svahub.Credentials, error)
+	SaveToken(ctx context.Context, id int64, clientID, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error
+	RecordTransmission(ctx context.Context, t *svahub.Transmission) error
+}
+
+// Options configure a Manager.
+type Options struct {
+	// Registry maps `plataforma` to its adapter factory.
+	Registry map[string]svahub.PlatformFactory
+	// Timeout bounds one platform call (default 10s).
+	Timeout time.Duration
+	// RateLimitRPS is the default per-integration request rate (default 10).
+	RateLimitRPS float64
+	// RenewBefore renews a token this long before it expires (default 60s).
+	RenewBefore time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Observer, when set, is told about every platform call (metrics).
+	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
+}
+
+// Manager holds one session per integration.
+type Manager struct {
+	store Store
+	opts  Options
+
+	mu       sync.Mutex
+	sessions map[int64]*session
+	renew    singleflight.Group
+}
+
+type session struct {
+	fingerprint string
+	platform    svahub.Platform
+	name        string
+
+	mu        sync.Mutex
+	token     string
+	expiresAt time.Time
+}
+
+// NewManager builds a Manager.
+func NewManager(store Store, opts Options) *Manager {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.RateLimitRPS <= 0 {
+		opts.RateLimitRPS = 10
+	}
+	if opts.RenewBefore <= 0 {
+		opts.RenewBefore = time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Manager{store: store, opts: opts, sessions: map[int64]*session{}}
+}
+
+// Platforms lists the registered platform names.
+func (m *Manager) Platforms() []string {
+	names := make([]string, 0, len(m.opts.Registry))
+	for n := range m.opts.Registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Known reports whether name is a registered platform.
+func (m *Manager) Known(name string) bool {
+	_, ok := m.opts.Registry[name]
+	return ok
+}
+
+func fingerprint(c *svahub.Credentials, rps float64) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%g", c.Platform, c.BaseURL, c.ClientID, c.ClientSecret, rps)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// session returns the integration's session, rebuilt when its credentials
+// changed, seeded with the token stored in the database.
+func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Credentials, error) {
+	creds, err := m.store.Credentials(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rps := creds.RateLimitRPS
+	if rps <= 0 {
+		rps = m.opts.RateLimitRPS
+	}
+	fp := fingerprint(creds, rps)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.sessions[id]; ok && s.fingerprint == fp {
+		return s, creds, nil
+	}
+	factory, ok := m.opts.Registry[creds.Platform]
+	if !ok {
+		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
+	}
+	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps})
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &session{fingerprint: fp, platform: p, name: creds.Platform, token: creds.AccessToken, expiresAt: creds.TokenExpiresAt}
+	m.sessions[id] = s
+	return s, creds, nil
+}
+
+// Ref says which subscription and access a call is made for.
+type Ref struct {
+	SubscriptionID *int64
+	AccessID       *int64
+	// Attempt is the job attempt (1 for calls outside jobs).
+	Attempt int
+}
+
+// token returns a usable token, renewing it when it is missing, about to
+// expire, or force is set.
+func (m *Manager) token(ctx context.Context, id int64, s *session, creds *svahub.Credentials, force bool, ref Ref) (string, error) {
+	s.mu.Lock()
+	tok, exp := s.token, s.expiresAt
+	s.mu.Unlock()
+	if !force && tok != "" && m.opts.Now().Add(m.opts.RenewBefore).Before(exp) {
+		return tok, nil
+	}
+	v, err, _ := m.renew.Do(fmt.Sprint(id), func() (any, error) {
+		return m.renewToken(ctx, id, s, creds, ref)
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *svahub.Credentials, ref Ref) (string, error) {
+	start := m.opts.Now()
+	t, err := s.platform.Token(ctx)
+	m.record(ctx, id, s.name, svahub.OpToken, ref, start, err)
+	if err != nil {
+		msg := "não foi possível gerar o token"
+		if pe, ok := svahub.AsPlatformError(err); ok {
+			msg = pe.Message
+		}
+		if serr := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.ClientID, "", time.Time{}, svahub.TokenError, msg); serr != nil {
+			m.opts.Logger.Warn("save token status", "integration", id, "err", serr)
+		}
+		return "", err
+	}
+	exp := m.opts.Now().Add(t.ExpiresIn)
+	s.mu.Lock()
+	s.token, s.expiresAt = t.AccessToken, exp
+	s.mu.Unlock()
+	if err := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.ClientID, t.AccessToken, exp, svahub.TokenValid, ""); err != nil {
+		m.opts.Logger.Warn("save token", "integration", id, "err", err)
+	}
+	return t.AccessToken, nil
+}
+
+// Call runs fn against the integration's platform with a valid token and
+// records it as a transmission of op. A refused token is renewed once and
+// the call repeated once.
+func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref Ref, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+	s, creds, err := m.session(ctx, id)
+	if err != nil {
+		return err
+	}
+	if ref.Attempt == 0 {
+		ref.Attempt = 1
+	}
+	for try := 0; ; try++ {
+		tok, err := m.token(ctx, id, s, creds, false, ref)
+		if err != nil {
+			return err
+		}
+		start := m.opts.Now()
+		err = fn(ctx, s.platform, tok)
+		m.record(ctx, id, s.name, op, ref, start, err)
+		pe, ok := svahub.AsPlatformError(err)
+		if !ok || !pe.TokenInvalid || try > 0 {
+			return err
+		}
+		// The token was revoked: forget it (only if nobody renewed it yet).
+		s.mu.Lock()
+		if s.token == tok {
+			s.token, s.expiresAt = "", time.Time{}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// record writes a transmission; it never fails the call.
+func (m *Manager) record(ctx context.Context, id int64, platform string, op svahub.Operation, ref Ref, start time.Time, err error) {
+	d := m.opts.Now().Sub(start)
+	t := &svahub.Transmission{IntegrationID: id, SubscriptionID: ref.SubscriptionID, AccessID: ref.AccessID, Operation: op,
+		Outcome: svahub.OutcomeSuccess, HTTPStatus: 200, DurationMS: d.Milliseconds(), Attempt: max(ref.Attempt, 1)}
+	if err != nil {
+		t.Outcome, t.HTTPStatus, t.Message = svahub.OutcomeTemporary, 0, "erro interno"
+		if pe, ok := svahub.AsPlatformError(err); ok {
+			t.HTTPStatus, t.Message = pe.Status, pe.Message
+			if pe.Kind != svahub.PlatformTemporary {
+				t.Outcome = svahub.OutcomeError
+			}
+		} else if ctx.Err() != nil {
+			t.Message = "chamada interrompida"
+		}
+	}
+	if m.opts.Observer != nil {
+		m.opts.Observer(platform, op, t.Outcome, d)
+	}
+	if err := m.store.RecordTransmission(context.WithoutCancel(ctx), t); err != nil {
+		m.opts.Logger.Warn("record transmission", "integration", id, "op", op, "err", err)
+	}
+}
+
+// RenewToken generates a new token now and answers the token block.
+func (m *Manager) RenewToken(ctx context.Context, id int64) (*svahub.TokenInfo, error) {
+	s, creds, err := m.session(ctx, id)
+	if err != nil {
+		if svahub.ErrorCode(err) == svahub.EINVALID {
+			return &svahub.TokenInfo{Status: svahub.TokenError, Message: svahub.ErrorMessage(err)}, nil
+		}
+		return nil, err
+	}
+	if _, err := m.token(ctx, id, s, creds, true, Ref{}); err != nil {
+		if pe, ok := svahub.AsPlatformError(err); ok {
+			return &svahub.TokenInfo{Status: svahub.TokenError, Message: pe.Message}, nil
+		}
+		return nil, err
+	}
+	s.mu.Lock()
+	exp := s.expiresAt
+	s.mu.Unlock()
+	return &svahub.TokenInfo{Status: svahub.TokenValid, ExpiresAt: &exp}, nil
+}
+
+// Catalogue reads the platform catalogue.
+func (m *Manager) Catalogue(ctx context.Context, id int64) ([]svahub.CatalogueItem, error) {
+	var items []svahub.CatalogueItem
+	err := m.Call(ctx, id, svahub.OpCatalogue, Ref{}, func(ctx context.Context, p svahub.Platform, token string) error {
+		var err error
+		items, err = p.Catalogue(ctx, token)
+		return err
+	})
+	return items, err
+}
+
+func codes(items []svahub.CatalogueItem) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Code
+	}
+	sort.Strings(out)
+	return out
+}
+
+func unknownCode(code string, items []svahub.CatalogueItem) error {
+	valid := codes(items)
+	return &svahub.Error{
+		Code:    svahub.EINVALID,
+		Message: fmt.Sprintf("o código %q não existe no catálogo da plataforma; códigos válidos: %s", code, strings.Join(valid, ", ")),
+		Fields:  []svahub.FieldError{{Field: "codigo", Message: "código desconhecido na plataforma"}},
+		Data:    map[string]any{"codigos_validos": valid},
+	}
+}
