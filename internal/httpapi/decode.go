@@ -32,7 +32,7 @@ func decode(c echo.Context, dst any) error {
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
 		return badRequest("não foi possível ler o corpo da requisição")
@@ -104,7 +104,11 @@ func jsonKind(k string) string {
 
 // pathID parses a positive integer path parameter.
 func pathID(c echo.Context, name string) (int64, error) {
-	v, err := strconv.ParseInt(c.Param(name), 10, 64)
+	raw := c.Param(name)
+	if strings.Contains(raw, "/") { // a deeper path that no route serves
+		return 0, echo.ErrNotFound
+	}
+	v, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || v <= 0 {
 		return 0, badRequest(fmt.Sprintf("%s inválido: use um inteiro positivo", name), svahub.FieldError{Field: name, Message: "inteiro positivo"})
 	}
