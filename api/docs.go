@@ -15,6 +15,347 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
+        "/assinaturas": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "assinaturas"
+                ],
+                "summary": "Lista assinaturas",
+                "parameters": [
+                    {
+                        "enum": [
+                            "pendente",
+                            "ativo",
+                            "suspenso",
+                            "cancelado",
+                            "expirado",
+                            "erro"
+                        ],
+                        "type": "string",
+                        "description": "status",
+                        "name": "status",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "integração",
+                        "name": "id_integracao",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "pacote",
+                        "name": "id_pacote",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "serviço do cliente",
+                        "name": "id_cliente_servico",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "página (0-based)",
+                        "name": "pagina",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "itens por página (1–500)",
+                        "name": "itens_por_pagina",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/assinaturas/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "assinaturas"
+                ],
+                "summary": "Consulta uma assinatura com seus acessos",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_assinatura",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.Subscription"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            },
+            "patch": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Data no passado → 422. Adiar a data atualiza a plataforma e reativa uma assinatura expirada.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "assinaturas"
+                ],
+                "summary": "Muda a data de expiração",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_assinatura",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "data",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/svahub.ExpiryInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.Subscription"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/assinaturas/{id}/retransmitir": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Reagenda o trabalho na plataforma (por exemplo, depois de corrigir um código de produto); limpa o erro.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "assinaturas"
+                ],
+                "summary": "Retransmite a assinatura",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_assinatura",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "202": {
+                        "description": "Accepted",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Accepted"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/cobrancas": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Cada assinatura com valor \u003e 0 que existiu e não estava cancelada em algum dia do mês: dias_cobrados, dias_no_mes e valor_proporcional = valor × dias_cobrados ÷ dias_no_mes (arredondado meio para cima). O dia do cancelamento e os dias após data_expiracao não são cobrados.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "cobrancas"
+                ],
+                "summary": "Feed de cobrança da competência",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "AAAA-MM",
+                        "name": "competencia",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "página (0-based)",
+                        "name": "pagina",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "itens por página (1–500)",
+                        "name": "itens_por_pagina",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.BillingResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/healthz": {
             "get": {
                 "produces": [
@@ -1439,6 +1780,599 @@ const docTemplate = `{
                 }
             }
         },
+        "/servicos": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Lista serviços do cliente",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "cliente",
+                        "name": "id_cliente",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "status",
+                        "name": "status_prefixo",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "CPF/CNPJ (com ou sem pontuação)",
+                        "name": "cpf_cnpj",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "página (0-based)",
+                        "name": "pagina",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "itens por página (1–500)",
+                        "name": "itens_por_pagina",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.List-svahub_CustomerService"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/servicos/status": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Validação tudo-ou-nada; responde o resultado de cada item: atualizado, inalterado ou nao_encontrado.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Muda o status de vários serviços (até 1.000 por chamada)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "itens",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/svahub.StatusBatchInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.StatusBatchResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/servicos/{id}": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Consulta um serviço com seus pacotes (assinaturas)",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.CustomerService"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            },
+            "put": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "201 quando criado, 200 quando atualizado. Um serviço novo recebe os pacotes do seu plano (combo); uma troca de plano cancela os pacotes de plano que o novo não tem e adiciona os que faltam. A senha é cifrada e nunca devolvida; omiti-la mantém a atual.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Cria ou atualiza um serviço do cliente (HubSoft core)",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "serviço",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/svahub.ServiceInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.CustomerService"
+                        }
+                    },
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.CustomerService"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/servicos/{id}/pacotes": {
+            "get": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Lista as assinaturas de um serviço",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "página (0-based)",
+                        "name": "pagina",
+                        "in": "query"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "itens por página (1–500)",
+                        "name": "itens_por_pagina",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "data_expiracao opcional: padrão é o mesmo dia e mês um ano depois (fuso do negócio; 29/02 → 28/02). Data no passado → 422. O mesmo pacote duas vezes → 409.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Adiciona um pacote ao serviço (avulso)",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
+                    {
+                        "description": "pacote",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/svahub.AttachInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "201": {
+                        "description": "Created",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.Subscription"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/servicos/{id}/pacotes/{id_assinatura}": {
+            "delete": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Cancela um pacote do serviço",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "id_assinatura",
+                        "name": "id_assinatura",
+                        "in": "path",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "No Content"
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/servicos/{id}/status": {
+            "put": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Recalcula o estado desejado de cada acesso e agenda a sincronização com a plataforma na mesma transação.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "servicos"
+                ],
+                "summary": "Muda o status de um serviço",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente_servico",
+                        "name": "id",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "description": "status",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/svahub.StatusInput"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.CustomerService"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "413": {
+                        "description": "Request Entity Too Large",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "415": {
+                        "description": "Unsupported Media Type",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "Unprocessable Entity",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/transmissoes": {
             "get": {
                 "security": [
@@ -1544,6 +2478,33 @@ const docTemplate = `{
         }
     },
     "definitions": {
+        "httpapi.Accepted": {
+            "type": "object",
+            "properties": {
+                "status": {
+                    "type": "string",
+                    "example": "agendado"
+                }
+            }
+        },
+        "httpapi.BillingResponse": {
+            "type": "object",
+            "properties": {
+                "competencia": {
+                    "type": "string",
+                    "example": "2026-11"
+                },
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.BillingItem"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/httpapi.Pagination"
+                }
+            }
+        },
         "httpapi.Health": {
             "type": "object",
             "properties": {
@@ -1553,6 +2514,20 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ok"
+                }
+            }
+        },
+        "httpapi.List-svahub_CustomerService": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.CustomerService"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/httpapi.Pagination"
                 }
             }
         },
@@ -1605,6 +2580,20 @@ const docTemplate = `{
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/svahub.Product"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/httpapi.Pagination"
+                }
+            }
+        },
+        "httpapi.List-svahub_Subscription": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.Subscription"
                     }
                 },
                 "paginacao": {
@@ -1685,6 +2674,240 @@ const docTemplate = `{
                 "type": {
                     "type": "string",
                     "example": "urn:svahub:problema:dados-invalidos"
+                }
+            }
+        },
+        "httpapi.StatusBatchResponse": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.StatusBatchResult"
+                    }
+                }
+            }
+        },
+        "svahub.Access": {
+            "type": "object",
+            "properties": {
+                "codigo_produto": {
+                    "type": "string"
+                },
+                "estado_desejado": {
+                    "enum": [
+                        "ativo",
+                        "suspenso",
+                        "cancelado"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.AccessState"
+                        }
+                    ]
+                },
+                "estado_plataforma": {
+                    "enum": [
+                        "ativo",
+                        "suspenso",
+                        "cancelado"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.AccessState"
+                        }
+                    ]
+                },
+                "sincronizado_em": {
+                    "type": "string"
+                },
+                "ultimo_erro": {
+                    "type": "string"
+                },
+                "usuario_plataforma": {
+                    "type": "string"
+                }
+            }
+        },
+        "svahub.AccessState": {
+            "type": "string",
+            "enum": [
+                "",
+                "ativo",
+                "suspenso",
+                "cancelado"
+            ],
+            "x-enum-varnames": [
+                "AccessNone",
+                "AccessActive",
+                "AccessSuspended",
+                "AccessCancelled"
+            ]
+        },
+        "svahub.AttachInput": {
+            "type": "object",
+            "required": [
+                "id_pacote"
+            ],
+            "properties": {
+                "data_expiracao": {
+                    "type": "string",
+                    "example": "2027-11-27"
+                },
+                "id_pacote": {
+                    "type": "integer",
+                    "example": 1
+                }
+            }
+        },
+        "svahub.BillingItem": {
+            "type": "object",
+            "properties": {
+                "data_cancelamento": {
+                    "type": "string",
+                    "example": "2026-11-30"
+                },
+                "data_inicio": {
+                    "type": "string",
+                    "example": "2026-11-14"
+                },
+                "descricao": {
+                    "type": "string"
+                },
+                "dias_cobrados": {
+                    "type": "integer",
+                    "example": 17
+                },
+                "dias_no_mes": {
+                    "type": "integer",
+                    "example": 30
+                },
+                "id_assinatura": {
+                    "type": "integer"
+                },
+                "id_cliente": {
+                    "type": "integer"
+                },
+                "id_cliente_servico": {
+                    "type": "integer"
+                },
+                "id_pacote": {
+                    "type": "integer"
+                },
+                "valor": {
+                    "type": "string",
+                    "example": "29.90"
+                },
+                "valor_proporcional": {
+                    "type": "string",
+                    "example": "16.94"
+                }
+            }
+        },
+        "svahub.Customer": {
+            "type": "object",
+            "properties": {
+                "codigo_cliente": {
+                    "type": "string"
+                },
+                "cpf_cnpj": {
+                    "type": "string"
+                },
+                "email_principal": {
+                    "type": "string"
+                },
+                "id_cliente": {
+                    "type": "integer"
+                },
+                "nome_razaosocial": {
+                    "type": "string"
+                },
+                "telefone_primario": {
+                    "type": "string"
+                }
+            }
+        },
+        "svahub.CustomerInput": {
+            "type": "object",
+            "required": [
+                "id_cliente",
+                "nome_razaosocial"
+            ],
+            "properties": {
+                "codigo_cliente": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "C1001"
+                },
+                "cpf_cnpj": {
+                    "type": "string",
+                    "example": "529.982.247-25"
+                },
+                "email_principal": {
+                    "type": "string",
+                    "maxLength": 254,
+                    "example": "maria@example.com"
+                },
+                "id_cliente": {
+                    "type": "integer",
+                    "example": 1001
+                },
+                "nome_razaosocial": {
+                    "type": "string",
+                    "maxLength": 200,
+                    "example": "Maria da Silva"
+                },
+                "telefone_primario": {
+                    "type": "string",
+                    "maxLength": 30,
+                    "example": "+55 11 99999-0000"
+                }
+            }
+        },
+        "svahub.CustomerService": {
+            "type": "object",
+            "properties": {
+                "cliente": {
+                    "$ref": "#/definitions/svahub.Customer"
+                },
+                "data_atualizacao": {
+                    "type": "string"
+                },
+                "data_cadastro": {
+                    "type": "string"
+                },
+                "id_cliente_servico": {
+                    "type": "integer"
+                },
+                "id_servico": {
+                    "type": "integer"
+                },
+                "login": {
+                    "type": "string"
+                },
+                "pacotes": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.Subscription"
+                    }
+                },
+                "senha_definida": {
+                    "type": "boolean"
+                },
+                "status_prefixo": {
+                    "$ref": "#/definitions/svahub.ServiceStatus"
+                }
+            }
+        },
+        "svahub.ExpiryInput": {
+            "type": "object",
+            "required": [
+                "data_expiracao"
+            ],
+            "properties": {
+                "data_expiracao": {
+                    "type": "string",
+                    "example": "2028-01-31"
                 }
             }
         },
@@ -1837,6 +3060,17 @@ const docTemplate = `{
                 "OpReactivate",
                 "OpCancel",
                 "OpQuery"
+            ]
+        },
+        "svahub.Origin": {
+            "type": "string",
+            "enum": [
+                "plano",
+                "avulso"
+            ],
+            "x-enum-varnames": [
+                "OriginPlan",
+                "OriginSingle"
             ]
         },
         "svahub.Outcome": {
@@ -2049,6 +3283,214 @@ const docTemplate = `{
                     "type": "integer"
                 }
             }
+        },
+        "svahub.ServiceInput": {
+            "type": "object",
+            "required": [
+                "status_prefixo"
+            ],
+            "properties": {
+                "cliente": {
+                    "$ref": "#/definitions/svahub.CustomerInput"
+                },
+                "id_servico": {
+                    "type": "integer",
+                    "example": 10
+                },
+                "login": {
+                    "type": "string",
+                    "maxLength": 200,
+                    "example": "maria.silva"
+                },
+                "senha": {
+                    "type": "string",
+                    "maxLength": 200,
+                    "example": "s3nh4"
+                },
+                "status_prefixo": {
+                    "type": "string",
+                    "example": "servico_habilitado"
+                }
+            }
+        },
+        "svahub.ServiceStatus": {
+            "type": "string",
+            "enum": [
+                "servico_habilitado",
+                "suspenso_debito",
+                "suspenso_parcialmente",
+                "suspenso_pedido_cliente",
+                "cancelado",
+                "inativo",
+                "aguardando_instalacao",
+                "aguardando_assinatura_contrato",
+                "aguardando_configuracao",
+                "aguardando_liberacao_ti",
+                "aguardando_migracao",
+                "agendado_para_instalacao",
+                "franquia_excedida"
+            ],
+            "x-enum-varnames": [
+                "StatusEnabled",
+                "StatusDebtSuspended",
+                "StatusPartiallySuspended",
+                "StatusCustomerSuspended",
+                "StatusCancelled",
+                "StatusInactive",
+                "StatusAwaitingInstallation",
+                "StatusAwaitingContract",
+                "StatusAwaitingConfig",
+                "StatusAwaitingIT",
+                "StatusAwaitingMigration",
+                "StatusScheduled",
+                "StatusQuotaExceeded"
+            ]
+        },
+        "svahub.StatusBatchInput": {
+            "type": "object",
+            "required": [
+                "itens"
+            ],
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "minItems": 1,
+                    "items": {
+                        "$ref": "#/definitions/svahub.StatusBatchItem"
+                    }
+                }
+            }
+        },
+        "svahub.StatusBatchItem": {
+            "type": "object",
+            "required": [
+                "id_cliente_servico",
+                "status_prefixo"
+            ],
+            "properties": {
+                "id_cliente_servico": {
+                    "type": "integer",
+                    "example": 5001
+                },
+                "status_prefixo": {
+                    "type": "string",
+                    "example": "suspenso_debito"
+                }
+            }
+        },
+        "svahub.StatusBatchResult": {
+            "type": "object",
+            "properties": {
+                "id_cliente_servico": {
+                    "type": "integer"
+                },
+                "resultado": {
+                    "type": "string",
+                    "enum": [
+                        "atualizado",
+                        "inalterado",
+                        "nao_encontrado"
+                    ]
+                }
+            }
+        },
+        "svahub.StatusInput": {
+            "type": "object",
+            "required": [
+                "status_prefixo"
+            ],
+            "properties": {
+                "status_prefixo": {
+                    "type": "string",
+                    "example": "suspenso_debito"
+                }
+            }
+        },
+        "svahub.Subscription": {
+            "type": "object",
+            "properties": {
+                "acessos": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.Access"
+                    }
+                },
+                "data_cadastro": {
+                    "type": "string"
+                },
+                "data_cancelamento": {
+                    "type": "string"
+                },
+                "data_expiracao": {
+                    "type": "string",
+                    "example": "2027-11-27"
+                },
+                "descricao": {
+                    "type": "string"
+                },
+                "id_assinatura": {
+                    "type": "integer"
+                },
+                "id_cliente_servico": {
+                    "type": "integer"
+                },
+                "id_pacote": {
+                    "type": "integer"
+                },
+                "origem": {
+                    "enum": [
+                        "plano",
+                        "avulso"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.Origin"
+                        }
+                    ]
+                },
+                "status": {
+                    "enum": [
+                        "pendente",
+                        "ativo",
+                        "suspenso",
+                        "cancelado",
+                        "expirado",
+                        "erro"
+                    ],
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.SubscriptionStatus"
+                        }
+                    ]
+                },
+                "ultimo_erro": {
+                    "type": "string"
+                },
+                "valor": {
+                    "type": "string",
+                    "example": "29.90"
+                }
+            }
+        },
+        "svahub.SubscriptionStatus": {
+            "type": "string",
+            "enum": [
+                "pendente",
+                "ativo",
+                "suspenso",
+                "cancelado",
+                "expirado",
+                "erro"
+            ],
+            "x-enum-varnames": [
+                "SubPending",
+                "SubActive",
+                "SubSuspended",
+                "SubCancelled",
+                "SubExpired",
+                "SubError"
+            ]
         },
         "svahub.TokenInfo": {
             "type": "object",

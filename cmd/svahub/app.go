@@ -12,6 +12,7 @@ import (
 
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/config"
+	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
@@ -125,9 +126,16 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	a, err := app.New(ctx, db, app.Options{
 		Logger: log, Location: cfg.Location, QualificaURL: cfg.QualificaURL,
 		PlatformTimeout: cfg.PlatformTimeout, PlatformRateLimit: cfg.PlatformRateLimit,
+		Workers: workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers},
 	})
 	if err != nil {
 		return err
+	}
+	if workers {
+		if err := a.Start(ctx); err != nil {
+			return err
+		}
+		log.Info("workers started", "max_workers", cfg.MaxWorkers)
 	}
 	errc := make(chan error, 1)
 	var srv *http.Server
@@ -153,6 +161,11 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	if srv != nil {
 		if err := srv.Shutdown(sctx); err != nil {
 			log.Warn("http shutdown", "err", err)
+		}
+	}
+	if workers {
+		if err := a.Stop(sctx); err != nil {
+			log.Warn("workers shutdown", "err", err)
 		}
 	}
 	log.Info("stopped")

@@ -11,6 +11,7 @@ import (
 	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/platform"
 	qualificaadapter "github.com/svahub/svahub/internal/platform/qualifica"
+	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -28,6 +29,11 @@ type Options struct {
 	PlatformRateLimit float64
 	// Registry overrides the platform adapters (tests); default: Qualifica.
 	Registry map[string]svahub.PlatformFactory
+	// Workers runs the provisioning workers in this process (else the
+	// engine only inserts jobs).
+	Workers bool
+	// Provision tunes the provisioning engine.
+	Provision provision.Options
 }
 
 // App is a wired svahub.
@@ -35,6 +41,7 @@ type App struct {
 	DB        *store.DB
 	Platforms *platform.Manager
 	Catalogue *platform.Catalogue
+	Engine    *provision.Engine
 	API       *httpapi.Server
 	log       *slog.Logger
 }
@@ -56,9 +63,20 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger,
 	})
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
+	po := o.Provision
+	if po.Logger == nil {
+		po.Logger = o.Logger
+	}
+	eng, err := provision.New(db, a.Platforms, o.Workers, po)
+	if err != nil {
+		return nil, err
+	}
+	a.Engine = eng
 	a.API = httpapi.New(httpapi.Deps{
 		Catalogue:     a.Catalogue,
 		Platform:      a.Catalogue,
+		Services:      db,
+		Billing:       db,
 		APIKeys:       db,
 		Transmissions: db,
 		Location:      o.Location,
@@ -67,6 +85,13 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	})
 	return a, nil
 }
+
+// Start starts the workers (when the App was built with Workers).
+// Cancelling ctx does not stop them: Stop drains them gracefully.
+func (a *App) Start(ctx context.Context) error { return a.Engine.Start(context.WithoutCancel(ctx)) }
+
+// Stop drains running jobs until ctx ends.
+func (a *App) Stop(ctx context.Context) error { return a.Engine.Stop(ctx) }
 
 // Readiness reports whether the database answers and is fully migrated.
 func Readiness(db *store.DB) func(ctx context.Context) error {

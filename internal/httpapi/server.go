@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,6 +29,8 @@ type Deps struct {
 	Platform  PlatformService
 	Services  svahub.CustomerServiceService
 	APIKeys   svahub.APIKeyService
+	// Billing serves the billing feed.
+	Billing svahub.BillingService
 	// Transmissions lists platform calls.
 	Transmissions svahub.TransmissionService
 	// Location is the business time zone (default America/Sao_Paulo).
@@ -74,7 +77,7 @@ func New(d Deps) *Server {
 	if d.Metrics != nil {
 		e.Use(d.Metrics)
 	}
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(bodyLimit)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -84,12 +87,25 @@ func New(d Deps) *Server {
 	e.GET("/swagger", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") })
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
 
-	v1 := e.Group("/api/v1", s.authenticate)
+	// Auth runs for every matched /api/v1 route. It is not group
+	// middleware, which would turn unknown methods (405) into 404s.
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		auth := s.authenticate(next)
+		return func(c echo.Context) error {
+			if strings.HasPrefix(c.Path(), "/api/v1/") {
+				return auth(c)
+			}
+			return next(c)
+		}
+	})
+	v1 := e.Group("/api/v1")
 	s.integrationRoutes(v1)
 	s.productRoutes(v1)
 	s.packageRoutes(v1)
 	s.planRoutes(v1)
 	s.transmissionRoutes(v1)
+	s.serviceRoutes(v1)
+	s.subscriptionRoutes(v1)
 	return s
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/app"
+	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
@@ -21,28 +23,148 @@ import (
 // in-process Qualifica simulator.
 type simEnv struct {
 	*env
-	app *app.App
-	sim *qualificasim.Sim
+	app   *app.App
+	sim   *qualificasim.Sim
+	clock *clock
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.now.IsZero() {
+		return time.Now()
+	}
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 func newSimEnv(t *testing.T, dialect string, simOpts qualificasim.Options) *simEnv {
+	t.Helper()
+	return newSimEnvClock(t, dialect, simOpts, &clock{})
+}
+
+func newSimEnvClock(t *testing.T, dialect string, simOpts qualificasim.Options, clk *clock) *simEnv {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sim := qualificasim.NewServer(t, simOpts)
 	loc, err := time.LoadLocation("America/Sao_Paulo")
 	require.NoError(t, err)
-	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc})
+	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
 	ctx := context.Background()
-	a, err := app.New(ctx, db, app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000})
+	a, err := app.New(ctx, db, app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
+		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}})
 	require.NoError(t, err)
+	require.NoError(t, a.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Stop(sctx)
+	})
 	_, key, err := db.CreateAPIKey(ctx, "tests", svahub.ScopeWrite)
 	require.NoError(t, err)
 	_, ro, err := db.CreateAPIKey(ctx, "leitor", svahub.ScopeRead)
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.API)
 	t.Cleanup(srv.Close)
-	return &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: logBuf}, app: a, sim: sim}
+	e := &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: logBuf}, app: a, sim: sim, clock: clk}
+	e.dumpLogsOnFailure()
+	return e
+}
+
+// eventually polls cond until it holds or 15 s pass.
+func (e *simEnv) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// subscription fetches /assinaturas/{id}.
+func (e *simEnv) subscription(id int64) map[string]any {
+	e.t.Helper()
+	r := e.do("GET", path("/api/v1/assinaturas/%d", id), nil)
+	require.Equal(e.t, 200, r.Status, "%s", r.Body)
+	return r.JSON(e.t)
+}
+
+// waitStatus waits until subscription id has status.
+func (e *simEnv) waitStatus(id int64, status string) map[string]any {
+	e.t.Helper()
+	var last map[string]any
+	e.eventually("subscription "+status, func() bool {
+		last = e.subscription(id)
+		return last["status"] == status
+	})
+	return last
+}
+
+// simPlan returns the simulator's plan status for a user and product.
+func (e *simEnv) simPlan(username, product string) (status, expiry string) {
+	u, ok := e.sim.UserByUsername(username)
+	if !ok {
+		return "", ""
+	}
+	for _, p := range u.Plans {
+		if p.Product == product {
+			return p.Status, p.ExpiresOn
+		}
+	}
+	return "", ""
+}
+
+// waitSimPlan waits until the simulator shows the plan in status.
+func (e *simEnv) waitSimPlan(username, product, status string) {
+	e.t.Helper()
+	e.eventually(username+"/"+product+" "+status+" on the platform", func() bool {
+		st, _ := e.simPlan(username, product)
+		return st == status
+	})
+}
+
+// catalogue creates an integration (with extra fields), products for codes
+// and one package with them; it returns the integration and package ids.
+func (e *simEnv) catalogue(extra map[string]any, params map[string]any, valor string, codes ...string) (int64, int64) {
+	e.t.Helper()
+	integ := idOf(e.createIntegration(params, extra), "id_integracao")
+	var prods []int64
+	for _, c := range codes {
+		r := e.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": c, "codigo": c})
+		require.Equal(e.t, 201, r.Status, "%s", r.Body)
+		prods = append(prods, idOf(r.JSON(e.t), "id_produto"))
+	}
+	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote " + valor, "valor": valor, "id_integracao": integ, "produtos": prods})
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return integ, idOf(r.JSON(e.t), "id_pacote")
+}
+
+// putService upserts a customer service.
+func (e *simEnv) putService(id int64, body map[string]any) response {
+	e.t.Helper()
+	base := map[string]any{
+		"login": path("login%d", id), "senha": path("senha%d", id), "status_prefixo": "servico_habilitado",
+		"cliente": map[string]any{"id_cliente": 100 + id, "codigo_cliente": path("C%d", id), "nome_razaosocial": "Maria da Silva",
+			"cpf_cnpj": "529.982.247-25", "email_principal": path("cliente%d@example.com", id), "telefone_primario": "11999990000"},
+	}
+	for k, v := range body {
+		base[k] = v
+	}
+	return e.do("PUT", path("/api/v1/servicos/%d", id), base)
 }
 
 // createIntegration posts an integration and returns its JSON.
@@ -66,3 +188,12 @@ func idOf(m map[string]any, key string) int64 {
 }
 
 func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// dumpLogs prints the captured log when the test failed.
+func (e *simEnv) dumpLogsOnFailure() {
+	e.t.Cleanup(func() {
+		if e.t.Failed() {
+			e.t.Log(e.logBuf.String())
+		}
+	})
+}

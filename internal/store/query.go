@@ -46,11 +46,8 @@ func containsID(ids []int64, id int64) bool {
 }
 
 // countSubscriptionsOfPackage counts the subscriptions (any status) of a
-// package. Until the subscriptions table exists it is zero.
+// package.
 func (db *DB) countSubscriptionsOfPackage(tx *gorm.DB, packageID int64) (int64, error) {
-	if !tx.Migrator().HasTable("subscriptions") {
-		return 0, nil
-	}
 	var n int64
 	err := tx.Table("subscriptions").Where("package_id = ?", packageID).Count(&n).Error
 	return n, err

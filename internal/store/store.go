@@ -62,6 +62,7 @@ type DB struct {
 	loc     *time.Location
 	now     func() time.Time
 	log     *slog.Logger
+	queue   svahub.JobQueue
 }
 
 // Open connects to the database. dialect is DialectSQLite (dsn is a file

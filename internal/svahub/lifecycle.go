@@ -100,3 +100,50 @@ func DesiredState(status ServiceStatus, suspendOnDebt, subscriptionCancelled boo
 	// created yet; an existing one is left as it is.
 	return current
 }
+
+// AccessView is what SubscriptionStatus needs to know of one access.
+type AccessView struct {
+	Desired AccessState
+	// Synced is true when the platform plan has applied the current desired state.
+	Synced bool
+	// Error is the last permanent error of the access or its plan.
+	Error string
+}
+
+// SubscriptionStatusOf derives the status shown for a subscription:
+// cancelado and erro first, then expirado, then what the accesses reached.
+func SubscriptionStatusOf(cancelled, expired bool, accesses []AccessView) (SubscriptionStatus, string) {
+	if cancelled {
+		return SubCancelled, ""
+	}
+	for _, a := range accesses {
+		if a.Error != "" {
+			return SubError, a.Error
+		}
+	}
+	if expired {
+		return SubExpired, ""
+	}
+	if len(accesses) == 0 {
+		return SubPending, ""
+	}
+	nActive, nCancelled := 0, 0
+	for _, a := range accesses {
+		if !a.Synced || a.Desired == AccessNone {
+			return SubPending, ""
+		}
+		switch a.Desired {
+		case AccessActive:
+			nActive++
+		case AccessCancelled:
+			nCancelled++
+		}
+	}
+	switch {
+	case nActive == len(accesses):
+		return SubActive, ""
+	case nCancelled == len(accesses):
+		return SubCancelled, "" // the customer service itself was cancelled
+	}
+	return SubSuspended, ""
+}

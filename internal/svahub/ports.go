@@ -1,5 +1,10 @@
 package svahub
 
+import (
+	"context"
+	"database/sql"
+)
+
 // Sealer encrypts secrets at rest (client secrets, access tokens, service
 // passwords). Implemented by internal/secret.
 type Sealer interface {
@@ -7,4 +12,17 @@ type Sealer interface {
 	Seal(plaintext string) (string, error)
 	// Open decrypts what Seal produced.
 	Open(sealed string) (string, error)
+}
+
+// PlanJob asks the provisioning engine to converge one platform plan to
+// the desired state of the given version.
+type PlanJob struct {
+	PlanID  int64
+	Version int64
+}
+
+// JobQueue inserts provisioning work inside the caller's transaction, so a
+// domain change and its platform work commit or vanish together.
+type JobQueue interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, jobs []PlanJob) error
 }

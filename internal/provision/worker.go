@@ -1,0 +1,244 @@
+package provision
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/svahub/svahub/internal/platform"
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+type convergeWorker struct {
+	river.WorkerDefaults[ConvergeArgs]
+	e *Engine
+}
+
+// Work converges one plan: claim it, call the platform with no
+// transaction open, then record the outcome.
+func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs]) error {
+	e := w.e
+	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.Lease)
+	if err != nil {
+		if svahub.ErrorCode(err) == svahub.ENOTFOUND {
+			return nil
+		}
+		return err
+	}
+	if !ok { // another worker is on this plan; it or this job will finish the work
+		return river.JobSnooze(time.Second)
+	}
+	release := func() {
+		if err := e.db.ReleasePlan(context.WithoutCancel(ctx), pw.PlanID); err != nil {
+			e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
+		}
+	}
+	switch {
+	case !pw.IntegrationActive: // held: the sweep re-queues it when the integration resumes
+		release()
+		return nil
+	case pw.AppliedVersion == pw.Version, pw.ErrorVersion == pw.Version: // done, or in erro until retransmitir
+		release()
+		return nil
+	}
+	state, expiry, err := e.converge(ctx, pw, job.Attempt)
+	if err == nil {
+		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, expiry)
+	}
+	if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind != svahub.PlatformTemporary && pe.Kind != svahub.PlatformAuth {
+		e.log.Info("platform refused work", "plan", pw.PlanID, "code", pe.Code, "status", pe.Status, "message", pe.Message)
+		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, pe.Message)
+	}
+	if se, ok := err.(*svahub.Error); ok && se.Code == svahub.EINVALID { // policy found no username/password
+		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, se.Message)
+	}
+	if nerr := e.db.NotePlatformState(context.WithoutCancel(ctx), pw.PlanID, state, expiry); nerr != nil {
+		e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
+	}
+	release()
+	if pe, ok := svahub.AsPlatformError(err); ok && pe.RetryAfter > 0 {
+		return river.JobSnooze(pe.RetryAfter)
+	}
+	return err
+}
+
+// converge makes the platform match pw's desired state and returns what
+// the platform has afterwards (also on error: what was reached so far).
+func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (svahub.AccessState, svahub.Date, error) {
+	state, expiry := pw.PlatformState, pw.PlatformExpiry
+	ref := platform.Ref{SubscriptionID: &pw.SubscriptionID, AccessID: &pw.AccessID, Attempt: attempt}
+	call := func(op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+		return e.m.Call(ctx, pw.IntegrationID, op, ref, fn)
+	}
+	userID := pw.PlatformUserID
+	exists := userID != "" && (state == svahub.AccessActive || state == svahub.AccessSuspended)
+	ensurePlan := func(op svahub.Operation) error {
+		return call(op, func(ctx context.Context, p svahub.Platform, token string) error {
+			st, err := p.EnsurePlan(ctx, token, userID, pw.ProductCode, pw.DesiredExpiry)
+			if err == nil {
+				state, expiry = st, pw.DesiredExpiry
+			}
+			return err
+		})
+	}
+	switch pw.Desired {
+	case svahub.AccessNone:
+		return state, expiry, nil
+	case svahub.AccessActive:
+		if userID == "" {
+			u, err := e.db.AccountUser(ctx, pw.AccountID)
+			if err != nil {
+				return state, expiry, err
+			}
+			err = call(svahub.OpCreateUser, func(ctx context.Context, p svahub.Platform, token string) error {
+				id, err := p.EnsureUser(ctx, token, u)
+				userID = id
+				return err
+			})
+			if err != nil {
+				return state, expiry, err
+			}
+			if err := e.db.SetPlatformUser(context.WithoutCancel(ctx), pw.AccountID, userID); err != nil {
+				return state, expiry, err
+			}
+		}
+		if !exists {
+			if err := ensurePlan(svahub.OpActivatePlan); err != nil {
+				return state, expiry, err
+			}
+		} else if expiry != pw.DesiredExpiry {
+			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
+				return state, expiry, err
+			}
+		}
+		if state == svahub.AccessSuspended {
+			err := call(svahub.OpReactivate, func(ctx context.Context, p svahub.Platform, token string) error {
+				return p.Reactivate(ctx, token, userID, pw.ProductCode)
+			})
+			if err != nil {
+				return state, expiry, err
+			}
+			state = svahub.AccessActive
+		}
+	case svahub.AccessSuspended:
+		if !exists { // nothing on the platform to suspend
+			return state, expiry, nil
+		}
+		if expiry != pw.DesiredExpiry {
+			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
+				return state, expiry, err
+			}
+		}
+		if state == svahub.AccessActive {
+			err := call(svahub.OpSuspend, func(ctx context.Context, p svahub.Platform, token string) error {
+				return p.Suspend(ctx, token, userID, pw.ProductCode)
+			})
+			if err != nil {
+				return state, expiry, err
+			}
+			state = svahub.AccessSuspended
+		}
+	case svahub.AccessCancelled:
+		if !exists {
+			return state, expiry, nil
+		}
+		err := call(svahub.OpCancel, func(ctx context.Context, p svahub.Platform, token string) error {
+			return p.Cancel(ctx, token, userID, pw.ProductCode)
+		})
+		if err != nil {
+			return state, expiry, err
+		}
+		state = svahub.AccessCancelled
+	}
+	return state, expiry, nil
+}
+
+type expireWorker struct {
+	river.WorkerDefaults[ExpireArgs]
+	e *Engine
+}
+
+// Work marks expired subscriptions.
+func (w *expireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+	n, err := w.e.db.ExpireSubscriptions(ctx)
+	if n > 0 {
+		w.e.log.Info("subscriptions expired", "count", n)
+	}
+	return err
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	e *Engine
+}
+
+// Work re-queues pending plans.
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	_, err := w.e.db.EnqueuePending(ctx, 5000)
+	return err
+}
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	e *Engine
+}
+
+// Timeout gives reconciliation more time than a plan job.
+func (w *reconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return 10 * time.Minute }
+
+// Work compares up to Limit synchronised plans with the platform and
+// queues a repair where they drifted.
+func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
+	repaired, checked, err := w.e.Reconcile(ctx, job.Args.Limit)
+	if repaired > 0 || err != nil {
+		w.e.log.Info("reconciliation", "checked", checked, "repaired", repaired, "err", err)
+	}
+	return err
+}
+
+// Reconcile checks up to limit plans against the platform; it returns how
+// many drifted plans it queued for repair and how many it checked.
+func (e *Engine) Reconcile(ctx context.Context, limit int) (repaired, checked int, err error) {
+	cands, err := e.db.ReconcileCandidates(ctx, limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range cands {
+		var acc *svahub.PlatformAccount
+		err := e.m.Call(ctx, c.IntegrationID, svahub.OpQuery, platform.Ref{}, func(ctx context.Context, p svahub.Platform, token string) error {
+			var err error
+			acc, err = p.GetUser(ctx, token, c.PlatformUserID)
+			return err
+		})
+		observed, obsExpiry := svahub.AccessNone, svahub.Date("")
+		if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind == svahub.PlatformNotFound {
+			// The user is gone: forget it so the worker creates it again.
+			if err := e.db.ForgetPlatformUser(ctx, c.PlanID); err != nil {
+				return repaired, checked, err
+			}
+			checked++
+			repaired++
+			continue
+		} else if err != nil {
+			continue // platform trouble: try this plan next time
+		} else if p, ok := acc.Plan(c.ProductCode); ok {
+			observed, obsExpiry = p.State, p.ExpiresOn
+		}
+		checked++
+		drift := observed != c.PlatformState ||
+			(observed != svahub.AccessNone && observed != svahub.AccessCancelled && obsExpiry != c.DesiredExpiry)
+		fixed, err := e.db.MarkDrift(ctx, c.PlanID, c.Version, observed, obsExpiry, drift)
+		if err != nil {
+			return repaired, checked, err
+		}
+		if fixed {
+			repaired++
+		}
+	}
+	if repaired > 0 && e.opts.Observer != nil {
+		e.opts.Observer.DriftRepaired(repaired)
+	}
+	return repaired, checked, nil
+}

@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// PlanWork is everything a worker needs to converge one platform plan.
+type PlanWork struct {
+	PlanID            int64
+	IntegrationID     int64
+	IntegrationActive bool
+	Version           int64
+	AppliedVersion    int64
+	ErrorVersion      int64
+	Desired           svahub.AccessState
+	DesiredExpiry     svahub.Date
+	PlatformState     svahub.AccessState
+	PlatformExpiry    svahub.Date
+	ProductCode       string
+	AccountID         int64
+	Username          string
+	Reference         string
+	PlatformUserID    string
+	// SubscriptionID and AccessID name one access of the plan, for
+	// transmissions.
+	SubscriptionID int64
+	AccessID       int64
+}
+
+// ClaimPlan takes a lease on a plan so that no other worker converges it
+// at the same time. ok is false when another worker holds it.
+func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*PlanWork, bool, error) {
+	now := db.now().UTC()
+	res := db.gorm.WithContext(ctx).Model(&planStateRow{}).
+		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", planID, now).
+		Update("lease_until", now.Add(lease))
+	if res.Error != nil {
+		return nil, false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		var n int64
+		if err := db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Count(&n).Error; err != nil {
+			return nil, false, err
+		}
+		if n == 0 {
+			return nil, false, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d não existe", planID)
+		}
+		return nil, false, nil
+	}
+	w, err := db.planWork(ctx, planID)
+	if err != nil {
+		_ = db.ReleasePlan(context.WithoutCancel(ctx), planID)
+		return nil, false, err
+	}
+	return w, true, nil
+}
+
+func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
+	var w struct {
+		ID             int64
+		IntegrationID  int64
+		AccountID      int64
+		ProductCode    string
+		DesiredState   string
+		DesiredExpiry  string
+		Version        int64
+		AppliedVersion int64
+		PlatformState  string
+		PlatformExpiry string
+		ErrorVersion   int64
+		Active         bool
+		Username       string
+		Reference      string
+		PlatformUserID string
+	}
+	err := db.gorm.WithContext(ctx).Table("platform_plans p").
+		Select("p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version, p.applied_version, "+
+			"p.platform_state, p.platform_expiry, p.error_version, i.active, acc.username, acc.reference, acc.platform_user_id").
+		Joins("JOIN integrations i ON i.id = p.integration_id").
+		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
+		Where("p.id = ?", planID).Take(&w).Error
+	if err != nil {
+		return nil, mapErr(err, "plano de plataforma não encontrado")
+	}
+	var first accessRow
+	if err := db.gorm.WithContext(ctx).Where("plan_id = ?", planID).Order("id").Take(&first).Error; err != nil {
+		return nil, err
+	}
+	return &PlanWork{
+		PlanID: w.ID, IntegrationID: w.IntegrationID, IntegrationActive: w.Active, Version: w.Version, AppliedVersion: w.AppliedVersion,
+		ErrorVersion: w.ErrorVersion, Desired: svahub.AccessState(w.DesiredState), DesiredExpiry: svahub.Date(w.DesiredExpiry),
+		PlatformState: svahub.AccessState(w.PlatformState), PlatformExpiry: svahub.Date(w.PlatformExpiry), ProductCode: w.ProductCode,
+		AccountID: w.AccountID, Username: w.Username, Reference: w.Reference, PlatformUserID: w.PlatformUserID,
+		SubscriptionID: first.SubscriptionID, AccessID: first.ID,
+	}, nil
+}
+
+// AccountUser returns the platform user to create for an account: the
+// credentials of the first service (by access) that resolves to it, under
+// the integration's username policy.
+func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.PlatformUser, error) {
+	var acc accountRow
+	if err := db.gorm.WithContext(ctx).First(&acc, accountID).Error; err != nil {
+		return svahub.PlatformUser{}, mapErr(err, "conta não encontrada")
+	}
+	var integ integrationRow
+	if err := db.gorm.WithContext(ctx).Select("id, username_policy").First(&integ, acc.IntegrationID).Error; err != nil {
+		return svahub.PlatformUser{}, err
+	}
+	var svc serviceRow
+	err := db.gorm.WithContext(ctx).Table("services sv").Select("sv.*").
+		Joins("JOIN subscriptions s ON s.service_id = sv.id").
+		Joins("JOIN accesses a ON a.subscription_id = s.id").
+		Joins("JOIN platform_plans p ON p.id = a.plan_id").
+		Where("p.account_id = ?", accountID).Order("a.id").Limit(1).Take(&svc).Error
+	if err != nil {
+		return svahub.PlatformUser{}, mapErr(err, "conta sem serviço")
+	}
+	cs, err := db.customerService(&svc)
+	if err != nil {
+		return svahub.PlatformUser{}, err
+	}
+	user, pass, err := svahub.UsernamePolicy(integ.UsernamePolicy).Credentials(cs)
+	if err != nil {
+		return svahub.PlatformUser{}, err
+	}
+	if user != acc.Username {
+		// The policy or the customer data changed since the account was
+		// resolved: the account keeps its username.
+		user = acc.Username
+	}
+	return svahub.PlatformUser{Username: user, Password: pass, Name: cs.Customer.Name, Document: cs.Customer.Document,
+		Email: cs.Customer.Email, Phone: cs.Customer.Phone, Reference: acc.Reference}, nil
+}
+
+// SetPlatformUser records the platform's id for an account, once created.
+func (db *DB) SetPlatformUser(ctx context.Context, accountID int64, userID string) error {
+	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).Update("platform_user_id", userID).Error
+}
+
+// CompletePlan records that the platform reached the desired state of
+// version, releases the lease and refreshes the statuses that depend on it.
+// A newer version stays pending: stale work never hides it.
+func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date) error {
+	now := db.now().UTC()
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Model(&planStateRow{}).Where("id = ?", planID).Updates(map[string]any{
+			"applied_version": gorm.Expr("CASE WHEN applied_version < ? THEN ? ELSE applied_version END", version, version),
+			"platform_state":  string(state), "platform_expiry": string(expiry),
+			"last_error": "", "error_version": 0, "lease_until": nil, "synced_at": now,
+		}).Error
+		if err != nil {
+			return err
+		}
+		return db.refreshPlanStatuses(tx, planID)
+	})
+}
+
+// FailPlan records a permanent error for version: the plan's accesses show
+// erro with the platform's message until retransmitir or a new change.
+func (db *DB) FailPlan(ctx context.Context, planID, version int64, state svahub.AccessState, message string) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Model(&planStateRow{}).Where("id = ? AND version = ?", planID, version).Updates(map[string]any{
+			"last_error": truncate(message, 500), "error_version": version, "platform_state": string(state), "lease_until": nil,
+		}).Error
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&planStateRow{}).Where("id = ?", planID).Update("lease_until", nil).Error; err != nil {
+			return err
+		}
+		return db.refreshPlanStatuses(tx, planID)
+	})
+}
+
+// ReleasePlan drops a plan's lease (after a temporary failure), recording
+// the platform state observed so far.
+func (db *DB) ReleasePlan(ctx context.Context, planID int64) error {
+	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Update("lease_until", nil).Error
+}
+
+// NotePlatformState records an observed platform state without completing.
+func (db *DB) NotePlatformState(ctx context.Context, planID int64, state svahub.AccessState, expiry svahub.Date) error {
+	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).
+		Updates(map[string]any{"platform_state": string(state), "platform_expiry": string(expiry)}).Error
+}
+
+func (db *DB) refreshPlanStatuses(tx *gorm.DB, planID int64) error {
+	var subs []int64
+	if err := tx.Model(&accessRow{}).Where("plan_id = ?", planID).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
+		return err
+	}
+	return db.refreshStatuses(tx, subs)
+}
+
+// PendingPlans returns plans of active integrations whose desired state was
+// not applied and that are not in erro, for the sweeper to re-enqueue.
+func (db *DB) PendingPlans(ctx context.Context, limit int) ([]svahub.PlanJob, error) {
+	var rows []planStateRow
+	err := db.gorm.WithContext(ctx).Table("platform_plans p").Select("p.id, p.version").
+		Joins("JOIN integrations i ON i.id = p.integration_id").
+		Where("i.active AND p.version <> p.applied_version AND p.error_version <> p.version").
+		Order("p.id").Limit(limit).Scan(&rows).Error
+	out := make([]svahub.PlanJob, len(rows))
+	for i, r := range rows {
+		out[i] = svahub.PlanJob{PlanID: r.ID, Version: r.Version}
+	}
+	return out, err
+}
+
+// EnqueuePending inserts jobs for up to limit pending plans (used when an
+// integration is re-activated, and by the periodic sweep).
+func (db *DB) EnqueuePending(ctx context.Context, limit int) (int, error) {
+	jobs, err := db.PendingPlans(ctx, limit)
+	if err != nil || len(jobs) == 0 || db.queue == nil {
+		return 0, err
+	}
+	err = db.tx(ctx, func(tx *gorm.DB) error {
+		return db.queue.EnqueueTx(ctx, SQLTx(tx), jobs)
+	})
+	return len(jobs), err
+}
+
+// ExpireSubscriptions marks live subscriptions past their expiry date as
+// expirado and returns how many it marked. Idempotent.
+func (db *DB) ExpireSubscriptions(ctx context.Context) (int, error) {
+	today := string(db.today())
+	n := 0
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var ids []int64
+		if err := tx.Model(&subscriptionRow{}).Where("cancelled_at IS NULL AND NOT expired AND expires_on < ?", today).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		n = len(ids)
+		for _, chunk := range chunks(ids, 500) {
+			if err := tx.Model(&subscriptionRow{}).Where("id IN ?", chunk).Update("expired", true).Error; err != nil {
+				return err
+			}
+		}
+		return db.refreshStatuses(tx, ids)
+	})
+	return n, err
+}
+
+// ReconcileCandidate is a synchronised plan to compare with the platform.
+type ReconcileCandidate struct {
+	PlanID         int64
+	IntegrationID  int64
+	PlatformUserID string
+	ProductCode    string
+	Desired        svahub.AccessState
+	DesiredExpiry  svahub.Date
+	PlatformState  svahub.AccessState
+	Version        int64
+}
+
+// ReconcileCandidates returns up to limit synchronised plans with a platform
+// user, least recently reconciled first.
+func (db *DB) ReconcileCandidates(ctx context.Context, limit int) ([]ReconcileCandidate, error) {
+	var rows []struct {
+		ID             int64
+		IntegrationID  int64
+		PlatformUserID string
+		ProductCode    string
+		DesiredState   string
+		DesiredExpiry  string
+		PlatformState  string
+		Version        int64
+	}
+	err := db.gorm.WithContext(ctx).Table("platform_plans p").
+		Select("p.id, p.integration_id, acc.platform_user_id, p.product_code, p.desired_state, p.desired_expiry, p.platform_state, p.version").
+		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
+		Joins("JOIN integrations i ON i.id = p.integration_id").
+		Where("i.active AND acc.platform_user_id <> '' AND p.version = p.applied_version AND p.desired_state <> ''").
+		Order("p.reconciled_at IS NOT NULL, p.reconciled_at, p.id").Limit(limit).Scan(&rows).Error
+	out := make([]ReconcileCandidate, len(rows))
+	for i, r := range rows {
+		out[i] = ReconcileCandidate{PlanID: r.ID, IntegrationID: r.IntegrationID, PlatformUserID: r.PlatformUserID, ProductCode: r.ProductCode,
+			Desired: svahub.AccessState(r.DesiredState), DesiredExpiry: svahub.Date(r.DesiredExpiry), PlatformState: svahub.AccessState(r.PlatformState), Version: r.Version}
+	}
+	return out, err
+}
+
+// MarkDrift records what the platform really has for a plan and, if it
+// differs from the desired state and nothing changed meanwhile (version),
+// bumps its version and enqueues a repair. It reports whether a repair was
+// queued.
+func (db *DB) MarkDrift(ctx context.Context, planID, version int64, observed svahub.AccessState, expiry svahub.Date, drift bool) (bool, error) {
+	now := db.now().UTC()
+	repaired := false
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		upd := map[string]any{"reconciled_at": now}
+		if drift {
+			upd["platform_state"], upd["platform_expiry"] = string(observed), string(expiry)
+			upd["version"] = gorm.Expr("version + 1")
+		}
+		res := tx.Model(&planStateRow{}).Where("id = ? AND version = ?", planID, version).Updates(upd)
+		if res.Error != nil || res.RowsAffected == 0 || !drift {
+			return res.Error
+		}
+		repaired = true
+		if err := db.enqueuePlans(tx, []int64{planID}); err != nil {
+			return err
+		}
+		return db.refreshPlanStatuses(tx, planID)
+	})
+	return repaired, err
+}
+
+// ForgetPlatformUser handles a platform user that vanished: the account
+// loses its platform id and each of its plans is queued again from
+// nothing, so the worker creates the user anew.
+func (db *DB) ForgetPlatformUser(ctx context.Context, planID int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var p planStateRow
+		if err := tx.Select("id, account_id").First(&p, planID).Error; err != nil {
+			return mapErr(err, "plano de plataforma não encontrado")
+		}
+		if err := tx.Model(&accountRow{}).Where("id = ?", p.AccountID).Update("platform_user_id", "").Error; err != nil {
+			return err
+		}
+		var plans []int64
+		if err := tx.Model(&planStateRow{}).Where("account_id = ?", p.AccountID).Order("id").Pluck("id", &plans).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&planStateRow{}).Where("account_id = ?", p.AccountID).
+			Updates(map[string]any{"platform_state": "", "platform_expiry": "", "version": gorm.Expr("version + 1")}).Error; err != nil {
+			return err
+		}
+		if err := db.enqueuePlans(tx, plans); err != nil {
+			return err
+		}
+		for _, id := range plans {
+			if err := db.refreshPlanStatuses(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

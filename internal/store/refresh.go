@@ -1,0 +1,422 @@
+package store
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// refreshServices is the heart of every change: inside the caller's
+// transaction it recomputes the desired state of each access of the given
+// services with the pure lifecycle function, resolves platform accounts
+// for accesses that have none, re-aggregates the platform plans that
+// changed (plus extraPlans), enqueues their work and refreshes the
+// subscription statuses.
+func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int64) error {
+	if len(svcs) == 0 && len(extraPlans) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*serviceRow, len(svcs))
+	ids := make([]int64, 0, len(svcs))
+	for _, s := range svcs {
+		byID[s.ID] = s
+		ids = append(ids, s.ID)
+	}
+	type liveAccess struct {
+		ID             int64
+		SubscriptionID int64
+		ProductCode    string
+		IntegrationID  int64
+		PlanID         *int64
+		DesiredState   string
+		LastError      string
+		ServiceID      int64
+		SubCancelled   bool
+	}
+	var accs []liveAccess
+	for _, chunk := range chunks(ids, 500) {
+		var part []liveAccess
+		err := tx.Table("accesses a").
+			Select("a.id, a.subscription_id, a.product_code, a.integration_id, a.plan_id, a.desired_state, a.last_error, s.service_id, s.cancelled_at IS NOT NULL AS sub_cancelled").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").
+			Where("s.service_id IN ? AND a.desired_state <> ?", chunk, string(svahub.AccessCancelled)).
+			Order("a.id").Scan(&part).Error
+		if err != nil {
+			return err
+		}
+		accs = append(accs, part...)
+	}
+	integIDs := map[int64]bool{}
+	for _, a := range accs {
+		integIDs[a.IntegrationID] = true
+	}
+	integs, err := integrationKeys(tx, keys(integIDs))
+	if err != nil {
+		return err
+	}
+	dirty := map[int64]bool{}
+	for _, p := range extraPlans {
+		dirty[p] = true
+	}
+	subs := map[int64]bool{}
+	now := db.now().UTC()
+	for i := range accs {
+		a := &accs[i]
+		svc, integ := byID[a.ServiceID], integs[a.IntegrationID]
+		subs[a.SubscriptionID] = true
+		updates := map[string]any{}
+		if a.PlanID == nil && a.LastError == "" {
+			planID, msg, err := db.resolvePlan(tx, svc, integ, a.ProductCode)
+			if err != nil {
+				return err
+			}
+			if msg != "" {
+				updates["last_error"] = msg
+			} else {
+				a.PlanID = &planID
+				updates["plan_id"] = planID
+			}
+		}
+		nd := svahub.DesiredState(svahub.ServiceStatus(svc.Status), integ.SuspendOnDebt, a.SubCancelled, svahub.AccessState(a.DesiredState))
+		if string(nd) != a.DesiredState {
+			updates["desired_state"] = string(nd)
+		}
+		if len(updates) == 0 {
+			continue
+		}
+		updates["updated_at"] = now
+		if err := tx.Model(&accessRow{}).Where("id = ?", a.ID).Updates(updates).Error; err != nil {
+			return err
+		}
+		if a.PlanID != nil {
+			dirty[*a.PlanID] = true
+		}
+	}
+	// Subscriptions of these services whose accesses are all cancelled
+	// (a just-cancelled subscription) still need their status refreshed.
+	var cancelledSubs []int64
+	for _, chunk := range chunks(ids, 500) {
+		var part []int64
+		if err := tx.Model(&subscriptionRow{}).Where("service_id IN ? AND status <> ? AND cancelled_at IS NOT NULL", chunk, string(svahub.SubCancelled)).Pluck("id", &part).Error; err != nil {
+			return err
+		}
+		cancelledSubs = append(cancelledSubs, part...)
+	}
+	for _, s := range cancelledSubs {
+		subs[s] = true
+	}
+	planIDs := keys(dirty)
+	changed, err := db.aggregatePlans(tx, planIDs)
+	if err != nil {
+		return err
+	}
+	if err := db.enqueuePlans(tx, changed); err != nil {
+		return err
+	}
+	// Other services' subscriptions sharing these plans may change status.
+	var shared []int64
+	for _, chunk := range chunks(planIDs, 500) {
+		var part []int64
+		if err := tx.Model(&accessRow{}).Where("plan_id IN ?", chunk).Distinct().Pluck("subscription_id", &part).Error; err != nil {
+			return err
+		}
+		shared = append(shared, part...)
+	}
+	for _, s := range shared {
+		subs[s] = true
+	}
+	return db.refreshStatuses(tx, keys(subs))
+}
+
+type integKey struct {
+	ID             int64
+	SuspendOnDebt  bool
+	UsernamePolicy string
+}
+
+func integrationKeys(tx *gorm.DB, ids []int64) (map[int64]integKey, error) {
+	out := make(map[int64]integKey, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []integKey
+	if err := tx.Model(&integrationRow{}).Select("id, suspend_on_debt, username_policy").Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r
+	}
+	return out, nil
+}
+
+// resolvePlan finds or creates the platform account (integration, usuario)
+// of a service under the integration's username policy, and the shared
+// platform plan for product code on it. A policy that finds no value
+// returns its message and no plan.
+func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code string) (int64, string, error) {
+	cs, err := db.customerService(svc)
+	if err != nil {
+		return 0, "", err
+	}
+	username, _, err := svahub.UsernamePolicy(integ.UsernamePolicy).Credentials(cs)
+	if err != nil {
+		return 0, svahub.ErrorMessage(err), nil
+	}
+	now := db.now().UTC()
+	acc := accountRow{IntegrationID: integ.ID, Username: username, Reference: newReference(), CreatedAt: now}
+	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "integration_id"}, {Name: "username"}}, DoNothing: true}).Create(&acc).Error; err != nil {
+		return 0, "", err
+	}
+	if err := tx.Select("id").Where("integration_id = ? AND username = ?", integ.ID, username).Take(&acc).Error; err != nil {
+		return 0, "", err
+	}
+	plan := planStateRow{AccountID: acc.ID, IntegrationID: integ.ID, ProductCode: code}
+	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "account_id"}, {Name: "product_code"}}, DoNothing: true}).Create(&plan).Error; err != nil {
+		return 0, "", err
+	}
+	if err := tx.Select("id").Where("account_id = ? AND product_code = ?", acc.ID, code).Take(&plan).Error; err != nil {
+		return 0, "", err
+	}
+	return plan.ID, "", nil
+}
+
+// aggregatePlans recomputes each shared plan's desired state (the most
+// permissive of its accesses) and expiry (the latest among accesses not
+// cancelled); plans that changed get a new version and are returned.
+func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
+	var changed []int64
+	for _, id := range planIDs { // sorted: locks are always taken in id order
+		var p planStateRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&p, id).Error; err != nil {
+			return nil, err
+		}
+		type member struct {
+			DesiredState string
+			ExpiresOn    string
+		}
+		var ms []member
+		if err := tx.Table("accesses a").Select("a.desired_state, s.expires_on").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id = ?", id).Scan(&ms).Error; err != nil {
+			return nil, err
+		}
+		desired, expiry := svahub.AccessNone, ""
+		for _, m := range ms {
+			st := svahub.AccessState(m.DesiredState)
+			desired = svahub.MorePermissive(desired, st)
+			if st != svahub.AccessCancelled && m.ExpiresOn > expiry {
+				expiry = m.ExpiresOn
+			}
+		}
+		if expiry == "" {
+			expiry = p.DesiredExpiry
+		}
+		if string(desired) == p.DesiredState && expiry == p.DesiredExpiry {
+			continue
+		}
+		if err := tx.Model(&planStateRow{}).Where("id = ?", id).
+			Updates(map[string]any{"desired_state": string(desired), "desired_expiry": expiry, "version": gorm.Expr("version + 1")}).Error; err != nil {
+			return nil, err
+		}
+		changed = append(changed, id)
+	}
+	return changed, nil
+}
+
+// enqueuePlans inserts one convergence job per plan at its current version,
+// in the caller's transaction.
+func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
+	if db.queue == nil || len(planIDs) == 0 {
+		return nil
+	}
+	var jobs []svahub.PlanJob
+	for _, chunk := range chunks(planIDs, 500) {
+		var rows []planStateRow
+		if err := tx.Select("id, version").Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			jobs = append(jobs, svahub.PlanJob{PlanID: r.ID, Version: r.Version})
+		}
+	}
+	return db.queue.EnqueueTx(tx.Statement.Context, SQLTx(tx), jobs)
+}
+
+// refreshStatuses recomputes the stored status of subscriptions.
+func (db *DB) refreshStatuses(tx *gorm.DB, subIDs []int64) error {
+	now := db.now().UTC()
+	for _, chunk := range chunks(subIDs, 500) {
+		var subs []subscriptionRow
+		if err := tx.Select("id, status, last_error, expired, cancelled_at").Where("id IN ?", chunk).Order("id").Find(&subs).Error; err != nil {
+			return err
+		}
+		views, err := accessViews(tx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, s := range subs {
+			st, msg := svahub.SubscriptionStatusOf(s.CancelledAt != nil, s.Expired, views[s.ID])
+			if string(st) == s.Status && msg == s.LastError {
+				continue
+			}
+			if err := tx.Model(&subscriptionRow{}).Where("id = ?", s.ID).
+				Updates(map[string]any{"status": string(st), "last_error": msg, "updated_at": now}).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, error) {
+	type row struct {
+		SubscriptionID int64
+		DesiredState   string
+		LastError      string
+		PlanID         *int64
+		Version        *int64
+		AppliedVersion *int64
+		PlanError      *string
+	}
+	var rows []row
+	err := tx.Table("accesses a").
+		Select("a.subscription_id, a.desired_state, a.last_error, a.plan_id, p.version, p.applied_version, p.last_error AS plan_error").
+		Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").
+		Where("a.subscription_id IN ?", subIDs).Order("a.id").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]svahub.AccessView, len(subIDs))
+	for _, r := range rows {
+		v := svahub.AccessView{Desired: svahub.AccessState(r.DesiredState), Error: r.LastError}
+		if r.PlanID != nil {
+			v.Synced = *r.Version == *r.AppliedVersion
+			if v.Error == "" && r.PlanError != nil {
+				v.Error = *r.PlanError
+			}
+		}
+		out[r.SubscriptionID] = append(out[r.SubscriptionID], v)
+	}
+	return out, nil
+}
+
+// --- reads ---
+
+// loadSubscriptions loads subscriptions selected by q with their accesses.
+func (db *DB) loadSubscriptions(q *gorm.DB) ([]*svahub.Subscription, error) {
+	var rows []subscriptionRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return db.subscriptionViews(q, rows)
+}
+
+func (db *DB) subscriptionViews(q *gorm.DB, rows []subscriptionRow) ([]*svahub.Subscription, error) {
+	out := make([]*svahub.Subscription, len(rows))
+	byID := make(map[int64]*svahub.Subscription, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		s := &svahub.Subscription{ID: r.ID, ServiceID: r.ServiceID, PackageID: r.PackageID, Description: r.Description,
+			Origin: svahub.Origin(r.Origin), Value: svahub.Money(r.ValueCents), ExpiresOn: svahub.Date(r.ExpiresOn),
+			Status: svahub.SubscriptionStatus(r.Status), LastError: r.LastError, Accesses: []svahub.Access{}, CreatedAt: r.CreatedAt.In(db.loc)}
+		if r.CancelledAt != nil {
+			t := r.CancelledAt.In(db.loc)
+			s.CancelledAt = &t
+		}
+		out[i], byID[r.ID], ids[i] = s, s, r.ID
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type row struct {
+		ID             int64
+		SubscriptionID int64
+		ProductCode    string
+		DesiredState   string
+		LastError      string
+		Username       *string
+		PlatformState  *string
+		PlanError      *string
+		SyncedAt       *time.Time
+	}
+	base := db.gorm.WithContext(q.Statement.Context)
+	for _, chunk := range chunks(ids, 500) {
+		var rs []row
+		err := base.Table("accesses a").
+			Select("a.id, a.subscription_id, a.product_code, a.desired_state, a.last_error, acc.username, p.platform_state, p.last_error AS plan_error, p.synced_at").
+			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").
+			Joins("LEFT JOIN platform_accounts acc ON acc.id = p.account_id").
+			Where("a.subscription_id IN ?", chunk).Order("a.id").Scan(&rs).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			a := svahub.Access{ID: r.ID, ProductCode: r.ProductCode, DesiredState: svahub.AccessState(r.DesiredState), LastError: r.LastError}
+			if r.Username != nil {
+				a.PlatformUser = *r.Username
+			}
+			if r.PlatformState != nil {
+				a.PlatformState = svahub.AccessState(*r.PlatformState)
+			}
+			if a.LastError == "" && r.PlanError != nil {
+				a.LastError = *r.PlanError
+			}
+			if r.SyncedAt != nil {
+				t := r.SyncedAt.In(db.loc)
+				a.SynchronizedAt = &t
+			}
+			byID[r.SubscriptionID].Accesses = append(byID[r.SubscriptionID].Accesses, a)
+		}
+	}
+	return out, nil
+}
+
+// FindSubscriptionByID returns one subscription with its accesses.
+func (db *DB) FindSubscriptionByID(ctx context.Context, id int64) (*svahub.Subscription, error) {
+	subs, err := db.loadSubscriptions(db.gorm.WithContext(ctx).Where("id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 {
+		return nil, svahub.Errorf(svahub.ENOTFOUND, "assinatura não encontrada")
+	}
+	return subs[0], nil
+}
+
+// FindSubscriptions lists subscriptions by status, integration, package
+// or service.
+func (db *DB) FindSubscriptions(ctx context.Context, f svahub.SubscriptionFilter) ([]*svahub.Subscription, int, error) {
+	q := db.gorm.WithContext(ctx).Model(&subscriptionRow{})
+	if f.Status != nil {
+		q = q.Where("status = ?", string(*f.Status))
+	}
+	if f.IntegrationID != nil {
+		q = q.Where("integration_id = ?", *f.IntegrationID)
+	}
+	if f.PackageID != nil {
+		q = q.Where("package_id = ?", *f.PackageID)
+	}
+	if f.ServiceID != nil {
+		q = q.Where("service_id = ?", *f.ServiceID)
+	}
+	var rows []subscriptionRow
+	total, err := db.page(ctx, q, f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := db.subscriptionViews(q, rows)
+	return out, total, err
+}
+
+func keys(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

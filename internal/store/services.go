@@ -1,0 +1,615 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+type serviceRow struct {
+	ID               int64
+	PlanID           *int64
+	Login            string
+	PasswordSealed   string
+	Status           string
+	CustomerID       int64
+	CustomerCode     string
+	CustomerName     string
+	CustomerDocument string
+	CustomerEmail    string
+	CustomerPhone    string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+func (serviceRow) TableName() string { return "services" }
+
+type subscriptionRow struct {
+	ID            int64
+	ServiceID     int64
+	PackageID     int64
+	IntegrationID int64
+	Description   string
+	Origin        string
+	ValueCents    int64
+	ExpiresOn     string
+	Status        string
+	LastError     string
+	Expired       bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	CancelledAt   *time.Time
+}
+
+func (subscriptionRow) TableName() string { return "subscriptions" }
+
+type accountRow struct {
+	ID             int64
+	IntegrationID  int64
+	Username       string
+	Reference      string
+	PlatformUserID string
+	CreatedAt      time.Time
+}
+
+func (accountRow) TableName() string { return "platform_accounts" }
+
+type planStateRow struct {
+	ID             int64
+	AccountID      int64
+	IntegrationID  int64
+	ProductCode    string
+	DesiredState   string
+	DesiredExpiry  string
+	Version        int64
+	AppliedVersion int64
+	PlatformState  string
+	PlatformExpiry string
+	LastError      string
+	ErrorVersion   int64
+	LeaseUntil     *time.Time
+	SyncedAt       *time.Time
+	ReconciledAt   *time.Time
+}
+
+func (planStateRow) TableName() string { return "platform_plans" }
+
+type accessRow struct {
+	ID             int64
+	SubscriptionID int64
+	ProductID      int64
+	ProductCode    string
+	IntegrationID  int64
+	PlanID         *int64
+	DesiredState   string
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (accessRow) TableName() string { return "accesses" }
+
+// SetJobQueue sets where provisioning work is inserted. Without one, desired
+// states are still stored and the reconciler picks them up later.
+func (db *DB) SetJobQueue(q svahub.JobQueue) { db.queue = q }
+
+var _ svahub.CustomerServiceService = (*DB)(nil)
+
+func (db *DB) today() svahub.Date { return svahub.DateOf(db.now(), db.loc) }
+
+func (r *serviceRow) domain(loc *time.Location) *svahub.CustomerService {
+	return &svahub.CustomerService{
+		ID: r.ID, PlanID: r.PlanID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),
+		Customer:      svahub.Customer{ID: r.CustomerID, Code: r.CustomerCode, Name: r.CustomerName, Document: r.CustomerDocument, Email: r.CustomerEmail, Phone: r.CustomerPhone},
+		Subscriptions: []svahub.Subscription{}, CreatedAt: r.CreatedAt.In(loc), UpdatedAt: r.UpdatedAt.In(loc),
+	}
+}
+
+// customerService returns the domain view with the password opened, for
+// the username policy.
+func (db *DB) customerService(r *serviceRow) (*svahub.CustomerService, error) {
+	s := r.domain(db.loc)
+	pw, err := db.sealer.Open(r.PasswordSealed)
+	if err != nil {
+		return nil, err
+	}
+	s.Password = pw
+	return s, nil
+}
+
+// --- services ---
+
+// UpsertService creates or updates a customer service pushed by HubSoft
+// core. A new service gets its plan's packages; a plan change cancels the
+// plan packages the new plan lacks and adds the missing ones.
+func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInput) (*svahub.CustomerService, bool, error) {
+	in.Normalize()
+	if err := svahub.Validate(&in); err != nil {
+		return nil, false, err
+	}
+	if id <= 0 {
+		return nil, false, svahub.FieldInvalid("id_cliente_servico", "inteiro positivo")
+	}
+	var created bool
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		now := db.now().UTC()
+		sealed := ""
+		if in.Password != nil {
+			var err error
+			if sealed, err = db.sealer.Seal(*in.Password); err != nil {
+				return err
+			}
+		}
+		c := in.Customer
+		fresh := serviceRow{ID: id, PlanID: in.PlanID, Login: in.Login, PasswordSealed: sealed, Status: in.Status,
+			CustomerID: c.ID, CustomerCode: c.Code, CustomerName: c.Name, CustomerDocument: c.Document, CustomerEmail: c.Email, CustomerPhone: c.Phone,
+			CreatedAt: now, UpdatedAt: now}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&fresh)
+		if res.Error != nil {
+			return mapErr(res.Error, "")
+		}
+		var extraPlans []int64
+		if res.RowsAffected == 1 {
+			created = true
+			if in.PlanID != nil {
+				if err := db.attachPlanPackages(tx, &fresh, nil); err != nil {
+					return err
+				}
+			}
+			return db.refreshServices(tx, []*serviceRow{&fresh}, nil)
+		}
+		var r serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
+			return mapErr(err, "serviço não encontrado")
+		}
+		oldPlan := r.PlanID
+		r.Login, r.Status = in.Login, in.Status
+		if in.Password != nil {
+			r.PasswordSealed = sealed
+		}
+		r.CustomerID, r.CustomerCode, r.CustomerName, r.CustomerDocument, r.CustomerEmail, r.CustomerPhone = c.ID, c.Code, c.Name, c.Document, c.Email, c.Phone
+		r.PlanID, r.UpdatedAt = in.PlanID, now
+		if err := tx.Save(&r).Error; err != nil {
+			return mapErr(err, "")
+		}
+		if !sameID(oldPlan, in.PlanID) {
+			var err error
+			if extraPlans, err = db.changePlan(tx, &r); err != nil {
+				return err
+			}
+		}
+		return db.refreshServices(tx, []*serviceRow{&r}, extraPlans)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	s, err := db.FindServiceByID(ctx, id)
+	return s, created, err
+}
+
+func sameID(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// planPackages returns the package ids of plan id (none if unknown).
+func planPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
+	if planID == nil {
+		return nil, nil
+	}
+	var ids []int64
+	err := tx.Model(&planPackageRow{}).Where("plan_id = ?", *planID).Order("position").Pluck("package_id", &ids).Error
+	return ids, err
+}
+
+// attachPlanPackages attaches the service's plan packages it does not have
+// yet (origin plano). skip lists packages already live on the service.
+func (db *DB) attachPlanPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
+	pkgs, err := planPackages(tx, svc.PlanID)
+	if err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		if skip[p] {
+			continue
+		}
+		if _, err := db.attachTx(tx, svc, p, svahub.OriginPlan, svahub.DefaultExpiry(db.now(), db.loc)); err != nil {
+			if svahub.ErrorCode(err) == svahub.EINVALID { // inactive package: the combo skips it
+				continue
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// changePlan applies a plan change: plano subscriptions the new plan lacks
+// are cancelled, missing ones added, avulso ones kept. It returns the
+// platform plans whose aggregate may have changed.
+func (db *DB) changePlan(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
+	want, err := planPackages(tx, svc.PlanID)
+	if err != nil {
+		return nil, err
+	}
+	wantSet := make(map[int64]bool, len(want))
+	for _, p := range want {
+		wantSet[p] = true
+	}
+	var live []subscriptionRow
+	if err := tx.Where("service_id = ? AND cancelled_at IS NULL", svc.ID).Find(&live).Error; err != nil {
+		return nil, err
+	}
+	have := map[int64]bool{}
+	var touched []int64
+	for i := range live {
+		s := &live[i]
+		if s.Origin == string(svahub.OriginPlan) && !wantSet[s.PackageID] {
+			plans, err := db.cancelTx(tx, s)
+			if err != nil {
+				return nil, err
+			}
+			touched = append(touched, plans...)
+			continue
+		}
+		have[s.PackageID] = true
+	}
+	return touched, db.attachPlanPackages(tx, svc, have)
+}
+
+// FindServiceByID returns a service with its subscriptions.
+func (db *DB) FindServiceByID(ctx context.Context, id int64) (*svahub.CustomerService, error) {
+	var r serviceRow
+	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
+		return nil, mapErr(err, "serviço não encontrado")
+	}
+	s := r.domain(db.loc)
+	subs, err := db.loadSubscriptions(db.gorm.WithContext(ctx).Where("service_id = ?", id).Order("id"))
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		s.Subscriptions = append(s.Subscriptions, *sub)
+	}
+	return s, nil
+}
+
+// FindServices lists services (without their subscriptions).
+func (db *DB) FindServices(ctx context.Context, f svahub.ServiceFilter) ([]*svahub.CustomerService, int, error) {
+	q := db.gorm.WithContext(ctx).Model(&serviceRow{})
+	if f.CustomerID != nil {
+		q = q.Where("customer_id = ?", *f.CustomerID)
+	}
+	if f.Status != nil {
+		q = q.Where("status = ?", string(*f.Status))
+	}
+	if f.Document != "" {
+		q = q.Where("customer_document = ?", f.Document)
+	}
+	var rows []serviceRow
+	total, err := db.page(ctx, q, f.Page, "id", &rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*svahub.CustomerService, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain(db.loc)
+	}
+	return out, total, nil
+}
+
+// SetServiceStatus changes one service's status_prefixo.
+func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.ServiceStatus) (*svahub.CustomerService, error) {
+	res, err := db.SetServiceStatuses(ctx, []svahub.StatusBatchItem{{ServiceID: id, Status: string(status)}})
+	if err != nil {
+		return nil, err
+	}
+	if res[0].Result == "nao_encontrado" {
+		return nil, svahub.Errorf(svahub.ENOTFOUND, "serviço não encontrado")
+	}
+	return db.FindServiceByID(ctx, id)
+}
+
+// SetServiceStatuses changes many services' status in one transaction and
+// answers per item: atualizado, inalterado or nao_encontrado.
+func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatchItem) ([]svahub.StatusBatchResult, error) {
+	for i, it := range items {
+		if !svahub.ServiceStatus(it.Status).Valid() || it.ServiceID <= 0 {
+			return nil, svahub.FieldInvalid(fieldIndex("itens", i), "item inválido")
+		}
+	}
+	out := make([]svahub.StatusBatchResult, len(items))
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		ids := make([]int64, 0, len(items))
+		for _, it := range items {
+			ids = append(ids, it.ServiceID)
+		}
+		var rows []serviceRow
+		for _, chunk := range chunks(ids, 500) {
+			var part []serviceRow
+			if err := tx.Clauses(lockForUpdate(db.dialect)...).Where("id IN ?", chunk).Order("id").Find(&part).Error; err != nil {
+				return err
+			}
+			rows = append(rows, part...)
+		}
+		byID := make(map[int64]*serviceRow, len(rows))
+		for i := range rows {
+			byID[rows[i].ID] = &rows[i]
+		}
+		changed := map[int64]*serviceRow{}
+		now := db.now().UTC()
+		for i, it := range items {
+			out[i] = svahub.StatusBatchResult{ServiceID: it.ServiceID, Result: "inalterado"}
+			r, ok := byID[it.ServiceID]
+			switch {
+			case !ok:
+				out[i].Result = "nao_encontrado"
+			case r.Status != it.Status:
+				r.Status = it.Status
+				changed[r.ID] = r
+				out[i].Result = "atualizado"
+			case changed[r.ID] != nil:
+				out[i].Result = "atualizado"
+			}
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		list := make([]*serviceRow, 0, len(changed))
+		byStatus := map[string][]int64{}
+		for _, r := range changed {
+			list = append(list, r)
+			byStatus[r.Status] = append(byStatus[r.Status], r.ID)
+		}
+		for status, ids := range byStatus {
+			for _, chunk := range chunks(ids, 500) {
+				if err := tx.Model(&serviceRow{}).Where("id IN ?", chunk).Updates(map[string]any{"status": status, "updated_at": now}).Error; err != nil {
+					return err
+				}
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+		return db.refreshServices(tx, list, nil)
+	})
+	return out, err
+}
+
+func chunks(ids []int64, n int) [][]int64 {
+	var out [][]int64
+	for len(ids) > n {
+		out = append(out, ids[:n])
+		ids = ids[n:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+// --- subscriptions ---
+
+// AttachPackage attaches one package to a service (origin avulso).
+func (db *DB) AttachPackage(ctx context.Context, serviceID int64, in svahub.AttachInput) (*svahub.Subscription, error) {
+	if err := svahub.Validate(&in); err != nil {
+		return nil, err
+	}
+	expires := svahub.DefaultExpiry(db.now(), db.loc)
+	if in.ExpiresOn != "" {
+		d, _ := svahub.ParseDate(in.ExpiresOn)
+		if d.Before(db.today()) {
+			return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
+		}
+		expires = d
+	}
+	var subID int64
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var svc serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, serviceID).Error; err != nil {
+			return mapErr(err, "serviço não encontrado")
+		}
+		sub, err := db.attachTx(tx, &svc, in.PackageID, svahub.OriginSingle, expires)
+		if err != nil {
+			return err
+		}
+		subID = sub.ID
+		return db.refreshServices(tx, []*serviceRow{&svc}, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindSubscriptionByID(ctx, subID)
+}
+
+// attachTx inserts a subscription and its accesses (one per product).
+func (db *DB) attachTx(tx *gorm.DB, svc *serviceRow, packageID int64, origin svahub.Origin, expires svahub.Date) (*subscriptionRow, error) {
+	var pkg packageRow
+	if err := tx.First(&pkg, packageID).Error; err != nil {
+		if svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND {
+			return nil, svahub.FieldInvalid("id_pacote", "pacote não encontrado")
+		}
+		return nil, err
+	}
+	if !pkg.Active {
+		return nil, svahub.FieldInvalid("id_pacote", "pacote inativo")
+	}
+	var live int64
+	if err := tx.Model(&subscriptionRow{}).Where("service_id = ? AND package_id = ? AND cancelled_at IS NULL", svc.ID, packageID).Count(&live).Error; err != nil {
+		return nil, err
+	}
+	if live > 0 {
+		return nil, svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", packageID)
+	}
+	value := pkg.ValueCents
+	if origin == svahub.OriginPlan {
+		value = 0
+	}
+	now := db.now().UTC()
+	sub := subscriptionRow{ServiceID: svc.ID, PackageID: pkg.ID, IntegrationID: pkg.IntegrationID, Description: pkg.Description,
+		Origin: string(origin), ValueCents: value, ExpiresOn: string(expires), Status: string(svahub.SubPending), CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&sub).Error; err != nil {
+		if isUniqueViolation(err) {
+			return nil, svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", packageID)
+		}
+		return nil, err
+	}
+	type prod struct {
+		ID   int64
+		Code string
+	}
+	var prods []prod
+	if err := tx.Table("package_products pp").Select("p.id, p.code").Joins("JOIN products p ON p.id = pp.product_id").
+		Where("pp.package_id = ?", pkg.ID).Order("pp.position").Scan(&prods).Error; err != nil {
+		return nil, err
+	}
+	for _, p := range prods {
+		a := accessRow{SubscriptionID: sub.ID, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&a).Error; err != nil {
+			return nil, err
+		}
+	}
+	return &sub, nil
+}
+
+// CancelSubscription cancels a subscription of a service (DELETE). It is
+// idempotent: cancelling a cancelled subscription succeeds.
+func (db *DB) CancelSubscription(ctx context.Context, serviceID, subscriptionID int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var svc serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, serviceID).Error; err != nil {
+			return mapErr(err, "serviço não encontrado")
+		}
+		var sub subscriptionRow
+		if err := tx.Where("id = ? AND service_id = ?", subscriptionID, serviceID).First(&sub).Error; err != nil {
+			return mapErr(err, "assinatura não encontrada neste serviço")
+		}
+		if sub.CancelledAt != nil {
+			return nil
+		}
+		plans, err := db.cancelTx(tx, &sub)
+		if err != nil {
+			return err
+		}
+		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
+	})
+}
+
+// cancelTx marks a subscription and its accesses cancelled and returns the
+// platform plans to re-aggregate.
+func (db *DB) cancelTx(tx *gorm.DB, sub *subscriptionRow) ([]int64, error) {
+	now := db.now().UTC()
+	sub.CancelledAt, sub.Status, sub.UpdatedAt = &now, string(svahub.SubCancelled), now
+	if err := tx.Model(&subscriptionRow{}).Where("id = ?", sub.ID).
+		Updates(map[string]any{"cancelled_at": now, "status": sub.Status, "updated_at": now}).Error; err != nil {
+		return nil, err
+	}
+	var plans []int64
+	if err := tx.Model(&accessRow{}).Where("subscription_id = ? AND plan_id IS NOT NULL", sub.ID).Pluck("plan_id", &plans).Error; err != nil {
+		return nil, err
+	}
+	err := tx.Model(&accessRow{}).Where("subscription_id = ?", sub.ID).
+		Updates(map[string]any{"desired_state": string(svahub.AccessCancelled), "updated_at": now}).Error
+	return plans, err
+}
+
+// SetSubscriptionExpiry moves a subscription's expiry date. A date before
+// today is refused; moving it forward revives an expired subscription.
+func (db *DB) SetSubscriptionExpiry(ctx context.Context, id int64, expiresOn svahub.Date) (*svahub.Subscription, error) {
+	if expiresOn.Before(db.today()) {
+		return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
+	}
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var sub subscriptionRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&sub, id).Error; err != nil {
+			return mapErr(err, "assinatura não encontrada")
+		}
+		if sub.CancelledAt != nil {
+			return svahub.Errorf(svahub.ECONFLICT, "assinatura cancelada não pode mudar")
+		}
+		var svc serviceRow
+		if err := tx.First(&svc, sub.ServiceID).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&subscriptionRow{}).Where("id = ?", id).
+			Updates(map[string]any{"expires_on": string(expiresOn), "expired": false, "updated_at": db.now().UTC()}).Error; err != nil {
+			return err
+		}
+		var plans []int64
+		if err := tx.Model(&accessRow{}).Where("subscription_id = ? AND plan_id IS NOT NULL", id).Pluck("plan_id", &plans).Error; err != nil {
+			return err
+		}
+		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.FindSubscriptionByID(ctx, id)
+}
+
+// Retransmit re-queues a subscription's platform work after a fix:
+// accesses without an account are resolved again (the customer data may
+// have been fixed); an access whose product code was corrected and that
+// never reached the platform moves to a plan with the new code; every plan
+// is converged anew and its permanent error cleared.
+func (db *DB) Retransmit(ctx context.Context, id int64) error {
+	return db.tx(ctx, func(tx *gorm.DB) error {
+		var sub subscriptionRow
+		if err := tx.First(&sub, id).Error; err != nil {
+			return mapErr(err, "assinatura não encontrada")
+		}
+		var svc serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, sub.ServiceID).Error; err != nil {
+			return err
+		}
+		type acc struct {
+			ID            int64
+			ProductCode   string
+			PlanID        *int64
+			PlatformState *string
+			CurrentCode   *string
+		}
+		var accs []acc
+		if err := tx.Table("accesses a").Select("a.id, a.product_code, a.plan_id, p.platform_state, pr.code AS current_code").
+			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").Joins("LEFT JOIN products pr ON pr.id = a.product_id").
+			Where("a.subscription_id = ?", id).Order("a.id").Scan(&accs).Error; err != nil {
+			return err
+		}
+		var plans []int64
+		for _, a := range accs {
+			upd := map[string]any{"last_error": ""}
+			neverSent := a.PlatformState == nil || *a.PlatformState == "" || *a.PlatformState == string(svahub.AccessCancelled)
+			if a.CurrentCode != nil && *a.CurrentCode != a.ProductCode && neverSent {
+				upd["product_code"], upd["plan_id"] = *a.CurrentCode, nil
+			}
+			if a.PlanID != nil {
+				plans = append(plans, *a.PlanID)
+			}
+			if err := tx.Model(&accessRow{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
+				return err
+			}
+		}
+		if len(plans) > 0 {
+			if err := tx.Model(&planStateRow{}).Where("id IN ?", plans).
+				Updates(map[string]any{"last_error": "", "error_version": 0, "version": gorm.Expr("version + 1")}).Error; err != nil {
+				return err
+			}
+			if err := db.enqueuePlans(tx, plans); err != nil {
+				return err
+			}
+		}
+		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
+	})
+}
+
+func newReference() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "svh-" + hex.EncodeToString(b)
+}
