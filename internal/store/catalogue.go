@@ -191,6 +191,7 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.Integra
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "integração não encontrada")
 		}
+		wasKey, wasActive := r.SuspendOnDebt, r.Active
 		credsChanged := r.ClientID != in.Params.ClientID || r.BaseURL != in.Params.BaseURL || r.Platform != in.Platform
 		if in.Params.ClientSecret != nil {
 			old, err := db.sealer.Open(r.ClientSecretSealed)
@@ -222,8 +223,19 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.Integra
 		if credsChanged {
 			r.TokenSealed, r.TokenStatus, r.TokenExpiresAt, r.TokenMessage = "", string(svahub.TokenPending), nil, ""
 		}
+		keyChanged, resumed := in.SuspendOnDebt != nil && *in.SuspendOnDebt != wasKey, r.Active && !wasActive
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
+		}
+		if keyChanged {
+			if err := db.refreshDebtServices(tx, id); err != nil {
+				return err
+			}
+		}
+		if resumed { // work held while paused goes out now
+			if err := db.enqueueHeld(tx, id); err != nil {
+				return err
+			}
 		}
 		out = r.domain(db.loc)
 		return nil
@@ -779,4 +791,43 @@ func (db *DB) DeletePlan(ctx context.Context, id int64) error {
 		return svahub.Errorf(svahub.ENOTFOUND, "plano não encontrado")
 	}
 	return nil
+}
+
+// refreshDebtServices recomputes the desired states of the debt-suspended
+// services that use integration id, after its suspender_inadimplencia key
+// changed.
+func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
+	var svcIDs []int64
+	err := tx.Table("subscriptions s").Joins("JOIN services sv ON sv.id = s.service_id").
+		Where("s.integration_id = ? AND s.cancelled_at IS NULL AND sv.status IN ?", id,
+			[]string{string(svahub.StatusDebtSuspended), string(svahub.StatusPartiallySuspended)}).
+		Distinct().Order("s.service_id").Pluck("s.service_id", &svcIDs).Error
+	if err != nil {
+		return err
+	}
+	for _, chunk := range chunks(svcIDs, 500) {
+		var rows []serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).Where("id IN ?", chunk).Order("id").Find(&rows).Error; err != nil {
+			return err
+		}
+		list := make([]*serviceRow, len(rows))
+		for i := range rows {
+			list[i] = &rows[i]
+		}
+		if err := db.refreshServices(tx, list, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueueHeld queues the pending plans of integration id (not in erro).
+func (db *DB) enqueueHeld(tx *gorm.DB, id int64) error {
+	var plans []int64
+	err := tx.Model(&planStateRow{}).Where("integration_id = ? AND version <> applied_version AND error_version <> version", id).
+		Order("id").Pluck("id", &plans).Error
+	if err != nil {
+		return err
+	}
+	return db.enqueuePlans(tx, plans)
 }
