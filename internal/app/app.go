@@ -77,6 +77,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		Platform:      a.Catalogue,
 		Services:      db,
 		Billing:       db,
+		Idempotency:   db,
 		APIKeys:       db,
 		Transmissions: db,
 		Location:      o.Location,

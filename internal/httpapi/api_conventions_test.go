@@ -349,9 +349,7 @@ func TestIdempotencyKey(t *testing.T) {
 		first := post("chave-1", validIntegration(nil))
 		require.Equal(t, http.StatusCreated, first.Status, "%s", first.Body)
 		second := post("chave-1", validIntegration(nil))
-		if second.Status == http.StatusCreated && second.JSON(t)["id_integracao"] != first.JSON(t)["id_integracao"] {
-			t.Skip("BUG: Idempotency-Key is ignored: the same POST /api/v1/integracoes with the same key and body creates a second integration; API.md says it replays the first answer")
-		}
+		require.Equal(t, "true", second.Header.Get("Idempotent-Replayed"))
 		require.Equal(t, first.Status, second.Status)
 		require.Equal(t, first.JSON(t)["id_integracao"], second.JSON(t)["id_integracao"])
 		requireProblem(t, post("chave-1", validIntegration(func(m map[string]any) { m["descricao"] = "outra" })), 422)

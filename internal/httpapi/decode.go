@@ -31,16 +31,21 @@ func decode(c echo.Context, dst any) error {
 	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
-			return echo.ErrStatusRequestEntityTooLarge
-		}
-		return badRequest("não foi possível ler o corpo da requisição")
+		return decodeReadError(err)
 	}
 	if len(body) > maxBody {
 		return echo.ErrStatusRequestEntityTooLarge
 	}
 	return decodeBytes(body, dst)
+}
+
+// decodeReadError maps a body read failure: over the limit is 413.
+func decodeReadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+		return echo.ErrStatusRequestEntityTooLarge
+	}
+	return badRequest("não foi possível ler o corpo da requisição")
 }
 
 // decodeBytes is the body decoder proper, shared by decode and the fuzz tests.

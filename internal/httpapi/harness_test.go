@@ -39,7 +39,7 @@ func newEnv(t *testing.T, dialect string) *env {
 	require.NoError(t, err)
 	_, ro, err := db.CreateAPIKey(ctx, "leitor", svahub.ScopeRead)
 	require.NoError(t, err)
-	api := httpapi.New(httpapi.Deps{Catalogue: db, APIKeys: db, Logger: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) }})
+	api := httpapi.New(httpapi.Deps{Catalogue: db, APIKeys: db, Idempotency: db, Logger: log, Ready: func(ctx context.Context) error { return db.Ping(ctx) }})
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: logBuf}

@@ -29,6 +29,8 @@ type Deps struct {
 	Platform  PlatformService
 	Services  svahub.CustomerServiceService
 	APIKeys   svahub.APIKeyService
+	// Idempotency keeps POST answers for Idempotency-Key replays.
+	Idempotency svahub.IdempotencyService
 	// Billing serves the billing feed.
 	Billing svahub.BillingService
 	// Transmissions lists platform calls.
@@ -90,7 +92,7 @@ func New(d Deps) *Server {
 	// Auth runs for every matched /api/v1 route. It is not group
 	// middleware, which would turn unknown methods (405) into 404s.
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		auth := s.authenticate(next)
+		auth := s.authenticate(s.idempotent(next))
 		return func(c echo.Context) error {
 			if strings.HasPrefix(c.Path(), "/api/v1/") {
 				return auth(c)

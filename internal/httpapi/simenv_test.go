@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,4 +199,20 @@ func (e *simEnv) dumpLogsOnFailure() {
 			e.t.Log(e.logBuf.String())
 		}
 	})
+}
+
+// doKey sends a POST with an Idempotency-Key.
+func (e *env) doKey(method, path, body, key string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	require.NoError(e.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Idempotency-Key", key)
+	res, err := e.srv.Client().Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	return response{Status: res.StatusCode, Header: res.Header, Body: raw}
 }

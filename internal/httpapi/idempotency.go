@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// recorder tees a response into a buffer for the idempotency store.
+type recorder struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.buf.Write(p)
+	return r.ResponseWriter.Write(p)
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// idempotent implements the Idempotency-Key header of POST routes: the same
+// key with the same body within 24 h replays the first answer; with another
+// body it is 422. Answers of 5xx are not kept, so a retry runs again.
+func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		key := req.Header.Get("Idempotency-Key")
+		if req.Method != http.MethodPost || key == "" || s.Idempotency == nil {
+			return next(c)
+		}
+		if !validIdempotencyKey(key) {
+			return badRequest("Idempotency-Key inválida: de 1 a 255 caracteres ASCII visíveis", svahub.FieldError{Field: "Idempotency-Key", Message: "valor inválido"})
+		}
+		apiKey, _ := c.Get("api_key").(*svahub.APIKey)
+		if apiKey == nil {
+			return next(c)
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return decodeReadError(err)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.New()
+		sum.Write([]byte(req.Method + " " + req.URL.Path + "\n"))
+		sum.Write(body)
+		hash := hex.EncodeToString(sum.Sum(nil))
+		ctx := req.Context()
+		stored, err := s.Idempotency.BeginIdempotent(ctx, apiKey.ID, key, hash)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			h := c.Response().Header()
+			if stored.Location != "" {
+				h.Set(echo.HeaderLocation, stored.Location)
+			}
+			h.Set("Idempotent-Replayed", "true")
+			return c.Blob(stored.Status, stored.ContentType, stored.Body)
+		}
+		rec := &recorder{ResponseWriter: c.Response().Writer}
+		c.Response().Writer = rec
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		c.Response().Writer = rec.ResponseWriter
+		res := c.Response()
+		if res.Status >= 500 {
+			if err := s.Idempotency.AbortIdempotent(ctx, apiKey.ID, key); err != nil {
+				s.log.WarnContext(ctx, "abort idempotency key", "err", err)
+			}
+			return nil
+		}
+		ct, _, _ := strings.Cut(res.Header().Get(echo.HeaderContentType), ";")
+		if ct == "" {
+			ct = "application/json"
+		}
+		err = s.Idempotency.FinishIdempotent(ctx, apiKey.ID, key, svahub.StoredResponse{
+			Status: res.Status, ContentType: res.Header().Get(echo.HeaderContentType), Location: res.Header().Get(echo.HeaderLocation), Body: rec.buf.Bytes(),
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "store idempotent answer", "err", err)
+		}
+		return nil
+	}
+}
