@@ -7,6 +7,7 @@
 //	svahub worker                      workers only
 //	svahub migrate                     apply database migrations and exit
 //	svahub apikey create --nome N [--escopo leitura|escrita]
+//	svahub rotate-secret-key           re-seal secrets under a new key
 package main
 
 import (
@@ -42,6 +43,8 @@ Usage:
   svahub migrate                          apply database migrations and exit
   svahub apikey create --nome NAME [--escopo leitura|escrita]
                                           create an API key and print it once
+  svahub rotate-secret-key                re-seal stored secrets under SVAHUB_SECRET_KEY
+                                          (old key in SVAHUB_SECRET_KEY_PREVIOUS)
   svahub --help                           this text
 
 Configuration (environment variables):
@@ -92,6 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, stderr)
 	case "apikey":
 		return apikey(ctx, args, stdout, stderr)
+	case "rotate-secret-key":
+		cfg, err := config.Load()
+		if err != nil {
+			return err
+		}
+		return rotateSecretKey(ctx, cfg, stdout, stderr)
 	case "help":
 		usage(stdout)
 		return nil

@@ -174,9 +174,12 @@ type sweepWorker struct {
 	e *Engine
 }
 
-// Work re-queues pending plans.
+// Work re-queues pending plans and forgets expired idempotency keys.
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
-	_, err := w.e.db.EnqueuePending(ctx, 5000)
+	if _, err := w.e.db.EnqueuePending(ctx, 5000); err != nil {
+		return err
+	}
+	_, err := w.e.db.PurgeIdempotency(ctx)
 	return err
 }
 

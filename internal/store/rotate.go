@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+)
+
+// rotator is implemented by sealers that know which key sealed a value
+// (internal/secret.Box).
+type rotator interface {
+	NeedsRotation(sealed string) bool
+}
+
+// sealedColumns lists every column holding a sealed secret.
+var sealedColumns = []struct{ table, column string }{
+	{"integrations", "client_secret_sealed"},
+	{"integrations", "token_sealed"},
+	{"services", "password_sealed"},
+}
+
+// RotateSecrets re-seals, under the current key, every secret sealed with a
+// previous key. Rows are updated one by one with a compare-and-set on the
+// old value, so it runs while svahub serves (readers accept both keys). It
+// returns how many values it re-sealed.
+func (db *DB) RotateSecrets(ctx context.Context) (int, error) {
+	rot, ok := db.sealer.(rotator)
+	if !ok {
+		return 0, fmt.Errorf("store: the sealer cannot tell which key sealed a value")
+	}
+	total := 0
+	for _, c := range sealedColumns {
+		var lastID int64
+		for {
+			var rows []struct {
+				ID    int64
+				Value string
+			}
+			err := db.gorm.WithContext(ctx).Table(c.table).Select("id, "+c.column+" AS value").
+				Where("id > ? AND "+c.column+" <> ''", lastID).Order("id").Limit(500).Scan(&rows).Error
+			if err != nil {
+				return total, err
+			}
+			if len(rows) == 0 {
+				break
+			}
+			for _, r := range rows {
+				lastID = r.ID
+				if !rot.NeedsRotation(r.Value) {
+					continue
+				}
+				plain, err := db.sealer.Open(r.Value)
+				if err != nil {
+					return total, fmt.Errorf("store: %s.%s id %d: cannot open with the configured keys: %w", c.table, c.column, r.ID, err)
+				}
+				sealed, err := db.sealer.Seal(plain)
+				if err != nil {
+					return total, err
+				}
+				res := db.gorm.WithContext(ctx).Table(c.table).Where("id = ? AND "+c.column+" = ?", r.ID, r.Value).
+					UpdateColumn(c.column, gorm.Expr("?", sealed))
+				if res.Error != nil {
+					return total, res.Error
+				}
+				total += int(res.RowsAffected)
+			}
+		}
+	}
+	return total, nil
+}
