@@ -110,6 +110,7 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
 	log.Info("starting svahub", "config", cfg, "api", api, "workers", workers)
+	startPprof(cfg.PprofAddr, log)
 	db, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -50,6 +50,9 @@ const KeyFileName = "svahub.key"
 type Config struct {
 	// Addr is the HTTP listen address, host:port.
 	Addr string `env:"SVAHUB_ADDR" envDefault:":8080" usage:"HTTP listen address, host:port"`
+	// PprofAddr, when set, serves net/http/pprof on that address (keep it
+	// on loopback or an internal network).
+	PprofAddr string `env:"SVAHUB_PPROF_ADDR" usage:"host:port serving /debug/pprof for profiling; empty: off (keep it on loopback)"`
 	// DatabaseURL selects the database: empty for the SQLite file ./svahub.db;
 	// postgres:// or postgresql:// for PostgreSQL; sqlite://PATH, file:PATH or a
 	// path ending in .db for SQLite at that path.
@@ -124,6 +127,11 @@ func (c *Config) validate() []error {
 		errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
 	}
 
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			add("SVAHUB_PPROF_ADDR", "must be host:port or :port, got %q", c.PprofAddr)
+		}
+	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		add("SVAHUB_ADDR", "must be host:port or :port, got %q", c.Addr)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
