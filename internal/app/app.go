@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/svahub/svahub/internal/httpapi"
+	"github.com/svahub/svahub/internal/metrics"
 	"github.com/svahub/svahub/internal/platform"
 	qualificaadapter "github.com/svahub/svahub/internal/platform/qualifica"
 	"github.com/svahub/svahub/internal/provision"
@@ -34,6 +35,9 @@ type Options struct {
 	Workers bool
 	// Provision tunes the provisioning engine.
 	Provision provision.Options
+	// Metrics tunes the Prometheus metrics (database gauges); Stats,
+	// Platforms and Logger are filled in by New when empty.
+	Metrics metrics.Options
 }
 
 // App is a wired svahub.
@@ -43,7 +47,9 @@ type App struct {
 	Catalogue *platform.Catalogue
 	Engine    *provision.Engine
 	API       *httpapi.Server
-	log       *slog.Logger
+	// Metrics holds the Prometheus metrics served at GET /metrics.
+	Metrics *metrics.Metrics
+	log     *slog.Logger
 }
 
 // New wires an App over an open, migrated database.
@@ -59,13 +65,35 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		reg = map[string]svahub.PlatformFactory{qualificaadapter.Name: qualificaadapter.Factory(o.QualificaURL)}
 	}
 	a := &App{DB: db, log: o.Logger}
+	mo := o.Metrics
+	if mo.Stats == nil {
+		mo.Stats = db
+	}
+	if mo.Logger == nil {
+		mo.Logger = o.Logger
+	}
+	if len(mo.Platforms) == 0 {
+		for name := range reg {
+			mo.Platforms = append(mo.Platforms, name)
+		}
+	}
+	a.Metrics = metrics.New(mo)
 	a.Platforms = platform.NewManager(db, platform.Options{
 		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger,
+		Observer: a.Metrics.ObservePlatformCall,
 	})
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision
 	if po.Logger == nil {
 		po.Logger = o.Logger
+	}
+	if po.JobTimeout == 0 && o.PlatformTimeout > 0 {
+		// A job makes at most a handful of platform calls (token, user,
+		// plan, reactivation), each bounded by the platform timeout.
+		po.JobTimeout = 6 * o.PlatformTimeout
+	}
+	if po.Observer == nil {
+		po.Observer = a.Metrics
 	}
 	eng, err := provision.New(db, a.Platforms, o.Workers, po)
 	if err != nil {
@@ -73,16 +101,18 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	}
 	a.Engine = eng
 	a.API = httpapi.New(httpapi.Deps{
-		Catalogue:     a.Catalogue,
-		Platform:      a.Catalogue,
-		Services:      db,
-		Billing:       db,
-		Idempotency:   db,
-		APIKeys:       db,
-		Transmissions: db,
-		Location:      o.Location,
-		Ready:         Readiness(db),
-		Logger:        o.Logger,
+		Catalogue:      a.Catalogue,
+		Platform:       a.Catalogue,
+		Services:       db,
+		Billing:        db,
+		Idempotency:    db,
+		APIKeys:        db,
+		Transmissions:  db,
+		Location:       o.Location,
+		Ready:          Readiness(db),
+		Logger:         o.Logger,
+		Metrics:        a.Metrics.Middleware(),
+		MetricsHandler: a.Metrics.Handler(),
 	})
 	return a, nil
 }

@@ -78,8 +78,11 @@ type Options struct {
 	ReconcileEvery, ExpireEvery, SweepEvery time.Duration
 	// ReconcileBatch is how many plans one reconcile run checks.
 	ReconcileBatch int
-	// Lease bounds how long one worker may hold a plan.
-	Lease time.Duration
+	// JobTimeout bounds one convergence job (default 60 s). A worker's lease
+	// on a plan lasts 1.5× as long, and River rescues jobs left running by a
+	// crashed process after 2×, so a killed worker's plans are picked up
+	// again within minutes, never twice at once.
+	JobTimeout time.Duration
 	// RetryBase and RetryMax shape the retry backoff of temporary
 	// failures: RetryBase × 2^(attempt-1), at most RetryMax, with jitter
 	// (defaults 1s and 10m).
@@ -123,8 +126,8 @@ func New(db *store.DB, m *platform.Manager, workers bool, o Options) (*Engine, e
 	if o.ReconcileBatch <= 0 {
 		o.ReconcileBatch = 500
 	}
-	if o.Lease <= 0 {
-		o.Lease = 2 * time.Minute
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = time.Minute
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = time.Second
@@ -134,11 +137,12 @@ func New(db *store.DB, m *platform.Manager, workers bool, o Options) (*Engine, e
 	}
 	e := &Engine{db: db, m: m, opts: o, log: o.Logger}
 	cfg := &river.Config{
-		Logger:            riverLogger(o.Logger),
-		FetchPollInterval: o.FetchPollInterval,
-		JobTimeout:        o.Lease / 2,
-		MaxAttempts:       25,
-		RetryPolicy:       backoff{base: o.RetryBase, max: o.RetryMax},
+		Logger:               riverLogger(o.Logger),
+		FetchPollInterval:    o.FetchPollInterval,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: 2 * o.JobTimeout,
+		MaxAttempts:          25,
+		RetryPolicy:          backoff{base: o.RetryBase, max: o.RetryMax},
 	}
 	if o.FetchPollInterval > 0 && o.FetchPollInterval < river.FetchCooldownDefault {
 		cfg.FetchCooldown = o.FetchPollInterval

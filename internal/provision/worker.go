@@ -20,7 +20,7 @@ type convergeWorker struct {
 // transaction open, then record the outcome.
 func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs]) error {
 	e := w.e
-	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.Lease)
+	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.JobTimeout*3/2)
 	if err != nil {
 		if svahub.ErrorCode(err) == svahub.ENOTFOUND {
 			return nil
