@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"text/tabwriter"
+	"time"
 
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/config"
@@ -171,4 +175,152 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// statusReport is the output of svahub status (--json keys follow the
+// API's Portuguese names).
+type statusReport struct {
+	GeneratedAt  time.Time           `json:"gerado_em"`
+	Integrations []integrationStatus `json:"integracoes"`
+	// QueueDepth counts every job waiting to run (periodic jobs included).
+	QueueDepth int64 `json:"fila_total"`
+}
+
+type integrationStatus struct {
+	ID          int64               `json:"id_integracao"`
+	Description string              `json:"descricao"`
+	Platform    string              `json:"plataforma"`
+	Active      bool                `json:"ativo"`
+	Token       statusToken         `json:"token"`
+	Accesses    []statusAccessCount `json:"acessos"`
+	InError     int64               `json:"acessos_em_erro"`
+	// PlatformErrors counts transmissions answered erro or erro_temporario
+	// in the last 24 hours.
+	PlatformErrors int64 `json:"erros_plataforma_24h"`
+	// QueueDepth counts the integration's plan jobs waiting to run
+	// (available, retryable or scheduled).
+	QueueDepth int64 `json:"fila"`
+}
+
+type statusToken struct {
+	Status    svahub.TokenStatus `json:"status"`
+	ExpiresAt *time.Time         `json:"expira_em"`
+	Message   string             `json:"mensagem,omitempty"`
+}
+
+type statusAccessCount struct {
+	Desired  string `json:"estado_desejado"`
+	Platform string `json:"estado_plataforma"`
+	Count    int64  `json:"quantidade"`
+}
+
+// statusState shows an empty access state as "nenhum".
+func statusState(s svahub.AccessState) string {
+	if s == svahub.AccessNone {
+		return "nenhum"
+	}
+	return string(s)
+}
+
+// status prints, per integration, its token, its accesses by desired and
+// platform state, the accesses in erro, the platform errors of the last
+// 24 h and its queue depth. It only reads the database.
+func status(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON for machines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("status: unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	if cfg.Dialect == config.DialectSQLite {
+		// Opening a missing SQLite file would create it (and a key).
+		if _, err := os.Stat(cfg.SQLitePath); err != nil {
+			return fmt.Errorf("no database at %s (SVAHUB_DATABASE_URL): %w", cfg.SQLitePath, err)
+		}
+	}
+	log := newLogger(cfg, stderr)
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	pending, err := db.Pending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return errors.New("the database has pending migrations: run svahub migrate")
+	}
+	now := time.Now().In(cfg.Location)
+	integs, total, err := db.IntegrationStatuses(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		return err
+	}
+	rep := statusReport{GeneratedAt: now, QueueDepth: total, Integrations: make([]integrationStatus, len(integs))}
+	for i, in := range integs {
+		st := integrationStatus{ID: in.ID, Description: in.Description, Platform: in.Platform, Active: in.Active,
+			Token:    statusToken{Status: in.TokenStatus, Message: in.TokenMessage},
+			Accesses: make([]statusAccessCount, len(in.Accesses)), InError: in.AccessesInError,
+			PlatformErrors: in.PlatformErrors, QueueDepth: in.QueueDepth}
+		if in.TokenExpiresAt != nil {
+			t := in.TokenExpiresAt.In(cfg.Location)
+			st.Token.ExpiresAt = &t
+		}
+		for j, a := range in.Accesses {
+			st.Accesses[j] = statusAccessCount{Desired: statusState(a.Desired), Platform: statusState(a.Platform), Count: a.Count}
+		}
+		rep.Integrations[i] = st
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return printStatus(stdout, rep)
+}
+
+// printStatus writes the report for people.
+func printStatus(w io.Writer, rep statusReport) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(rep.Integrations) == 0 {
+		fmt.Fprintln(tw, "No integrations.")
+	}
+	for _, in := range rep.Integrations {
+		active := "active"
+		if !in.Active {
+			active = "paused"
+		}
+		fmt.Fprintf(tw, "Integration %d: %s\n", in.ID, in.Description)
+		fmt.Fprintf(tw, "  platform:\t%s (%s)\n", in.Platform, active)
+		tok := string(in.Token.Status)
+		if in.Token.ExpiresAt != nil {
+			tok += ", expires " + in.Token.ExpiresAt.Format("2006-01-02 15:04:05 -07:00")
+		}
+		if in.Token.Message != "" {
+			tok += " (" + in.Token.Message + ")"
+		}
+		fmt.Fprintf(tw, "  token:\t%s\n", tok)
+		if len(in.Accesses) == 0 {
+			fmt.Fprintf(tw, "  accesses:\tnone\n")
+		}
+		for i, a := range in.Accesses {
+			label := ""
+			if i == 0 {
+				label = "accesses (desired/platform):"
+			}
+			fmt.Fprintf(tw, "  %s\t%s/%s: %d\n", label, a.Desired, a.Platform, a.Count)
+		}
+		fmt.Fprintf(tw, "  accesses in erro:\t%d\n", in.InError)
+		fmt.Fprintf(tw, "  platform errors (24 h):\t%d\n", in.PlatformErrors)
+		fmt.Fprintf(tw, "  queue depth:\t%d\n", in.QueueDepth)
+	}
+	fmt.Fprintf(tw, "Queue depth (all jobs):\t%d\n", rep.QueueDepth)
+	return tw.Flush()
 }

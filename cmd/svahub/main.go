@@ -7,6 +7,7 @@
 //	svahub worker                      workers only
 //	svahub migrate                     apply database migrations and exit
 //	svahub apikey create --nome N [--escopo leitura|escrita]
+//	svahub status [--json]             per-integration health summary
 //	svahub rotate-secret-key           re-seal secrets under a new key
 package main
 
@@ -43,6 +44,8 @@ Usage:
   svahub migrate                          apply database migrations and exit
   svahub apikey create --nome NAME [--escopo leitura|escrita]
                                           create an API key and print it once
+  svahub status [--json]                  per integration: token, accesses by state,
+                                          errors, platform errors (24 h), queue depth
   svahub rotate-secret-key                re-seal stored secrets under SVAHUB_SECRET_KEY
                                           (old key in SVAHUB_SECRET_KEY_PREVIOUS)
   svahub --help                           this text
@@ -95,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, cfg, stderr)
 	case "apikey":
 		return apikey(ctx, args, stdout, stderr)
+	case "status":
+		return status(ctx, args, stdout, stderr)
 	case "rotate-secret-key":
 		cfg, err := config.Load()
 		if err != nil {

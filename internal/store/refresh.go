@@ -249,9 +249,13 @@ func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
 // refreshStatuses recomputes the stored status of subscriptions.
 func (db *DB) refreshStatuses(tx *gorm.DB, subIDs []int64) error {
 	now := db.now().UTC()
+	sort.Slice(subIDs, func(i, j int) bool { return subIDs[i] < subIDs[j] })
 	for _, chunk := range chunks(subIDs, 500) {
+		// Lock the subscriptions (in id order) before reading their
+		// accesses: two plans of one subscription completing at once must
+		// not each miss the other's update (write skew).
 		var subs []subscriptionRow
-		if err := tx.Select("id, status, last_error, expired, cancelled_at").Where("id IN ?", chunk).Order("id").Find(&subs).Error; err != nil {
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).Select("id, status, last_error, expired, cancelled_at").Where("id IN ?", chunk).Order("id").Find(&subs).Error; err != nil {
 			return err
 		}
 		views, err := accessViews(tx, chunk)

@@ -226,9 +226,24 @@ func (db *DB) Pending(ctx context.Context) (bool, error) {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
-// tx runs fn in a transaction.
+// tx runs fn in a transaction. A transaction that PostgreSQL aborted as a
+// deadlock victim or serialization failure is run again (up to 3 times).
 func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(fn)
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = db.gorm.WithContext(ctx).Transaction(fn)
+		if err == nil || !isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		db.log.Debug("transaction retried", "attempt", attempt+1, "err", err)
+		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
+	}
+	return err
+}
+
+func isRetryable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
 
 // SQLTx returns the *sql.Tx under a GORM transaction, for River's InsertTx.
