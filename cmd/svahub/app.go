@@ -44,7 +44,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	if cfg.Dialect == config.DialectSQLite {
 		dsn = cfg.SQLitePath
 	}
-	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Location: cfg.Location, Logger: log})
+	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns})
 }
 
 func migrate(ctx context.Context, cfg config.Config, stderr io.Writer) error {
@@ -87,7 +87,11 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	k, plain, err := db.CreateAPIKey(ctx, *name, svahub.APIKeyScope(*scope))
 	if err != nil {
-		return fmt.Errorf("%s", svahub.ErrorMessage(err))
+		var se *svahub.Error
+		if errors.As(err, &se) && len(se.Fields) > 0 {
+			return fmt.Errorf("--%s: %s", se.Fields[0].Field, se.Fields[0].Message)
+		}
+		return err
 	}
 	fmt.Fprintf(stderr, "API key %q (escopo %s) created; it is shown only once:\n", k.Name, k.Scope)
 	fmt.Fprintln(stdout, plain)
@@ -144,8 +148,12 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	}
 	errc := make(chan error, 1)
 	var srv *http.Server
+	// A worker-only process still serves /healthz, /readyz and /metrics.
+	srv = a.Ops.HTTPServer(cfg.Addr)
 	if api {
 		srv = a.API.HTTPServer(cfg.Addr)
+	}
+	{
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)

@@ -47,6 +47,8 @@ type App struct {
 	Catalogue *platform.Catalogue
 	Engine    *provision.Engine
 	API       *httpapi.Server
+	// Ops serves only /healthz, /readyz and /metrics (worker processes).
+	Ops *httpapi.Server
 	// Metrics holds the Prometheus metrics served at GET /metrics.
 	Metrics *metrics.Metrics
 	log     *slog.Logger
@@ -100,7 +102,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Engine = eng
-	a.API = httpapi.New(httpapi.Deps{
+	deps := httpapi.Deps{
 		Catalogue:      a.Catalogue,
 		Platform:       a.Catalogue,
 		Services:       db,
@@ -113,7 +115,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		Logger:         o.Logger,
 		Metrics:        a.Metrics.Middleware(),
 		MetricsHandler: a.Metrics.Handler(),
-	})
+	}
+	a.API = httpapi.New(deps)
+	a.Ops = httpapi.NewOps(deps)
 	return a, nil
 }
 

@@ -79,6 +79,8 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests and jobs get to finish on
 	// SIGTERM.
 	ShutdownGrace time.Duration `env:"SVAHUB_SHUTDOWN_GRACE" envDefault:"30s" usage:"time given to in-flight requests and jobs to finish on shutdown"`
+	// DBMaxConns bounds the PostgreSQL connection pool of one process.
+	DBMaxConns int `env:"SVAHUB_DB_MAX_CONNS" envDefault:"20" usage:"maximum PostgreSQL connections per process, 1 to 1000 (SQLite always uses one)"`
 	// PlatformTimeout bounds one call to a content platform.
 	PlatformTimeout time.Duration `env:"SVAHUB_PLATFORM_TIMEOUT" envDefault:"10s" usage:"timeout of one call to a content platform"`
 	// PlatformRateLimit is the request rate allowed per integration, in
@@ -127,6 +129,9 @@ func (c *Config) validate() []error {
 		errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
 	}
 
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		add("SVAHUB_DB_MAX_CONNS", "must be from 1 to 1000, got %d", c.DBMaxConns)
+	}
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			add("SVAHUB_PPROF_ADDR", "must be host:port or :port, got %q", c.PprofAddr)

@@ -336,7 +336,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		"SVAHUB_ADDR", "SVAHUB_DATABASE_URL", "SVAHUB_SECRET_KEY", "SVAHUB_SECRET_KEY_PREVIOUS",
 		"SVAHUB_TIMEZONE", "SVAHUB_LOG_LEVEL", "SVAHUB_LOG_FORMAT", "SVAHUB_QUALIFICA_URL",
 		"SVAHUB_WORKERS", "SVAHUB_MAX_WORKERS", "SVAHUB_SHUTDOWN_GRACE",
-		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR",
+		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR", "SVAHUB_DB_MAX_CONNS",
 	} {
 		require.Contains(t, u, v)
 	}
@@ -345,5 +345,5 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 14)
+	require.Len(t, config.Variables(), 15)
 }

@@ -55,7 +55,13 @@ type Server struct {
 }
 
 // New builds the router.
-func New(d Deps) *Server {
+func New(d Deps) *Server { return build(d, true) }
+
+// NewOps builds a router with only /healthz, /readyz and /metrics, for
+// worker-only processes (probes and metrics scraping, no API).
+func NewOps(d Deps) *Server { return build(d, false) }
+
+func build(d Deps, api bool) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
@@ -85,6 +91,9 @@ func New(d Deps) *Server {
 	e.GET("/readyz", s.readyz)
 	if d.MetricsHandler != nil {
 		e.GET("/metrics", echo.WrapHandler(d.MetricsHandler))
+	}
+	if !api {
+		return s
 	}
 	e.GET("/swagger", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") })
 	e.GET("/swagger/*", echoSwagger.WrapHandler)

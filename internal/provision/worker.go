@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -61,6 +62,9 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.RetryAfter > 0 {
 		return river.JobSnooze(pe.RetryAfter)
 	}
+	if errors.Is(err, errAccountBusy) {
+		return river.JobSnooze(500 * time.Millisecond)
+	}
 	return err
 }
 
@@ -88,21 +92,11 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 		return state, expiry, nil
 	case svahub.AccessActive:
 		if userID == "" {
-			u, err := e.db.AccountUser(ctx, pw.AccountID)
+			id, err := e.createUser(ctx, pw, call)
 			if err != nil {
 				return state, expiry, err
 			}
-			err = call(svahub.OpCreateUser, func(ctx context.Context, p svahub.Platform, token string) error {
-				id, err := p.EnsureUser(ctx, token, u)
-				userID = id
-				return err
-			})
-			if err != nil {
-				return state, expiry, err
-			}
-			if err := e.db.SetPlatformUser(context.WithoutCancel(ctx), pw.AccountID, userID); err != nil {
-				return state, expiry, err
-			}
+			userID = id
 		}
 		if !exists {
 			if err := ensurePlan(svahub.OpActivatePlan); err != nil {
@@ -153,6 +147,40 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 		state = svahub.AccessCancelled
 	}
 	return state, expiry, nil
+}
+
+// errAccountBusy means another worker is creating the plan's user.
+var errAccountBusy = errors.New("provision: platform user being created by another worker")
+
+// createUser creates the account's platform user, once: plans sharing the
+// account wait (errAccountBusy) while one of them holds the account lease.
+func (e *Engine) createUser(ctx context.Context, pw *store.PlanWork, call func(svahub.Operation, func(context.Context, svahub.Platform, string) error) error) (string, error) {
+	ok, existing, err := e.db.ClaimAccount(ctx, pw.AccountID, e.opts.JobTimeout*3/2)
+	if err != nil {
+		return "", err
+	}
+	if existing != "" {
+		return existing, nil
+	}
+	if !ok {
+		return "", errAccountBusy
+	}
+	var id string
+	u, err := e.db.AccountUser(ctx, pw.AccountID)
+	if err == nil {
+		err = call(svahub.OpCreateUser, func(ctx context.Context, p svahub.Platform, token string) error {
+			var err error
+			id, err = p.EnsureUser(ctx, token, u)
+			return err
+		})
+	}
+	if err != nil {
+		if rerr := e.db.ReleaseAccount(context.WithoutCancel(ctx), pw.AccountID); rerr != nil {
+			e.log.Warn("release account", "account", pw.AccountID, "err", rerr)
+		}
+		return "", err
+	}
+	return id, e.db.SetPlatformUser(context.WithoutCancel(ctx), pw.AccountID, id)
 }
 
 type expireWorker struct {

@@ -138,9 +138,37 @@ func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.Platform
 		Email: cs.Customer.Email, Phone: cs.Customer.Phone, Reference: acc.Reference}, nil
 }
 
-// SetPlatformUser records the platform's id for an account, once created.
+// ClaimAccount takes a lease on an account before its platform user is
+// created, so plans sharing the account do not each try to create it. It
+// returns the platform user id when another worker already created it.
+func (db *DB) ClaimAccount(ctx context.Context, accountID int64, lease time.Duration) (ok bool, userID string, err error) {
+	now := db.now().UTC()
+	res := db.gorm.WithContext(ctx).Model(&accountRow{}).
+		Where("id = ? AND platform_user_id = '' AND (lease_until IS NULL OR lease_until < ?)", accountID, now).
+		Update("lease_until", now.Add(lease))
+	if res.Error != nil {
+		return false, "", res.Error
+	}
+	if res.RowsAffected == 1 {
+		return true, "", nil
+	}
+	var acc accountRow
+	if err := db.gorm.WithContext(ctx).Select("id, platform_user_id").First(&acc, accountID).Error; err != nil {
+		return false, "", mapErr(err, "conta não encontrada")
+	}
+	return false, acc.PlatformUserID, nil
+}
+
+// SetPlatformUser records the platform's id for an account, once created,
+// and releases the account's lease.
 func (db *DB) SetPlatformUser(ctx context.Context, accountID int64, userID string) error {
-	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).Update("platform_user_id", userID).Error
+	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).
+		Updates(map[string]any{"platform_user_id": userID, "lease_until": nil}).Error
+}
+
+// ReleaseAccount drops an account's lease after a failed user creation.
+func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
+	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).Update("lease_until", nil).Error
 }
 
 // CompletePlan records that the platform reached the desired state of

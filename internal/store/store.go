@@ -177,6 +177,28 @@ func (db *DB) gooseProvider() (*goose.Provider, error) {
 
 // Migrate applies pending svahub and River migrations.
 func (db *DB) Migrate(ctx context.Context) error {
+	if db.dialect == DialectPostgres {
+		// Several processes may start at once: one migrates, the others
+		// wait on a session advisory lock, then find nothing to do.
+		conn, err := db.sql.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID)
+		}()
+	}
+	return db.migrate(ctx)
+}
+
+// migrationLockID is the advisory lock key serialising migrations.
+const migrationLockID = 7_342_118_905_001
+
+func (db *DB) migrate(ctx context.Context) error {
 	p, err := db.gooseProvider()
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
