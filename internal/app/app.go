@@ -92,7 +92,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if po.JobTimeout == 0 && o.PlatformTimeout > 0 {
 		// A job makes at most a handful of platform calls (token, user,
 		// plan, reactivation), each bounded by the platform timeout.
-		po.JobTimeout = 6 * o.PlatformTimeout
+		// Plus room for database and rate-limiter waits on a busy host.
+		po.JobTimeout = 6*o.PlatformTimeout + 10*time.Second
 	}
 	if po.Observer == nil {
 		po.Observer = a.Metrics

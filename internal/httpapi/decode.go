@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -65,7 +67,105 @@ func decodeBytes(body []byte, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badRequest("JSON malformado: conteúdo após o objeto")
 	}
+	return checkMembers(body, reflect.TypeOf(dst))
+}
+
+// checkMembers walks the JSON once more and rejects what encoding/json lets
+// through: a member name that matches a field only case-insensitively
+// ("DESCRICAO"), and a duplicated member (where the last value would
+// silently win, and a proxy reading the first would see another request).
+func checkMembers(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return walkMembers(dec, t, "")
+}
+
+func walkMembers(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return badRequest("JSON inválido")
+	}
+	d, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch d {
+	case '{':
+		fields := jsonFields(t)
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return badRequest("JSON inválido")
+			}
+			key, _ := kt.(string)
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if seen[key] {
+				return badRequest(fmt.Sprintf("campo repetido: %q", name), svahub.FieldError{Field: name, Message: "campo repetido"})
+			}
+			seen[key] = true
+			var ft reflect.Type
+			if fields != nil {
+				if ft, ok = fields[key]; !ok {
+					return badRequest(fmt.Sprintf("campo desconhecido: %q (os nomes diferenciam maiúsculas)", name), svahub.FieldError{Field: name, Message: "campo desconhecido"})
+				}
+			}
+			if err := walkMembers(dec, ft, name); err != nil {
+				return err
+			}
+		}
+	case '[':
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkMembers(dec, et, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	if err != nil {
+		return badRequest("JSON inválido")
+	}
 	return nil
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
+
+// jsonFields maps a struct type's exact JSON member names to field types;
+// nil for anything that is not a struct.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		m[name] = f.Type
+	}
+	fieldCache.Store(t, m)
+	return m
 }
 
 func jsonError(err error) error {
@@ -86,7 +186,11 @@ func jsonError(err error) error {
 		return badRequest("tipo inválido no campo "+field, svahub.FieldError{Field: field, Message: "esperado " + jsonKind(typ.Type.Kind().String())})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return badRequest("campo desconhecido: "+name, svahub.FieldError{Field: name, Message: "campo desconhecido"})
+		campo := name
+		if campo == "" {
+			campo = `""`
+		}
+		return badRequest(fmt.Sprintf("campo desconhecido: %q", name), svahub.FieldError{Field: campo, Message: "campo desconhecido"})
 	}
 	return badRequest("JSON inválido")
 }

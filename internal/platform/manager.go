@@ -41,8 +41,13 @@ type Options struct {
 	RateLimitRPS float64
 	// RenewBefore renews a token this long before it expires (default 60s).
 	RenewBefore time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// QuickRetries is how many times a call that failed temporarily (5xx,
+	// timeout; not 429) is repeated at once, QuickRetryDelay × n apart,
+	// before the failure goes back to the job (defaults 2 and 200 ms).
+	QuickRetries    int
+	QuickRetryDelay time.Duration
+	Logger          *slog.Logger
+	Now             func() time.Time
 	// Observer, when set, is told about every platform call (metrics).
 	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
 }
@@ -77,6 +82,12 @@ func NewManager(store Store, opts Options) *Manager {
 	}
 	if opts.RenewBefore <= 0 {
 		opts.RenewBefore = time.Minute
+	}
+	if opts.QuickRetries == 0 {
+		opts.QuickRetries = 2
+	}
+	if opts.QuickRetryDelay <= 0 {
+		opts.QuickRetryDelay = 200 * time.Millisecond
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -200,7 +211,8 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 	if ref.Attempt == 0 {
 		ref.Attempt = 1
 	}
-	for try := 0; ; try++ {
+	renewed, quick := false, 0
+	for {
 		tok, err := m.token(ctx, id, s, creds, false, ref)
 		if err != nil {
 			return err
@@ -209,15 +221,30 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 		err = fn(ctx, s.platform, tok)
 		m.record(ctx, id, s.name, op, ref, start, err)
 		pe, ok := svahub.AsPlatformError(err)
-		if !ok || !pe.TokenInvalid || try > 0 {
+		switch {
+		case !ok:
+			return err
+		case pe.TokenInvalid && !renewed:
+			// The token was revoked: forget it (only if nobody renewed it
+			// yet), get a new one and repeat the call once.
+			renewed = true
+			s.mu.Lock()
+			if s.token == tok {
+				s.token, s.expiresAt = "", time.Time{}
+			}
+			s.mu.Unlock()
+		case pe.Kind == svahub.PlatformTemporary && pe.RetryAfter == 0 && quick < m.opts.QuickRetries:
+			// A blip (5xx, timeout): every call is idempotent, so try again
+			// shortly before handing the job back to River's backoff.
+			quick++
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(time.Duration(quick) * m.opts.QuickRetryDelay):
+			}
+		default:
 			return err
 		}
-		// The token was revoked: forget it (only if nobody renewed it yet).
-		s.mu.Lock()
-		if s.token == tok {
-			s.token, s.expiresAt = "", time.Time{}
-		}
-		s.mu.Unlock()
 	}
 }
 

@@ -44,7 +44,7 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 		release()
 		return nil
 	}
-	state, expiry, err := e.converge(ctx, pw, job.Attempt)
+	state, expiry, known, err := e.converge(ctx, pw, job.Attempt)
 	if err == nil {
 		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, expiry)
 	}
@@ -55,8 +55,12 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	if se, ok := err.(*svahub.Error); ok && se.Code == svahub.EINVALID { // policy found no username/password
 		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, se.Message)
 	}
-	if nerr := e.db.NotePlatformState(context.WithoutCancel(ctx), pw.PlanID, state, expiry); nerr != nil {
-		e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
+	if pe, ok := svahub.AsPlatformError(err); ok && pe.Status != 0 && known {
+		// The platform answered (refused for now): nothing unrecorded
+		// happened, so what this attempt reached is the platform's state.
+		if nerr := e.db.NotePlatformState(context.WithoutCancel(ctx), pw.PlanID, state, expiry); nerr != nil {
+			e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
+		}
 	}
 	release()
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.RetryAfter > 0 {
@@ -65,18 +69,56 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	if errors.Is(err, errAccountBusy) {
 		return river.JobSnooze(500 * time.Millisecond)
 	}
+	if errors.Is(err, errRestart) {
+		return nil
+	}
 	return err
 }
 
 // converge makes the platform match pw's desired state and returns what
-// the platform has afterwards (also on error: what was reached so far).
-func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (svahub.AccessState, svahub.Date, error) {
-	state, expiry := pw.PlatformState, pw.PlatformExpiry
+// the platform has afterwards (also on error: what was reached so far);
+// known is false while that is only svahub's stale record (an uncertain
+// plan whose platform state could not be read).
+func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (state svahub.AccessState, expiry svahub.Date, known bool, err error) {
+	state, expiry, known = pw.PlatformState, pw.PlatformExpiry, !pw.Uncertain || pw.PlatformUserID == ""
 	ref := platform.Ref{SubscriptionID: &pw.SubscriptionID, AccessID: &pw.AccessID, Attempt: attempt}
+	marked := pw.Uncertain
 	call := func(op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+		if !marked && op != svahub.OpQuery {
+			// From here until CompletePlan/FailPlan the recorded state may
+			// be stale (the process may die after the platform applied a
+			// call): say so first.
+			if err := e.db.MarkUncertain(ctx, pw.PlanID); err != nil {
+				return err
+			}
+			marked = true
+		}
 		return e.m.Call(ctx, pw.IntegrationID, op, ref, fn)
 	}
 	userID := pw.PlatformUserID
+	if pw.Uncertain && userID != "" {
+		// An earlier attempt did not finish: read what the platform has.
+		var acc *svahub.PlatformAccount
+		err := call(svahub.OpQuery, func(ctx context.Context, p svahub.Platform, token string) error {
+			var err error
+			acc, err = p.GetUser(ctx, token, userID)
+			return err
+		})
+		if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind == svahub.PlatformNotFound {
+			// The user is gone: start the account over (credentials are
+			// sent again only because the platform lost the user).
+			if err := e.db.ForgetPlatformUser(ctx, pw.PlanID); err != nil {
+				return state, expiry, known, err
+			}
+			return state, expiry, known, errRestart
+		} else if err != nil {
+			return state, expiry, known, err
+		}
+		state, expiry, known = svahub.AccessNone, "", true
+		if p, ok := acc.Plan(pw.ProductCode); ok {
+			state, expiry = p.State, p.ExpiresOn
+		}
+	}
 	exists := userID != "" && (state == svahub.AccessActive || state == svahub.AccessSuspended)
 	ensurePlan := func(op svahub.Operation) error {
 		return call(op, func(ctx context.Context, p svahub.Platform, token string) error {
@@ -89,22 +131,22 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 	}
 	switch pw.Desired {
 	case svahub.AccessNone:
-		return state, expiry, nil
+		return state, expiry, known, nil
 	case svahub.AccessActive:
 		if userID == "" {
 			id, err := e.createUser(ctx, pw, call)
 			if err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 			userID = id
 		}
 		if !exists {
 			if err := ensurePlan(svahub.OpActivatePlan); err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 		} else if expiry != pw.DesiredExpiry {
 			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 		}
 		if state == svahub.AccessSuspended {
@@ -112,17 +154,17 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 				return p.Reactivate(ctx, token, userID, pw.ProductCode)
 			})
 			if err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 			state = svahub.AccessActive
 		}
 	case svahub.AccessSuspended:
 		if !exists { // nothing on the platform to suspend
-			return state, expiry, nil
+			return state, expiry, known, nil
 		}
 		if expiry != pw.DesiredExpiry {
 			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 		}
 		if state == svahub.AccessActive {
@@ -130,24 +172,27 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 				return p.Suspend(ctx, token, userID, pw.ProductCode)
 			})
 			if err != nil {
-				return state, expiry, err
+				return state, expiry, known, err
 			}
 			state = svahub.AccessSuspended
 		}
 	case svahub.AccessCancelled:
 		if !exists {
-			return state, expiry, nil
+			return state, expiry, known, nil
 		}
 		err := call(svahub.OpCancel, func(ctx context.Context, p svahub.Platform, token string) error {
 			return p.Cancel(ctx, token, userID, pw.ProductCode)
 		})
 		if err != nil {
-			return state, expiry, err
+			return state, expiry, known, err
 		}
 		state = svahub.AccessCancelled
 	}
-	return state, expiry, nil
+	return state, expiry, known, nil
 }
+
+// errRestart means the plan's work was re-queued under a new version.
+var errRestart = errors.New("provision: plan re-queued")
 
 // errAccountBusy means another worker is creating the plan's user.
 var errAccountBusy = errors.New("provision: platform user being created by another worker")

@@ -26,6 +26,9 @@ type PlanWork struct {
 	Username          string
 	Reference         string
 	PlatformUserID    string
+	// Uncertain is true when an earlier attempt may have changed the
+	// platform without recording it: PlatformState is then only a guess.
+	Uncertain bool
 	// SubscriptionID and AccessID name one access of the plan, for
 	// transmissions.
 	SubscriptionID int64
@@ -73,6 +76,7 @@ func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
 		PlatformState  string
 		PlatformExpiry string
 		ErrorVersion   int64
+		StateUncertain bool
 		Active         bool
 		Username       string
 		Reference      string
@@ -80,7 +84,7 @@ func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
 	}
 	err := db.gorm.WithContext(ctx).Table("platform_plans p").
 		Select("p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version, p.applied_version, "+
-			"p.platform_state, p.platform_expiry, p.error_version, i.active, acc.username, acc.reference, acc.platform_user_id").
+			"p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, i.active, acc.username, acc.reference, acc.platform_user_id").
 		Joins("JOIN integrations i ON i.id = p.integration_id").
 		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
 		Where("p.id = ?", planID).Take(&w).Error
@@ -95,7 +99,7 @@ func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
 		PlanID: w.ID, IntegrationID: w.IntegrationID, IntegrationActive: w.Active, Version: w.Version, AppliedVersion: w.AppliedVersion,
 		ErrorVersion: w.ErrorVersion, Desired: svahub.AccessState(w.DesiredState), DesiredExpiry: svahub.Date(w.DesiredExpiry),
 		PlatformState: svahub.AccessState(w.PlatformState), PlatformExpiry: svahub.Date(w.PlatformExpiry), ProductCode: w.ProductCode,
-		AccountID: w.AccountID, Username: w.Username, Reference: w.Reference, PlatformUserID: w.PlatformUserID,
+		AccountID: w.AccountID, Username: w.Username, Reference: w.Reference, PlatformUserID: w.PlatformUserID, Uncertain: w.StateUncertain,
 		SubscriptionID: first.SubscriptionID, AccessID: first.ID,
 	}, nil
 }
@@ -179,7 +183,7 @@ func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state sva
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&planStateRow{}).Where("id = ?", planID).Updates(map[string]any{
 			"applied_version": gorm.Expr("CASE WHEN applied_version < ? THEN ? ELSE applied_version END", version, version),
-			"platform_state":  string(state), "platform_expiry": string(expiry),
+			"platform_state":  string(state), "platform_expiry": string(expiry), "state_uncertain": false,
 			"last_error": "", "error_version": 0, "lease_until": nil, "synced_at": now,
 		}).Error
 		if err != nil {
@@ -194,7 +198,7 @@ func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state sva
 func (db *DB) FailPlan(ctx context.Context, planID, version int64, state svahub.AccessState, message string) error {
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&planStateRow{}).Where("id = ? AND version = ?", planID, version).Updates(map[string]any{
-			"last_error": truncate(message, 500), "error_version": version, "platform_state": string(state), "lease_until": nil,
+			"last_error": truncate(message, 500), "error_version": version, "platform_state": string(state), "state_uncertain": false, "lease_until": nil,
 		}).Error
 		if err != nil {
 			return err
@@ -212,10 +216,19 @@ func (db *DB) ReleasePlan(ctx context.Context, planID int64) error {
 	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Update("lease_until", nil).Error
 }
 
-// NotePlatformState records an observed platform state without completing.
+// NotePlatformState records the state a failed attempt left on the
+// platform when the platform answered every call (so nothing happened that
+// svahub did not see) and clears the uncertainty.
 func (db *DB) NotePlatformState(ctx context.Context, planID int64, state svahub.AccessState, expiry svahub.Date) error {
 	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).
-		Updates(map[string]any{"platform_state": string(state), "platform_expiry": string(expiry)}).Error
+		Updates(map[string]any{"platform_state": string(state), "platform_expiry": string(expiry), "state_uncertain": false}).Error
+}
+
+// MarkUncertain records, before a worker changes anything on the platform,
+// that the recorded platform state may stop being true until the worker
+// completes; CompletePlan and FailPlan clear it.
+func (db *DB) MarkUncertain(ctx context.Context, planID int64) error {
+	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Update("state_uncertain", true).Error
 }
 
 func (db *DB) refreshPlanStatuses(tx *gorm.DB, planID int64) error {

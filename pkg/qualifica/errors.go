@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -193,10 +195,27 @@ func transportError(err error) *Error {
 }
 
 // redact replaces every non-empty secret in s.
+//
+// A platform that quotes the request back may carry the secret in the
+// encoding it was sent in, so the form-encoded, path-escaped and
+// JSON-escaped forms are replaced too (longest first).
 func redact(s string, secrets []string) string {
+	var forms []string
 	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
+		if sec == "" {
+			continue
+		}
+		forms = append(forms, sec, url.QueryEscape(sec), url.PathEscape(sec))
+		if b, err := json.Marshal(sec); err == nil {
+			forms = append(forms, string(b[1:len(b)-1]))
+		}
+		// HTML-safe JSON escaping (the default of encoding/json).
+		forms = append(forms, strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`).Replace(sec))
+	}
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	for _, f := range forms {
+		if f != "" {
+			s = strings.ReplaceAll(s, f, "[redacted]")
 		}
 	}
 	return s
