@@ -822,12 +822,19 @@ func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
 }
 
 // enqueueHeld queues the pending plans of integration id (not in erro).
+// Their version is bumped so the new jobs are not taken for duplicates of
+// jobs that are still finishing after finding the integration paused.
 func (db *DB) enqueueHeld(tx *gorm.DB, id int64) error {
 	var plans []int64
 	err := tx.Model(&planStateRow{}).Where("integration_id = ? AND version <> applied_version AND error_version <> version", id).
 		Order("id").Pluck("id", &plans).Error
-	if err != nil {
+	if err != nil || len(plans) == 0 {
 		return err
+	}
+	for _, chunk := range chunks(plans, 500) {
+		if err := tx.Model(&planStateRow{}).Where("id IN ?", chunk).Update("version", gorm.Expr("version + 1")).Error; err != nil {
+			return err
+		}
 	}
 	return db.enqueuePlans(tx, plans)
 }
