@@ -47,16 +47,27 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns})
 }
 
+// openMigrated opens the configured database and applies pending
+// migrations (serialised between processes on PostgreSQL).
+func openMigrated(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.DB, error) {
+	db, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 func migrate(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
-	db, err := openStore(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	log.Info("database is up to date", "dialect", cfg.Dialect)
 	return nil
 }
@@ -77,14 +88,11 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	db, err := openStore(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	k, plain, err := db.CreateAPIKey(ctx, *name, svahub.APIKeyScope(*scope))
 	if err != nil {
 		var se *svahub.Error
@@ -119,14 +127,11 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	slog.SetDefault(log)
 	log.Info("starting svahub", "config", cfg, "api", api, "workers", workers)
 	startPprof(cfg.PprofAddr, log)
-	db, err := openStore(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	if api {
 		if err := bootstrapKey(ctx, db, stderr); err != nil {
 			return err

@@ -13,14 +13,11 @@ import (
 // SVAHUB_SECRET_KEY_PREVIOUS; running servers keep reading both.
 func rotateSecretKey(ctx context.Context, cfg config.Config, stdout, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
-	db, err := openStore(ctx, cfg, log)
+	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	n, err := db.RotateSecrets(ctx)
 	if err != nil {
 		return err
