@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/svahub/svahub/internal/svahub"
@@ -62,20 +63,68 @@ func (r *apiKeyRow) domain() *svahub.APIKey {
 	return &svahub.APIKey{ID: r.ID, Name: r.Name, Scope: svahub.APIKeyScope(r.Scope), Prefix: r.Prefix, CreatedAt: r.CreatedAt, RevokedAt: r.RevokedAt}
 }
 
+// apiKeyCacheTTL is how long a verified key is trusted without asking the
+// database again. A revocation is seen at once by the process that made it
+// and within this delay by the others.
+const apiKeyCacheTTL = 10 * time.Second
+
+// keyCache remembers recently verified API keys by hash: every request is
+// authenticated, and this keeps a database round trip off the hot path.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     *svahub.APIKey
+	expires time.Time
+}
+
+func (c *keyCache) get(hash string, now time.Time) *svahub.APIKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[hash]; ok && now.Before(e.expires) {
+		return e.key
+	}
+	return nil
+}
+
+func (c *keyCache) put(hash string, k *svahub.APIKey, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = map[string]cachedKey{}
+	}
+	c.m[hash] = cachedKey{key: k, expires: now.Add(apiKeyCacheTTL)}
+}
+
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
 // AuthenticateAPIKey finds the live key whose hash matches plaintext.
 func (db *DB) AuthenticateAPIKey(ctx context.Context, plaintext string) (*svahub.APIKey, error) {
 	if !strings.HasPrefix(plaintext, apiKeyPrefix) || len(plaintext) > 200 {
 		return nil, svahub.Errorf(svahub.EUNAUTHORIZED, "chave de API inválida")
 	}
+	hash := hashAPIKey(plaintext)
+	now := time.Now()
+	if k := db.keys.get(hash, now); k != nil {
+		return k, nil
+	}
 	var r apiKeyRow
-	err := db.gorm.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hashAPIKey(plaintext)).Take(&r).Error
+	err := db.gorm.WithContext(ctx).Where("hash = ? AND revoked_at IS NULL", hash).Take(&r).Error
 	if err != nil {
 		if svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND {
 			return nil, svahub.Errorf(svahub.EUNAUTHORIZED, "chave de API inválida ou revogada")
 		}
 		return nil, err
 	}
-	return r.domain(), nil
+	k := r.domain()
+	db.keys.put(hash, k, now)
+	return k, nil
 }
 
 // RevokeAPIKey revokes a key.
@@ -84,6 +133,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 	if res.Error != nil {
 		return res.Error
 	}
+	db.keys.clear()
 	if res.RowsAffected == 0 {
 		return svahub.Errorf(svahub.ENOTFOUND, "chave não encontrada")
 	}

@@ -63,6 +63,7 @@ type DB struct {
 	now     func() time.Time
 	log     *slog.Logger
 	queue   svahub.JobQueue
+	keys    keyCache
 }
 
 // Open connects to the database. dialect is DialectSQLite (dsn is a file
