@@ -85,6 +85,7 @@ type Server struct {
 	Dialect string
 	DSN     string
 	env     map[string]string
+	args    []string
 	logPath string
 
 	mu       sync.Mutex
@@ -103,13 +104,20 @@ type Server struct {
 type ServerOptions struct {
 	// Env overrides SVAHUB_* variables of the child.
 	Env map[string]string
+	// Args are the subcommand and flags (default: serve).
+	Args []string
+	// DSN shares another Server's database instead of a fresh one.
+	DSN string
 }
 
 // NewServer prepares (but does not start) svahub over a fresh database of
 // dialect, talking to sim by default (SVAHUB_QUALIFICA_URL).
 func NewServer(t *testing.T, dialect string, sim *qualificasim.Sim, o ServerOptions) *Server {
 	t.Helper()
-	dsn := storetest.DSN(t, dialect)
+	dsn := o.DSN
+	if dsn == "" {
+		dsn = storetest.DSN(t, dialect)
+	}
 	env := map[string]string{
 		"SVAHUB_DATABASE_URL":        dsn,
 		"SVAHUB_SECRET_KEY":          base64.StdEncoding.EncodeToString(storetest.Key),
@@ -126,8 +134,12 @@ func NewServer(t *testing.T, dialect string, sim *qualificasim.Sim, o ServerOpti
 	for k, v := range o.Env {
 		env[k] = v
 	}
+	args := o.Args
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
 	s := &Server{
-		t: t, Dialect: dialect, DSN: dsn, env: env,
+		t: t, Dialect: dialect, DSN: dsn, env: env, args: args,
 		logPath: filepath.Join(t.TempDir(), "svahub.log"),
 		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
@@ -160,7 +172,7 @@ func (s *Server) Start() {
 	}
 	environ = append(environ, "SVAHUB_ADDR="+addr)
 
-	cmd := exec.Command(svahubBin, "serve")
+	cmd := exec.Command(svahubBin, s.args...)
 	cmd.Env = environ
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
@@ -233,7 +245,7 @@ func (s *Server) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if s.Key() == "" {
+	if s.Key() == "" && s.args[0] == "serve" {
 		s.t.Fatalf("no bootstrap API key (svh_…) on stderr\n%s", s.tail(60))
 	}
 }
