@@ -267,19 +267,7 @@ func (db *DB) changePlan(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 
 // FindServiceByID returns a service with its subscriptions.
 func (db *DB) FindServiceByID(ctx context.Context, id int64) (*svahub.CustomerService, error) {
-	var r serviceRow
-	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
-		return nil, mapErr(err, "serviço não encontrado")
-	}
-	s := r.domain(db.loc)
-	subs, err := db.loadSubscriptions(db.gorm.WithContext(ctx).Where("service_id = ?", id).Order("id"))
-	if err != nil {
-		return nil, err
-	}
-	for _, sub := range subs {
-		s.Subscriptions = append(s.Subscriptions, *sub)
-	}
-	return s, nil
+	return db.readService(ctx, id)
 }
 
 // FindServices lists services (without their subscriptions).
