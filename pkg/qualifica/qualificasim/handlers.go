@@ -354,19 +354,29 @@ func (s *Sim) handlePutPlan(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p.api(today))
 }
 
-// planTransition serves suspender and reativar.
-func (s *Sim) planTransition(w http.ResponseWriter, r *http.Request, status string) {
+// existingPlan finds the plan of the request's user and product, or
+// answers 404 and returns nil. The caller holds s.mu.
+func (s *Sim) existingPlan(w http.ResponseWriter, r *http.Request) *plan {
 	id, product := r.PathValue("id"), r.PathValue("produto")
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	u, ok := s.byID[id]
 	if !ok {
 		writeUserNotFound(w, id)
-		return
+		return nil
 	}
 	p := u.plan(product)
 	if p == nil {
 		writePlanNotFound(w, product)
+	}
+	return p
+}
+
+// planTransition serves suspender and reativar.
+func (s *Sim) planTransition(w http.ResponseWriter, r *http.Request, status string) {
+	product := r.PathValue("produto")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.existingPlan(w, r)
+	if p == nil {
 		return
 	}
 	if p.status == qualifica.StatusCancelled {
@@ -386,17 +396,10 @@ func (s *Sim) handleReactivate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) handleCancel(w http.ResponseWriter, r *http.Request) {
-	id, product := r.PathValue("id"), r.PathValue("produto")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.byID[id]
-	if !ok {
-		writeUserNotFound(w, id)
-		return
-	}
-	p := u.plan(product)
+	p := s.existingPlan(w, r)
 	if p == nil {
-		writePlanNotFound(w, product)
 		return
 	}
 	p.status = qualifica.StatusCancelled
