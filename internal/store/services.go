@@ -384,84 +384,17 @@ func chunks(ids []int64, n int) [][]int64 {
 
 // --- subscriptions ---
 
-// AttachPackage attaches one package to a service (origin avulso).
-func (db *DB) AttachPackage(ctx context.Context, serviceID int64, in svahub.AttachInput) (*svahub.Subscription, error) {
-	if err := svahub.Validate(&in); err != nil {
-		return nil, err
-	}
-	expires := svahub.DefaultExpiry(db.now(), db.loc)
-	if in.ExpiresOn != "" {
-		d, _ := svahub.ParseDate(in.ExpiresOn)
-		if d.Before(db.today()) {
-			return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
-		}
-		expires = d
-	}
-	var subID int64
-	err := db.tx(ctx, func(tx *gorm.DB) error {
-		var svc serviceRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, serviceID).Error; err != nil {
-			return mapErr(err, "serviço não encontrado")
-		}
-		sub, err := db.attachTx(tx, &svc, in.PackageID, svahub.OriginSingle, expires)
-		if err != nil {
-			return err
-		}
-		subID = sub.ID
-		return db.refreshServices(tx, []*serviceRow{&svc}, nil)
-	})
+// attachTx inserts a subscription and its accesses (one per product),
+// unresolved: the caller's refreshServices resolves and aggregates them.
+func (db *DB) attachTx(tx *gorm.DB, svc *serviceRow, packageID int64, origin svahub.Origin, expires svahub.Date) (*subscriptionRow, error) {
+	ctx, stx := tx.Statement.Context, SQLTx(tx)
+	pkg, err := db.loadPackage(ctx, stx, packageID)
 	if err != nil {
 		return nil, err
 	}
-	return db.FindSubscriptionByID(ctx, subID)
-}
-
-// attachTx inserts a subscription and its accesses (one per product).
-func (db *DB) attachTx(tx *gorm.DB, svc *serviceRow, packageID int64, origin svahub.Origin, expires svahub.Date) (*subscriptionRow, error) {
-	var pkg packageRow
-	if err := tx.First(&pkg, packageID).Error; err != nil {
-		if svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND {
-			return nil, svahub.FieldInvalid("id_pacote", "pacote não encontrado")
-		}
+	sub := db.newSubscription(svc.ID, pkg, origin, expires)
+	if err := db.insertAttachRows(ctx, stx, &sub, pkg); err != nil {
 		return nil, err
-	}
-	if !pkg.Active {
-		return nil, svahub.FieldInvalid("id_pacote", "pacote inativo")
-	}
-	var live int64
-	if err := tx.Model(&subscriptionRow{}).Where("service_id = ? AND package_id = ? AND cancelled_at IS NULL", svc.ID, packageID).Count(&live).Error; err != nil {
-		return nil, err
-	}
-	if live > 0 {
-		return nil, svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", packageID)
-	}
-	value := pkg.ValueCents
-	if origin == svahub.OriginPlan {
-		value = 0
-	}
-	now := db.now().UTC()
-	sub := subscriptionRow{ServiceID: svc.ID, PackageID: pkg.ID, IntegrationID: pkg.IntegrationID, Description: pkg.Description,
-		Origin: string(origin), ValueCents: value, ExpiresOn: string(expires), Status: string(svahub.SubPending), CreatedAt: now, UpdatedAt: now}
-	if err := tx.Create(&sub).Error; err != nil {
-		if isUniqueViolation(err) {
-			return nil, svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", packageID)
-		}
-		return nil, err
-	}
-	type prod struct {
-		ID   int64
-		Code string
-	}
-	var prods []prod
-	if err := tx.Table("package_products pp").Select("p.id, p.code").Joins("JOIN products p ON p.id = pp.product_id").
-		Where("pp.package_id = ?", pkg.ID).Order("pp.position").Scan(&prods).Error; err != nil {
-		return nil, err
-	}
-	for _, p := range prods {
-		a := accessRow{SubscriptionID: sub.ID, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&a).Error; err != nil {
-			return nil, err
-		}
 	}
 	return &sub, nil
 }

@@ -1,0 +1,184 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
+	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
+)
+
+// TestAttachAnswerMatchesStoredState checks the lean attach path (POST
+// /servicos/{id}/pacotes builds its answer and its plans' first aggregate
+// in memory when the plans are new) against what the database then holds:
+// the answer must equal GET /assinaturas/{id}, each plan's desired state,
+// expiry and version must be what the general aggregate computes, and one
+// River job must exist per plan version. The integration is paused while
+// attaching so nothing converges in between; resuming it must then bring
+// every plan to the simulator.
+// rebindT turns ? placeholders into $n on PostgreSQL.
+func rebindT(dialect, q string) string {
+	if dialect != store.DialectPostgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func TestAttachAnswerMatchesStoredState(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		e := newSimEnv(t, dialect, qualificasim.Options{})
+		integ := idOf(e.createIntegration(map[string]any{"usuario": "login_autenticacao"}, map[string]any{"suspender_inadimplencia": true, "ativo": false}), "id_integracao")
+		pro, premium, cursos := laProduct(e, integ, "pro"), laProduct(e, integ, "premium"), laProduct(e, integ, "1001")
+		pkgBoth := laPackage(e, integ, "10.00", pro, premium)
+		pkgShared := laPackage(e, integ, "5.00", cursos, pro) // "pro" is already on the account after pkgBoth
+		pkgOne := laPackage(e, integ, "3.00", cursos)
+		inactive := laPackage(e, integ, "1.00", cursos)
+		r := e.do("PUT", path("/api/v1/pacotes/%d", inactive), map[string]any{"descricao": "Inativo", "valor": "1.00", "id_integracao": integ, "produtos": []int64{cursos}, "ativo": false})
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+
+		type plan struct {
+			desired, expiry string
+			version         int64
+		}
+		planOf := func(username, code string) plan {
+			var p plan
+			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.desired_state, p.desired_expiry, p.version FROM platform_plans p
+				JOIN platform_accounts a ON a.id = p.account_id WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&p.desired, &p.expiry, &p.version))
+			return p
+		}
+		jobs := func(username, code string) (n int, maxVersion int64) {
+			var id int64 // before the job query: SQLite has one connection
+			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.id FROM platform_plans p JOIN platform_accounts a ON a.id = p.account_id
+				WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&id))
+			q := `SELECT args FROM river_job WHERE kind = 'converge_plan'`
+			if dialect == store.DialectSQLite {
+				q = `SELECT json(args) FROM river_job WHERE kind = 'converge_plan'`
+			}
+			rows, err := e.db.SQL().Query(q)
+			require.NoError(t, err)
+			defer rows.Close()
+			for rows.Next() {
+				var raw []byte
+				require.NoError(t, rows.Scan(&raw))
+				var a struct {
+					PlanID  int64 `json:"plan_id"`
+					Version int64 `json:"version"`
+				}
+				require.NoError(t, json.Unmarshal(raw, &a))
+				if a.PlanID == id {
+					n++
+					maxVersion = max(maxVersion, a.Version)
+				}
+			}
+			require.NoError(t, rows.Err())
+			return n, maxVersion
+		}
+		attach := func(svc, pkg int64, expiry string) map[string]any {
+			t.Helper()
+			body := map[string]any{"id_pacote": pkg}
+			if expiry != "" {
+				body["data_expiracao"] = expiry
+			}
+			r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
+			require.Equal(t, 201, r.Status, "%s", r.Body)
+			got := r.JSON(t)
+			require.Equal(t, e.subscription(idOf(got, "id_assinatura")), got, "the answer is what GET /assinaturas/{id} shows")
+			return got
+		}
+
+		// 1. An enabled service, two new plans.
+		require.Equal(t, 201, e.putService(7001, nil).Status)
+		d1 := laDate(1, 0)
+		s1 := attach(7001, pkgBoth, d1)
+		require.Equal(t, "pendente", s1["status"])
+		accs := s1["acessos"].([]any)
+		require.Len(t, accs, 2)
+		for i, code := range []string{"pro", "premium"} {
+			a := accs[i].(map[string]any)
+			require.Equal(t, code, a["codigo_produto"])
+			require.Equal(t, "ativo", a["estado_desejado"])
+			require.Equal(t, "login7001", a["usuario_plataforma"])
+			require.Equal(t, plan{"ativo", d1, 1}, planOf("login7001", code))
+			n, v := jobs("login7001", code)
+			require.Equal(t, 1, n)
+			require.EqualValues(t, 1, v)
+		}
+
+		// 2. A package sharing "pro" with the first: the existing plan is
+		// re-aggregated (the later expiry wins), the new one created.
+		d2 := laDate(2, 0)
+		s2 := attach(7001, pkgShared, d2)
+		require.Equal(t, "pendente", s2["status"])
+		require.Equal(t, plan{"ativo", d2, 2}, planOf("login7001", "pro"))
+		require.Equal(t, plan{"ativo", d2, 1}, planOf("login7001", "1001"))
+		_, v := jobs("login7001", "pro")
+		require.EqualValues(t, 2, v)
+
+		// 3. Debt-suspended service, key on: suspenso from the start.
+		require.Equal(t, 201, e.putService(7002, map[string]any{"status_prefixo": "suspenso_debito"}).Status)
+		s3 := attach(7002, pkgOne, "")
+		require.Equal(t, "suspenso", s3["acessos"].([]any)[0].(map[string]any)["estado_desejado"])
+		require.Equal(t, "suspenso", planOf("login7002", "1001").desired)
+
+		// 4. Awaiting installation: no platform state wanted yet, but the
+		// plan exists and carries the expiry.
+		require.Equal(t, 201, e.putService(7003, map[string]any{"status_prefixo": "aguardando_instalacao"}).Status)
+		s4 := attach(7003, pkgOne, d1)
+		require.Equal(t, "pendente", s4["status"])
+		require.Equal(t, plan{"", d1, 1}, planOf("login7003", "1001"))
+
+		// 5. Cancelled service: the access is born cancelled.
+		require.Equal(t, 201, e.putService(7004, map[string]any{"status_prefixo": "cancelado"}).Status)
+		s5 := attach(7004, pkgOne, "")
+		require.Equal(t, plan{"cancelado", "", 1}, planOf("login7004", "1001"))
+		require.Equal(t, "cancelado", s5["acessos"].([]any)[0].(map[string]any)["estado_desejado"])
+
+		// 6. No login under the login policy: erro, no plan.
+		require.Equal(t, 201, e.putService(7005, map[string]any{"login": ""}).Status)
+		s6 := attach(7005, pkgOne, "")
+		require.Equal(t, "erro", s6["status"])
+		require.NotEmpty(t, s6["ultimo_erro"])
+		require.Empty(t, s6["acessos"].([]any)[0].(map[string]any)["usuario_plataforma"])
+
+		// Refusals change nothing.
+		var before int
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM subscriptions").Scan(&before))
+		requireProblem(t, e.do("POST", "/api/v1/servicos/7001/pacotes", map[string]any{"id_pacote": pkgBoth}), 409)
+		requireProblem(t, e.do("POST", "/api/v1/servicos/7001/pacotes", map[string]any{"id_pacote": 999999}), 422, "id_pacote")
+		requireProblem(t, e.do("POST", "/api/v1/servicos/7001/pacotes", map[string]any{"id_pacote": inactive}), 422, "id_pacote")
+		requireProblem(t, e.do("POST", "/api/v1/servicos/999999/pacotes", map[string]any{"id_pacote": pkgOne}), 404)
+		var after int
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM subscriptions").Scan(&after))
+		require.Equal(t, before, after)
+
+		// Resuming the integration converges everything on the simulator.
+		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true, "suspender_inadimplencia": true,
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao", "url_base": e.sim.URL()}})
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+		e.waitStatus(idOf(s1, "id_assinatura"), "ativo")
+		e.waitStatus(idOf(s2, "id_assinatura"), "ativo")
+		e.waitStatus(idOf(s3, "id_assinatura"), "suspenso")
+		e.waitSimPlan("login7001", "pro", "ativo")
+		e.waitSimPlan("login7001", "premium", "ativo")
+		e.waitSimPlan("login7001", "1001", "ativo")
+		_, exp := e.simPlan("login7001", "pro")
+		require.Equal(t, d2, exp)
+		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser], "only the enabled service needs a platform user")
+	})
+}

@@ -1,0 +1,572 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// The attach path (POST /servicos/{id}/pacotes) is the hottest write. It
+// runs on plain database/sql inside the GORM transaction and touches only
+// what the new subscription changes: its accesses, the platform plans they
+// resolve to and the subscriptions sharing those plans. When every plan is
+// new (the usual case: a product the customer's account did not have) the
+// plan aggregate and the subscription status are computed in memory with
+// the same pure functions the general refresh uses, so the transaction is
+// eight statements: lock the service, read the package, find the account's
+// plans, insert the plans, the subscription and its accesses, insert the
+// River job, commit. Plans that already existed go through the general
+// aggregate and status refresh.
+
+// pkgInfo is a package with what attaching it needs.
+type pkgInfo struct {
+	ID             int64
+	Description    string
+	Active         bool
+	ValueCents     int64
+	IntegrationID  int64
+	SuspendOnDebt  bool
+	UsernamePolicy string
+	Products       []pkgProduct
+}
+
+type pkgProduct struct {
+	ID   int64
+	Code string
+}
+
+const (
+	qPackageCols = `pk.description, pk.active, pk.value_cents, pk.integration_id, i.suspend_on_debt, i.username_policy, p.id, p.code`
+	qPackageJoin = `packages pk JOIN integrations i ON i.id = pk.integration_id
+	LEFT JOIN package_products pp ON pp.package_id = pk.id
+	LEFT JOIN products p ON p.id = pp.product_id`
+	qAttachPackage = `SELECT ` + qPackageCols + ` FROM ` + qPackageJoin + ` WHERE pk.id = ? ORDER BY pp.position`
+	// qServicePackage locks a service and reads a package in one round trip
+	// (package columns NULL when the package does not exist).
+	qServicePackage = `SELECT s.id, s.plan_id, s.login, s.password_sealed, s.status, s.customer_id, s.customer_code, s.customer_name,
+	s.customer_document, s.customer_email, s.customer_phone, s.created_at, s.updated_at, ` + qPackageCols + `
+	FROM services s LEFT JOIN (` + qPackageJoin + `) ON pk.id = ? WHERE s.id = ? ORDER BY pp.position`
+)
+
+// packageScan receives one row of qPackageCols; NULLs where the package
+// (or its products) are missing.
+type packageScan struct {
+	description, policy *string
+	active, debtKey     *bool
+	value, integration  *int64
+	productID           *int64
+	code                *string
+}
+
+func (ps *packageScan) dest() []any {
+	return []any{&ps.description, &ps.active, &ps.value, &ps.integration, &ps.debtKey, &ps.policy, &ps.productID, &ps.code}
+}
+
+// add folds the row into pkg, creating it on the first row.
+func (ps *packageScan) add(pkg **pkgInfo, id int64) {
+	if ps.description == nil {
+		return
+	}
+	if *pkg == nil {
+		*pkg = &pkgInfo{ID: id, Description: *ps.description, Active: *ps.active, ValueCents: *ps.value,
+			IntegrationID: *ps.integration, SuspendOnDebt: *ps.debtKey, UsernamePolicy: *ps.policy}
+	}
+	if ps.productID != nil && ps.code != nil {
+		(*pkg).Products = append((*pkg).Products, pkgProduct{ID: *ps.productID, Code: *ps.code})
+	}
+}
+
+// checkPackage refuses a missing or inactive package (422 on id_pacote).
+func checkPackage(pkg *pkgInfo) error {
+	if pkg == nil {
+		return svahub.FieldInvalid("id_pacote", "pacote não encontrado")
+	}
+	if !pkg.Active {
+		return svahub.FieldInvalid("id_pacote", "pacote inativo")
+	}
+	return nil
+}
+
+// loadPackage reads a package, its integration's keys and its products (in
+// position order). A missing or inactive package is a 422 on id_pacote.
+func (db *DB) loadPackage(ctx context.Context, stx *sql.Tx, id int64) (*pkgInfo, error) {
+	rows, err := stx.QueryContext(ctx, db.rebind(qAttachPackage), id)
+	if err != nil {
+		return nil, err
+	}
+	var pkg *pkgInfo
+	for rows.Next() {
+		var ps packageScan
+		if err := rows.Scan(ps.dest()...); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		ps.add(&pkg, id)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, err
+	}
+	return pkg, checkPackage(pkg)
+}
+
+// lockServicePackage locks a service row until the end of the transaction
+// and reads the package to attach, in one statement.
+func (db *DB) lockServicePackage(ctx context.Context, stx *sql.Tx, serviceID, packageID int64) (*serviceRow, *pkgInfo, error) {
+	q := qServicePackage
+	if db.dialect == DialectPostgres {
+		q += " FOR UPDATE OF s"
+	}
+	rows, err := stx.QueryContext(ctx, db.rebind(q), packageID, serviceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		svc *serviceRow
+		pkg *pkgInfo
+	)
+	for rows.Next() {
+		var (
+			r  serviceRow
+			ps packageScan
+		)
+		dest := append([]any{&r.ID, &r.PlanID, &r.Login, &r.PasswordSealed, &r.Status, &r.CustomerID, &r.CustomerCode, &r.CustomerName,
+			&r.CustomerDocument, &r.CustomerEmail, &r.CustomerPhone, &r.CreatedAt, &r.UpdatedAt}, ps.dest()...)
+		if err := rows.Scan(dest...); err != nil {
+			_ = rows.Close()
+			return nil, nil, err
+		}
+		if svc == nil {
+			svc = &r
+		}
+		ps.add(&pkg, packageID)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, nil, err
+	}
+	if svc == nil {
+		return nil, nil, svahub.Errorf(svahub.ENOTFOUND, "serviço não encontrado")
+	}
+	return svc, pkg, checkPackage(pkg)
+}
+
+const qInsertSubscription = `INSERT INTO subscriptions (service_id, package_id, integration_id, description, origin, value_cents,
+	expires_on, status, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// insertSubscription inserts sub and sets its id. A live subscription of
+// the same package on the service is a 409.
+func (db *DB) insertSubscription(ctx context.Context, stx *sql.Tx, sub *subscriptionRow) error {
+	err := stx.QueryRowContext(ctx, db.rebind(qInsertSubscription), sub.ServiceID, sub.PackageID, sub.IntegrationID, sub.Description,
+		sub.Origin, sub.ValueCents, sub.ExpiresOn, sub.Status, sub.LastError, sub.CreatedAt, sub.UpdatedAt).Scan(&sub.ID)
+	if err != nil && isUniqueViolation(err) {
+		return svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", sub.PackageID)
+	}
+	return err
+}
+
+// insertAccesses inserts the accesses of one subscription in one statement
+// and sets their ids.
+func (db *DB) insertAccesses(ctx context.Context, stx *sql.Tx, accs []accessRow) error {
+	if len(accs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO accesses (subscription_id, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at, updated_at) VALUES `)
+	args := make([]any, 0, 9*len(accs))
+	for i, a := range accs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, a.SubscriptionID, a.ProductID, a.ProductCode, a.IntegrationID, a.PlanID, a.DesiredState, a.LastError, a.CreatedAt, a.UpdatedAt)
+	}
+	b.WriteString(" RETURNING id, product_id")
+	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, product int64
+		if err := rows.Scan(&id, &product); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		for i := range accs {
+			if accs[i].ProductID == product {
+				accs[i].ID = id
+			}
+		}
+	}
+	return closeRows(rows)
+}
+
+// insertAttachRows inserts a subscription and one access per product of pkg,
+// unresolved (no plan, no desired state): the caller's refresh resolves them.
+func (db *DB) insertAttachRows(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, pkg *pkgInfo) error {
+	if err := db.insertSubscription(ctx, stx, sub); err != nil {
+		return err
+	}
+	accs := make([]accessRow, len(pkg.Products))
+	for i, p := range pkg.Products {
+		accs[i] = accessRow{SubscriptionID: sub.ID, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
+	}
+	return db.insertAccesses(ctx, stx, accs)
+}
+
+// insertSubscriptionAccesses inserts a subscription and its accesses and
+// sets their ids: one statement on PostgreSQL (a data-modifying CTE), two
+// on SQLite.
+func (db *DB) insertSubscriptionAccesses(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, accs []accessRow) error {
+	if db.dialect != DialectPostgres || len(accs) == 0 {
+		if err := db.insertSubscription(ctx, stx, sub); err != nil {
+			return err
+		}
+		for i := range accs {
+			accs[i].SubscriptionID = sub.ID
+		}
+		return db.insertAccesses(ctx, stx, accs)
+	}
+	var b strings.Builder
+	b.WriteString(`WITH s AS (` + qInsertSubscription + `)
+	INSERT INTO accesses (subscription_id, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at, updated_at)
+	SELECT s.id, v.product_id, v.product_code, v.integration_id, v.plan_id, v.desired_state, v.last_error, v.created_at, v.created_at
+	FROM s CROSS JOIN (VALUES `)
+	args := []any{sub.ServiceID, sub.PackageID, sub.IntegrationID, sub.Description, sub.Origin, sub.ValueCents, sub.ExpiresOn,
+		sub.Status, sub.LastError, sub.CreatedAt, sub.UpdatedAt}
+	for i, a := range accs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?::bigint, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::text, ?::text, ?::timestamptz)")
+		args = append(args, i, a.ProductID, a.ProductCode, a.IntegrationID, a.PlanID, a.DesiredState, a.LastError, a.CreatedAt)
+	}
+	b.WriteString(`) AS v(ord, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at)
+	ORDER BY v.ord RETURNING subscription_id, id, product_id`)
+	conflict := func(err error) error {
+		if err != nil && isUniqueViolation(err) {
+			return svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", sub.PackageID)
+		}
+		return err
+	}
+	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
+	if err != nil {
+		return conflict(err)
+	}
+	for rows.Next() {
+		var subID, id, product int64
+		if err := rows.Scan(&subID, &id, &product); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		sub.ID = subID
+		for i := range accs {
+			if accs[i].ProductID == product {
+				accs[i].ID, accs[i].SubscriptionID = id, subID
+			}
+		}
+	}
+	return conflict(closeRows(rows))
+}
+
+// newSubscription is the row of a fresh subscription of pkg on a service.
+func (db *DB) newSubscription(serviceID int64, pkg *pkgInfo, origin svahub.Origin, expires svahub.Date) subscriptionRow {
+	value := pkg.ValueCents
+	if origin == svahub.OriginPlan {
+		value = 0
+	}
+	now := db.now().UTC().Truncate(time.Microsecond) // what both databases keep
+	return subscriptionRow{ServiceID: serviceID, PackageID: pkg.ID, IntegrationID: pkg.IntegrationID, Description: pkg.Description,
+		Origin: string(origin), ValueCents: value, ExpiresOn: string(expires), Status: string(svahub.SubPending), CreatedAt: now, UpdatedAt: now}
+}
+
+const (
+	qAccountID  = `SELECT id FROM platform_accounts WHERE integration_id = ? AND username = ?`
+	qNewAccount = `INSERT INTO platform_accounts (integration_id, username, reference, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (integration_id, username) DO NOTHING RETURNING id`
+)
+
+// accountPlans returns the platform account of (integration, username),
+// creating it if missing, and the ids of its plans among codes.
+func (db *DB) accountPlans(ctx context.Context, stx *sql.Tx, integrationID int64, username string, codes []string) (int64, map[string]int64, error) {
+	var b strings.Builder
+	b.WriteString(`SELECT a.id, p.id, p.product_code FROM platform_accounts a
+		LEFT JOIN platform_plans p ON p.account_id = a.id AND p.product_code IN (`)
+	args := make([]any, 0, len(codes)+2)
+	for i, c := range codes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('?')
+		args = append(args, c)
+	}
+	b.WriteString(`) WHERE a.integration_id = ? AND a.username = ?`)
+	args = append(args, integrationID, username)
+	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	var accountID int64
+	plans := map[string]int64{}
+	for rows.Next() {
+		var (
+			planID *int64
+			code   *string
+		)
+		if err := rows.Scan(&accountID, &planID, &code); err != nil {
+			_ = rows.Close()
+			return 0, nil, err
+		}
+		if planID != nil && code != nil {
+			plans[*code] = *planID
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return 0, nil, err
+	}
+	if accountID != 0 {
+		return accountID, plans, nil
+	}
+	err = stx.QueryRowContext(ctx, db.rebind(qNewAccount), integrationID, username, newReference(), db.now().UTC()).Scan(&accountID)
+	if errors.Is(err, sql.ErrNoRows) { // created meanwhile by another transaction
+		err = stx.QueryRowContext(ctx, db.rebind(qAccountID), integrationID, username).Scan(&accountID)
+		if err != nil {
+			return 0, nil, err
+		}
+		return db.accountPlans(ctx, stx, integrationID, username, codes)
+	}
+	return accountID, plans, err
+}
+
+// newPlan is a platform plan to create with its first aggregate.
+type newPlan struct {
+	Code    string
+	Desired svahub.AccessState
+	Expiry  string
+	Version int64
+}
+
+// freshPlan is the aggregate of a plan whose only members are accesses of
+// one new subscription in state desired, expiring on expires: what
+// aggregatePlans would compute for it, from a plan row's defaults.
+func freshPlan(code string, desired svahub.AccessState, expires svahub.Date) newPlan {
+	p := newPlan{Code: code, Desired: svahub.MorePermissive(svahub.AccessNone, desired)}
+	if desired != svahub.AccessCancelled {
+		p.Expiry = string(expires)
+	}
+	if p.Desired != svahub.AccessNone || p.Expiry != "" {
+		p.Version = 1
+	}
+	return p
+}
+
+// insertPlans creates plans on an account and returns the ids of those it
+// created; a plan another transaction created meanwhile is left out.
+func (db *DB) insertPlans(ctx context.Context, stx *sql.Tx, accountID, integrationID int64, plans []newPlan) (map[string]int64, error) {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO platform_plans (account_id, integration_id, product_code, desired_state, desired_expiry, version) VALUES `)
+	args := make([]any, 0, 6*len(plans))
+	for i, p := range plans {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		args = append(args, accountID, integrationID, p.Code, string(p.Desired), p.Expiry, p.Version)
+	}
+	b.WriteString(` ON CONFLICT (account_id, product_code) DO NOTHING RETURNING id, product_code`)
+	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(plans))
+	for rows.Next() {
+		var (
+			id   int64
+			code string
+		)
+		if err := rows.Scan(&id, &code); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		out[code] = id
+	}
+	return out, closeRows(rows)
+}
+
+// AttachPackage attaches one package to a service (origin avulso).
+func (db *DB) AttachPackage(ctx context.Context, serviceID int64, in svahub.AttachInput) (*svahub.Subscription, error) {
+	if err := svahub.Validate(&in); err != nil {
+		return nil, err
+	}
+	expires := svahub.DefaultExpiry(db.now(), db.loc)
+	if in.ExpiresOn != "" {
+		d, _ := svahub.ParseDate(in.ExpiresOn)
+		if d.Before(db.today()) {
+			return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
+		}
+		expires = d
+	}
+	var (
+		view  *svahub.Subscription
+		subID int64
+	)
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		view, subID, err = db.attach(ctx, tx, serviceID, in.PackageID, expires)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if view != nil {
+		return view, nil
+	}
+	return db.FindSubscriptionByID(ctx, subID)
+}
+
+// attach does AttachPackage's work in tx. It returns the new subscription's
+// view when it could build it from what it wrote, else only its id.
+func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int64, expires svahub.Date) (*svahub.Subscription, int64, error) {
+	stx := SQLTx(tx)
+	svc, pkg, err := db.lockServicePackage(ctx, stx, serviceID, packageID)
+	if err != nil {
+		return nil, 0, err
+	}
+	sub := db.newSubscription(svc.ID, pkg, svahub.OriginSingle, expires)
+	desired := svahub.DesiredState(svahub.ServiceStatus(svc.Status), pkg.SuspendOnDebt, false, svahub.AccessNone)
+	cs, err := db.customerService(svc)
+	if err != nil {
+		return nil, 0, err
+	}
+	username, _, policyErr := svahub.UsernamePolicy(pkg.UsernamePolicy).Credentials(cs)
+
+	// Resolve the account and the plans of the package's products.
+	var (
+		planOf   = map[string]int64{}
+		fresh    = map[int64]newPlan{} // plans created here, by id
+		existing []int64               // plans that were there before
+		jobs     []svahub.PlanJob
+	)
+	if policyErr == nil && len(pkg.Products) > 0 {
+		var codes []string
+		for _, p := range pkg.Products {
+			if _, seen := planOf[p.Code]; !seen {
+				planOf[p.Code] = 0
+				codes = append(codes, p.Code)
+			}
+		}
+		accountID, found, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes)
+		if err != nil {
+			return nil, 0, err
+		}
+		var missing []newPlan
+		for _, c := range codes {
+			if id, ok := found[c]; ok {
+				planOf[c] = id
+				existing = append(existing, id)
+			} else {
+				missing = append(missing, freshPlan(c, desired, expires))
+			}
+		}
+		if len(missing) > 0 {
+			made, err := db.insertPlans(ctx, stx, accountID, pkg.IntegrationID, missing)
+			if err != nil {
+				return nil, 0, err
+			}
+			var raced []string
+			for _, p := range missing {
+				if id, ok := made[p.Code]; ok {
+					planOf[p.Code], fresh[id] = id, p
+					if p.Version > 0 {
+						jobs = append(jobs, svahub.PlanJob{PlanID: id, Version: p.Version})
+					}
+				} else {
+					raced = append(raced, p.Code)
+				}
+			}
+			if len(raced) > 0 { // created by a concurrent transaction: aggregate below
+				_, again, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, raced)
+				if err != nil {
+					return nil, 0, err
+				}
+				for _, c := range raced {
+					planOf[c] = again[c]
+					existing = append(existing, again[c])
+				}
+			}
+		}
+	}
+
+	// The subscription's status: computable here when all its plans are new.
+	accs := make([]accessRow, len(pkg.Products))
+	views := make([]svahub.AccessView, len(pkg.Products))
+	for i, p := range pkg.Products {
+		a := accessRow{SubscriptionID: 0, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID,
+			DesiredState: string(desired), CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
+		views[i] = svahub.AccessView{Desired: desired}
+		if policyErr != nil {
+			a.LastError = svahub.ErrorMessage(policyErr)
+			views[i].Error = a.LastError
+		} else {
+			id := planOf[p.Code]
+			a.PlanID = &id
+			views[i].Synced = fresh[id].Version == 0
+		}
+		accs[i] = a
+	}
+	if len(existing) == 0 {
+		st, msg := svahub.SubscriptionStatusOf(false, false, views)
+		sub.Status, sub.LastError = string(st), msg
+	}
+	if err := db.insertSubscriptionAccesses(ctx, stx, &sub, accs); err != nil {
+		return nil, 0, err
+	}
+	if db.queue != nil && len(jobs) > 0 {
+		if err := db.queue.EnqueueTx(ctx, stx, jobs); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(existing) > 0 {
+		// Shared plans: the general aggregate, jobs and status refresh.
+		slices.Sort(existing)
+		existing = slices.Compact(existing)
+		changed, err := db.aggregatePlans(tx, existing)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := db.enqueuePlans(tx, changed); err != nil {
+			return nil, 0, err
+		}
+		var subs []int64
+		if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
+			return nil, 0, err
+		}
+		if !containsID(subs, sub.ID) {
+			subs = append(subs, sub.ID)
+		}
+		return nil, sub.ID, db.refreshStatuses(tx, subs)
+	}
+	return db.subscriptionView(&sub, accs, username), sub.ID, nil
+}
+
+// subscriptionView is the API view of a subscription just written with all
+// its plans new (nothing applied on the platform yet).
+func (db *DB) subscriptionView(sub *subscriptionRow, accs []accessRow, username string) *svahub.Subscription {
+	s := &svahub.Subscription{ID: sub.ID, ServiceID: sub.ServiceID, PackageID: sub.PackageID, Description: sub.Description,
+		Origin: svahub.Origin(sub.Origin), Value: svahub.Money(sub.ValueCents), ExpiresOn: svahub.Date(sub.ExpiresOn),
+		Status: svahub.SubscriptionStatus(sub.Status), LastError: sub.LastError, Accesses: make([]svahub.Access, len(accs)),
+		CreatedAt: sub.CreatedAt.In(db.loc)}
+	for i, a := range accs {
+		v := svahub.Access{ID: a.ID, ProductCode: a.ProductCode, DesiredState: svahub.AccessState(a.DesiredState), LastError: a.LastError}
+		if a.PlanID != nil {
+			v.PlatformUser = username
+		}
+		s.Accesses[i] = v
+	}
+	return s
+}
