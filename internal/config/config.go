@@ -81,6 +81,8 @@ type Config struct {
 	ShutdownGrace time.Duration `env:"SVAHUB_SHUTDOWN_GRACE" envDefault:"30s" usage:"time given to in-flight requests and jobs to finish on shutdown"`
 	// DBMaxConns bounds the PostgreSQL connection pool of one process.
 	DBMaxConns int `env:"SVAHUB_DB_MAX_CONNS" envDefault:"20" usage:"maximum PostgreSQL connections per process, 1 to 1000 (SQLite always uses one)"`
+	// DBMaxTx bounds the database transactions one process runs at once.
+	DBMaxTx int `env:"SVAHUB_DB_MAX_TX" envDefault:"0" usage:"maximum database transactions running at once per process, 0 to 1000; more wait in arrival order (0: 4 per CPU on PostgreSQL, at most SVAHUB_DB_MAX_CONNS; 1 on SQLite)"`
 	// PlatformTimeout bounds one call to a content platform.
 	PlatformTimeout time.Duration `env:"SVAHUB_PLATFORM_TIMEOUT" envDefault:"10s" usage:"timeout of one call to a content platform"`
 	// PlatformRateLimit is the request rate allowed per integration, in
@@ -131,6 +133,9 @@ func (c *Config) validate() []error {
 
 	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		add("SVAHUB_DB_MAX_CONNS", "must be from 1 to 1000, got %d", c.DBMaxConns)
+	}
+	if c.DBMaxTx < 0 || c.DBMaxTx > 1000 {
+		add("SVAHUB_DB_MAX_TX", "must be from 0 to 1000, got %d", c.DBMaxTx)
 	}
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {

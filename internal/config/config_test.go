@@ -124,6 +124,8 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		{"SVAHUB_MAX_WORKERS", "many", "SVAHUB_MAX_WORKERS: must be a whole number"},
 		{"SVAHUB_MAX_WORKERS", "0", "SVAHUB_MAX_WORKERS: must be from 1 to 10000"},
 		{"SVAHUB_MAX_WORKERS", "10001", "SVAHUB_MAX_WORKERS: must be from 1 to 10000"},
+		{"SVAHUB_DB_MAX_TX", "-1", "SVAHUB_DB_MAX_TX: must be from 0 to 1000"},
+		{"SVAHUB_DB_MAX_TX", "1001", "SVAHUB_DB_MAX_TX: must be from 0 to 1000"},
 		{"SVAHUB_SHUTDOWN_GRACE", "30", "SVAHUB_SHUTDOWN_GRACE: must be a duration"},
 		{"SVAHUB_SHUTDOWN_GRACE", "-1s", "SVAHUB_SHUTDOWN_GRACE: must not be negative"},
 		{"SVAHUB_PLATFORM_TIMEOUT", "soon", "SVAHUB_PLATFORM_TIMEOUT: must be a duration"},
@@ -336,7 +338,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		"SVAHUB_ADDR", "SVAHUB_DATABASE_URL", "SVAHUB_SECRET_KEY", "SVAHUB_SECRET_KEY_PREVIOUS",
 		"SVAHUB_TIMEZONE", "SVAHUB_LOG_LEVEL", "SVAHUB_LOG_FORMAT", "SVAHUB_QUALIFICA_URL",
 		"SVAHUB_WORKERS", "SVAHUB_MAX_WORKERS", "SVAHUB_SHUTDOWN_GRACE",
-		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR", "SVAHUB_DB_MAX_CONNS",
+		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR", "SVAHUB_DB_MAX_CONNS", "SVAHUB_DB_MAX_TX",
 	} {
 		require.Contains(t, u, v)
 	}
@@ -345,5 +347,5 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 15)
+	require.Len(t, config.Variables(), 16)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -51,6 +52,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxOpenConns bounds the Postgres pool (default 20). SQLite always uses one.
 	MaxOpenConns int
+	// MaxTx bounds the transactions this process runs at once; the others
+	// wait their turn in arrival order. 0 picks 4 per CPU on PostgreSQL (at
+	// most MaxOpenConns) and 1 on SQLite. See txSlots.
+	MaxTx int
 }
 
 // DB is the svahub database.
@@ -64,6 +69,7 @@ type DB struct {
 	log     *slog.Logger
 	queue   svahub.JobQueue
 	keys    keyCache
+	slots   chan struct{}
 }
 
 // Open connects to the database. dialect is DialectSQLite (dsn is a file
@@ -128,7 +134,9 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
 	}
-	return &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger}, nil
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger}
+	db.slots = make(chan struct{}, txSlots(dialect, opts.MaxTx, opts.MaxOpenConns))
+	return db, nil
 }
 
 func sqliteDSN(path string) string {
@@ -249,9 +257,35 @@ func (db *DB) Pending(ctx context.Context) (bool, error) {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 
+// txSlots is the number of transactions run at once. Under load a few
+// transactions per core finish sooner than many competing for the CPU and
+// for row locks, and waiting for a slot is first come, first served, where
+// database/sql hands a freed connection to a random waiter: the FIFO slots
+// are what keep the latency tail short (docs/benchmarks.md).
+func txSlots(dialect string, maxTx, maxConns int) int {
+	if maxTx > 0 {
+		return maxTx
+	}
+	if dialect == DialectSQLite {
+		return 1
+	}
+	if maxConns <= 0 {
+		maxConns = 20
+	}
+	return max(1, min(maxConns, 4*runtime.GOMAXPROCS(0)))
+}
+
 // tx runs fn in a transaction. A transaction that PostgreSQL aborted as a
 // deadlock victim or serialization failure is run again (up to 3 times).
 func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if db.slots != nil {
+		select {
+		case db.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-db.slots }()
+	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = db.gorm.WithContext(ctx).Transaction(fn)
