@@ -28,8 +28,8 @@ func takeCPU(svahubPID int) cpuSample {
 }
 
 // commCPU sums the CPU seconds used so far by the live processes named comm
-// (svahub and the baseline keep their connections, so their PostgreSQL
-// backends live through a measurement).
+// plus, for the root of their tree (the postmaster), its reaped children:
+// a backend that exits between two samples still counts.
 func commCPU(comm string) float64 {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -53,14 +53,29 @@ func commCPU(comm string) float64 {
 		if len(f) < 15 {
 			continue
 		}
+		fields := []int{11, 12} // utime, stime
+		if parentComm(f[1]) != comm {
+			// The root of the tree (postmaster): add its reaped children,
+			// so backends that exit during a measurement still count.
+			fields = append(fields, 13, 14) // cutime, cstime
+		}
 		var sum float64
-		for _, i := range []int{11, 12} { // utime, stime
+		for _, i := range fields {
 			v, _ := strconv.ParseFloat(f[i], 64)
 			sum += v
 		}
 		total += sum / 100
 	}
 	return total
+}
+
+// parentComm returns the command name of process ppid.
+func parentComm(ppid string) string {
+	b, err := os.ReadFile("/proc/" + ppid + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // machineBusy returns the non-idle CPU seconds of all CPUs since boot.
