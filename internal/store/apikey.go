@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/svahub/svahub/internal/svahub"
@@ -68,42 +67,6 @@ func (r *apiKeyRow) domain() *svahub.APIKey {
 // and within this delay by the others.
 const apiKeyCacheTTL = 10 * time.Second
 
-// keyCache remembers recently verified API keys by hash: every request is
-// authenticated, and this keeps a database round trip off the hot path.
-type keyCache struct {
-	mu sync.Mutex
-	m  map[string]cachedKey
-}
-
-type cachedKey struct {
-	key     *svahub.APIKey
-	expires time.Time
-}
-
-func (c *keyCache) get(hash string, now time.Time) *svahub.APIKey {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.m[hash]; ok && now.Before(e.expires) {
-		return e.key
-	}
-	return nil
-}
-
-func (c *keyCache) put(hash string, k *svahub.APIKey, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= 10_000 {
-		c.m = map[string]cachedKey{}
-	}
-	c.m[hash] = cachedKey{key: k, expires: now.Add(apiKeyCacheTTL)}
-}
-
-func (c *keyCache) clear() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m = nil
-}
-
 // AuthenticateAPIKey finds the live key whose hash matches plaintext.
 func (db *DB) AuthenticateAPIKey(ctx context.Context, plaintext string) (*svahub.APIKey, error) {
 	if !strings.HasPrefix(plaintext, apiKeyPrefix) || len(plaintext) > 200 {
@@ -111,7 +74,7 @@ func (db *DB) AuthenticateAPIKey(ctx context.Context, plaintext string) (*svahub
 	}
 	hash := hashAPIKey(plaintext)
 	now := time.Now()
-	if k := db.keys.get(hash, now); k != nil {
+	if k, ok := db.keys.get(hash, now); ok {
 		return k, nil
 	}
 	var r apiKeyRow
@@ -123,7 +86,7 @@ func (db *DB) AuthenticateAPIKey(ctx context.Context, plaintext string) (*svahub
 		return nil, err
 	}
 	k := r.domain()
-	db.keys.put(hash, k, now)
+	db.keys.put(hash, k, now.Add(apiKeyCacheTTL))
 	return k, nil
 }
 

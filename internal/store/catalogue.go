@@ -182,6 +182,7 @@ func (db *DB) CreateIntegration(ctx context.Context, in svahub.IntegrationInput)
 // client_secret keeps the stored one; changed credentials reset the token to
 // pendente so it is generated again.
 func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.IntegrationInput) (*svahub.Integration, error) {
+	defer db.creds.clear() // after the write: nothing re-caches the old value
 	if err := validateIntegration(&in, false); err != nil {
 		return nil, err
 	}
@@ -246,6 +247,7 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.Integra
 // DeleteIntegration deletes an integration and its products; 409 while
 // packages use it.
 func (db *DB) DeleteIntegration(ctx context.Context, id int64) error {
+	defer db.creds.clear() // after the write: nothing re-caches the old value
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		var r integrationRow
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
@@ -268,6 +270,25 @@ func (db *DB) DeleteIntegration(ctx context.Context, id int64) error {
 // Credentials returns an integration's decrypted credentials and cached
 // token, for platform adapters only.
 func (db *DB) Credentials(ctx context.Context, id int64) (*svahub.Credentials, error) {
+	now := time.Now()
+	if c, ok := db.creds.get(id, now); ok {
+		return &c, nil
+	}
+	c, err := db.readCredentials(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	db.creds.put(id, *c, now.Add(credentialsCacheTTL))
+	return c, nil
+}
+
+// credentialsCacheTTL is how long Credentials answers from memory: workers
+// ask once per platform call. A change made in this process clears it;
+// other processes see it within this delay (whether an integration is
+// active is read with each plan's work, not from here).
+const credentialsCacheTTL = time.Second
+
+func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credentials, error) {
 	var r integrationRow
 	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
 		return nil, mapErr(err, "integração não encontrada")
@@ -294,6 +315,7 @@ func (db *DB) Credentials(ctx context.Context, id int64) (*svahub.Credentials, e
 // with its expiry, or an error message. clientID guards against a race with a
 // credentials change: the result is dropped if the credentials moved on.
 func (db *DB) SaveToken(ctx context.Context, id int64, clientID, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error {
+	defer db.creds.clear() // after the write: nothing re-caches the old value
 	sealed, err := db.sealer.Seal(token)
 	if err != nil {
 		return err

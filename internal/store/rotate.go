@@ -25,6 +25,7 @@ var sealedColumns = []struct{ table, column string }{
 // old value, so it runs while svahub serves (readers accept both keys). It
 // returns how many values it re-sealed.
 func (db *DB) RotateSecrets(ctx context.Context) (int, error) {
+	defer db.creds.clear() // after the write: nothing re-caches the old value
 	rot, ok := db.sealer.(rotator)
 	if !ok {
 		return 0, fmt.Errorf("store: the sealer cannot tell which key sealed a value")

@@ -68,7 +68,8 @@ type DB struct {
 	now     func() time.Time
 	log     *slog.Logger
 	queue   svahub.JobQueue
-	keys    keyCache
+	keys    ttlCache[string, *svahub.APIKey]
+	creds   ttlCache[int64, svahub.Credentials]
 	slots   chan struct{}
 }
 
