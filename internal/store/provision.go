@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,25 +38,36 @@ type PlanWork struct {
 	AccessID       int64
 }
 
+const (
+	qClaimPlan = `UPDATE platform_plans SET lease_until = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`
+	qPlanWork  = `SELECT p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version,
+		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, i.active,
+		acc.username, acc.reference, acc.platform_user_id,
+		(SELECT a.id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1),
+		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1)
+		FROM platform_plans p JOIN integrations i ON i.id = p.integration_id
+		JOIN platform_accounts acc ON acc.id = p.account_id WHERE p.id = ?`
+)
+
 // ClaimPlan takes a lease on a plan so that no other worker converges it
-// at the same time. ok is false when another worker holds it.
+// at the same time. ok is false when another worker holds it. It is two
+// statements (the lease, then the plan with its account, integration and
+// first access) on plain database/sql: it runs once per job.
 func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*PlanWork, bool, error) {
 	now := db.now().UTC()
-	res := db.gorm.WithContext(ctx).Model(&planStateRow{}).
-		Where("id = ? AND (lease_until IS NULL OR lease_until < ?)", planID, now).
-		Update("lease_until", now.Add(lease))
-	if res.Error != nil {
-		return nil, false, res.Error
+	res, err := db.sql.ExecContext(ctx, db.rebind(qClaimPlan), now.Add(lease), planID, now)
+	if err != nil {
+		return nil, false, err
 	}
-	if res.RowsAffected == 0 {
-		var n int64
-		if err := db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Count(&n).Error; err != nil {
-			return nil, false, err
-		}
-		if n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, false, err
+	} else if n == 0 {
+		var one int
+		err := db.sql.QueryRowContext(ctx, db.rebind(`SELECT 1 FROM platform_plans WHERE id = ?`), planID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d não existe", planID)
 		}
-		return nil, false, nil
+		return nil, false, err
 	}
 	w, err := db.planWork(ctx, planID)
 	if err != nil {
@@ -64,44 +78,26 @@ func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) 
 }
 
 func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
-	var w struct {
-		ID             int64
-		IntegrationID  int64
-		AccountID      int64
-		ProductCode    string
-		DesiredState   string
-		DesiredExpiry  string
-		Version        int64
-		AppliedVersion int64
-		PlatformState  string
-		PlatformExpiry string
-		ErrorVersion   int64
-		StateUncertain bool
-		Active         bool
-		Username       string
-		Reference      string
-		PlatformUserID string
-	}
-	err := db.gorm.WithContext(ctx).Table("platform_plans p").
-		Select("p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version, p.applied_version, "+
-			"p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, i.active, acc.username, acc.reference, acc.platform_user_id").
-		Joins("JOIN integrations i ON i.id = p.integration_id").
-		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
-		Where("p.id = ?", planID).Take(&w).Error
-	if err != nil {
-		return nil, mapErr(err, "plano de plataforma não encontrado")
-	}
-	var first accessRow
-	if err := db.gorm.WithContext(ctx).Where("plan_id = ?", planID).Order("id").Take(&first).Error; err != nil {
+	var (
+		w                                    PlanWork
+		desired, desiredExp, pstate, pexpiry string
+		accessID, subscriptionID             *int64
+	)
+	err := db.sql.QueryRowContext(ctx, db.rebind(qPlanWork), planID).Scan(&w.PlanID, &w.IntegrationID, &w.AccountID, &w.ProductCode,
+		&desired, &desiredExp, &w.Version, &w.AppliedVersion, &pstate, &pexpiry, &w.ErrorVersion, &w.Uncertain, &w.IntegrationActive,
+		&w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma não encontrado")
+	} else if err != nil {
 		return nil, err
 	}
-	return &PlanWork{
-		PlanID: w.ID, IntegrationID: w.IntegrationID, IntegrationActive: w.Active, Version: w.Version, AppliedVersion: w.AppliedVersion,
-		ErrorVersion: w.ErrorVersion, Desired: svahub.AccessState(w.DesiredState), DesiredExpiry: svahub.Date(w.DesiredExpiry),
-		PlatformState: svahub.AccessState(w.PlatformState), PlatformExpiry: svahub.Date(w.PlatformExpiry), ProductCode: w.ProductCode,
-		AccountID: w.AccountID, Username: w.Username, Reference: w.Reference, PlatformUserID: w.PlatformUserID, Uncertain: w.StateUncertain,
-		SubscriptionID: first.SubscriptionID, AccessID: first.ID,
-	}, nil
+	if accessID == nil || subscriptionID == nil {
+		return nil, fmt.Errorf("store: platform plan %d has no access", planID)
+	}
+	w.Desired, w.DesiredExpiry = svahub.AccessState(desired), svahub.Date(desiredExp)
+	w.PlatformState, w.PlatformExpiry = svahub.AccessState(pstate), svahub.Date(pexpiry)
+	w.AccessID, w.SubscriptionID = *accessID, *subscriptionID
+	return &w, nil
 }
 
 // AccountUser returns the platform user to create for an account: the
@@ -181,17 +177,17 @@ func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
 func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date) error {
 	now := db.now().UTC()
 	return db.tx(ctx, func(tx *gorm.DB) error {
-		err := tx.Model(&planStateRow{}).Where("id = ?", planID).Updates(map[string]any{
-			"applied_version": gorm.Expr("CASE WHEN applied_version < ? THEN ? ELSE applied_version END", version, version),
-			"platform_state":  string(state), "platform_expiry": string(expiry), "state_uncertain": false,
-			"last_error": "", "error_version": 0, "lease_until": nil, "synced_at": now,
-		}).Error
+		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), now, planID)
 		if err != nil {
 			return err
 		}
 		return db.refreshPlanStatuses(tx, planID)
 	})
 }
+
+const qCompletePlan = `UPDATE platform_plans SET applied_version = CASE WHEN applied_version < ? THEN ? ELSE applied_version END,
+	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE, last_error = '', error_version = 0, lease_until = NULL, synced_at = ?
+	WHERE id = ?`
 
 // FailPlan records a permanent error for version: the plan's accesses show
 // erro with the platform's message until retransmitir or a new change.
@@ -228,15 +224,8 @@ func (db *DB) NotePlatformState(ctx context.Context, planID int64, state svahub.
 // that the recorded platform state may stop being true until the worker
 // completes; CompletePlan and FailPlan clear it.
 func (db *DB) MarkUncertain(ctx context.Context, planID int64) error {
-	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Update("state_uncertain", true).Error
-}
-
-func (db *DB) refreshPlanStatuses(tx *gorm.DB, planID int64) error {
-	var subs []int64
-	if err := tx.Model(&accessRow{}).Where("plan_id = ?", planID).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
-		return err
-	}
-	return db.refreshStatuses(tx, subs)
+	_, err := db.sql.ExecContext(ctx, db.rebind(`UPDATE platform_plans SET state_uncertain = TRUE WHERE id = ?`), planID)
+	return err
 }
 
 // PendingPlans returns plans of active integrations whose desired state was

@@ -65,6 +65,9 @@ func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int6
 	}
 	subs := map[int64]bool{}
 	now := db.now().UTC()
+	// Accesses whose only change is their desired state are updated in one
+	// statement per state (a debt batch flips hundreds at once).
+	byState := map[string][]int64{}
 	for i := range accs {
 		a := &accs[i]
 		svc, integ := byID[a.ServiceID], integs[a.IntegrationID]
@@ -83,18 +86,29 @@ func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int6
 			}
 		}
 		nd := svahub.DesiredState(svahub.ServiceStatus(svc.Status), integ.SuspendOnDebt, a.SubCancelled, svahub.AccessState(a.DesiredState))
-		if string(nd) != a.DesiredState {
-			updates["desired_state"] = string(nd)
+		if len(updates) == 0 && string(nd) == a.DesiredState {
+			continue
+		}
+		if a.PlanID != nil {
+			dirty[*a.PlanID] = true
 		}
 		if len(updates) == 0 {
+			byState[string(nd)] = append(byState[string(nd)], a.ID)
 			continue
+		}
+		if string(nd) != a.DesiredState {
+			updates["desired_state"] = string(nd)
 		}
 		updates["updated_at"] = now
 		if err := tx.Model(&accessRow{}).Where("id = ?", a.ID).Updates(updates).Error; err != nil {
 			return err
 		}
-		if a.PlanID != nil {
-			dirty[*a.PlanID] = true
+	}
+	for _, state := range sortedKeys(byState) {
+		for _, chunk := range chunks(byState[state], 500) {
+			if err := tx.Model(&accessRow{}).Where("id IN ?", chunk).Updates(map[string]any{"desired_state": state, "updated_at": now}).Error; err != nil {
+				return err
+			}
 		}
 	}
 	// Subscriptions of these services whose accesses are all cancelled
@@ -188,41 +202,70 @@ func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code str
 // aggregatePlans recomputes each shared plan's desired state (the most
 // permissive of its accesses) and expiry (the latest among accesses not
 // cancelled); plans that changed get a new version and are returned.
+// planIDs must be sorted: locks are always taken in id order. Plans are
+// locked, read and updated a chunk at a time; plans reaching the same
+// aggregate share one UPDATE.
 func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 	var changed []int64
-	for _, id := range planIDs { // sorted: locks are always taken in id order
-		var p planStateRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&p, id).Error; err != nil {
+	for _, chunk := range chunks(planIDs, 500) {
+		var plans []planStateRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).Select("id, desired_state, desired_expiry").
+			Where("id IN ?", chunk).Order("id").Find(&plans).Error; err != nil {
 			return nil, err
 		}
+		// Members are read after the locks are held, so (in READ COMMITTED)
+		// they include what the last holder of each lock committed.
 		type member struct {
+			PlanID       int64
 			DesiredState string
 			ExpiresOn    string
 		}
 		var ms []member
-		if err := tx.Table("accesses a").Select("a.desired_state, s.expires_on").
-			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id = ?", id).Scan(&ms).Error; err != nil {
+		if err := tx.Table("accesses a").Select("a.plan_id, a.desired_state, s.expires_on").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id IN ?", chunk).Scan(&ms).Error; err != nil {
 			return nil, err
 		}
-		desired, expiry := svahub.AccessNone, ""
+		type agg struct {
+			desired svahub.AccessState
+			expiry  string
+		}
+		aggs := make(map[int64]*agg, len(plans))
+		for _, p := range plans {
+			aggs[p.ID] = &agg{desired: svahub.AccessNone}
+		}
 		for _, m := range ms {
+			g := aggs[m.PlanID]
+			if g == nil {
+				continue
+			}
 			st := svahub.AccessState(m.DesiredState)
-			desired = svahub.MorePermissive(desired, st)
-			if st != svahub.AccessCancelled && m.ExpiresOn > expiry {
-				expiry = m.ExpiresOn
+			g.desired = svahub.MorePermissive(g.desired, st)
+			if st != svahub.AccessCancelled && m.ExpiresOn > g.expiry {
+				g.expiry = m.ExpiresOn
 			}
 		}
-		if expiry == "" {
-			expiry = p.DesiredExpiry
+		groups := map[agg][]int64{}
+		var order []agg
+		for _, p := range plans {
+			g := *aggs[p.ID]
+			if g.expiry == "" {
+				g.expiry = p.DesiredExpiry
+			}
+			if string(g.desired) == p.DesiredState && g.expiry == p.DesiredExpiry {
+				continue
+			}
+			if _, seen := groups[g]; !seen {
+				order = append(order, g)
+			}
+			groups[g] = append(groups[g], p.ID)
+			changed = append(changed, p.ID)
 		}
-		if string(desired) == p.DesiredState && expiry == p.DesiredExpiry {
-			continue
+		for _, g := range order {
+			if err := tx.Model(&planStateRow{}).Where("id IN ?", groups[g]).
+				Updates(map[string]any{"desired_state": string(g.desired), "desired_expiry": g.expiry, "version": gorm.Expr("version + 1")}).Error; err != nil {
+				return nil, err
+			}
 		}
-		if err := tx.Model(&planStateRow{}).Where("id = ?", id).
-			Updates(map[string]any{"desired_state": string(desired), "desired_expiry": expiry, "version": gorm.Expr("version + 1")}).Error; err != nil {
-			return nil, err
-		}
-		changed = append(changed, id)
 	}
 	return changed, nil
 }
@@ -248,29 +291,62 @@ func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
 
 // refreshStatuses recomputes the stored status of subscriptions.
 func (db *DB) refreshStatuses(tx *gorm.DB, subIDs []int64) error {
-	now := db.now().UTC()
 	sort.Slice(subIDs, func(i, j int) bool { return subIDs[i] < subIDs[j] })
 	for _, chunk := range chunks(subIDs, 500) {
-		// Lock the subscriptions (in id order) before reading their
-		// accesses: two plans of one subscription completing at once must
-		// not each miss the other's update (write skew).
-		var subs []subscriptionRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).Select("id, status, last_error, expired, cancelled_at").Where("id IN ?", chunk).Order("id").Find(&subs).Error; err != nil {
+		if err := db.applyStatuses(tx, "id IN ?", chunk); err != nil {
 			return err
 		}
-		views, err := accessViews(tx, chunk)
-		if err != nil {
-			return err
+	}
+	return nil
+}
+
+// refreshPlanStatuses recomputes the status of the subscriptions with an
+// access on a platform plan.
+func (db *DB) refreshPlanStatuses(tx *gorm.DB, planID int64) error {
+	return db.applyStatuses(tx, "id IN (SELECT subscription_id FROM accesses WHERE plan_id = ?)", planID)
+}
+
+// applyStatuses locks the subscriptions matching cond (in id order) and
+// stores the status their accesses give them. The lock comes before the
+// accesses are read: two plans of one subscription completing at once
+// must not each miss the other's update (write skew). Subscriptions
+// reaching the same status share one UPDATE.
+func (db *DB) applyStatuses(tx *gorm.DB, cond string, args ...any) error {
+	var subs []subscriptionRow
+	if err := tx.Clauses(lockForUpdate(db.dialect)...).Select("id, status, last_error, expired, cancelled_at").
+		Where(cond, args...).Order("id").Find(&subs).Error; err != nil {
+		return err
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(subs))
+	for i, s := range subs {
+		ids[i] = s.ID
+	}
+	views, err := accessViews(tx, ids)
+	if err != nil {
+		return err
+	}
+	type outcome struct{ status, msg string }
+	groups := map[outcome][]int64{}
+	var order []outcome
+	for _, s := range subs {
+		st, msg := svahub.SubscriptionStatusOf(s.CancelledAt != nil, s.Expired, views[s.ID])
+		if string(st) == s.Status && msg == s.LastError {
+			continue
 		}
-		for _, s := range subs {
-			st, msg := svahub.SubscriptionStatusOf(s.CancelledAt != nil, s.Expired, views[s.ID])
-			if string(st) == s.Status && msg == s.LastError {
-				continue
-			}
-			if err := tx.Model(&subscriptionRow{}).Where("id = ?", s.ID).
-				Updates(map[string]any{"status": string(st), "last_error": msg, "updated_at": now}).Error; err != nil {
-				return err
-			}
+		o := outcome{string(st), msg}
+		if _, seen := groups[o]; !seen {
+			order = append(order, o)
+		}
+		groups[o] = append(groups[o], s.ID)
+	}
+	now := db.now().UTC()
+	for _, o := range order {
+		if err := tx.Model(&subscriptionRow{}).Where("id IN ?", groups[o]).
+			Updates(map[string]any{"status": o.status, "last_error": o.msg, "updated_at": now}).Error; err != nil {
+			return err
 		}
 	}
 	return nil
@@ -414,6 +490,15 @@ func (db *DB) FindSubscriptions(ctx context.Context, f svahub.SubscriptionFilter
 	}
 	out, err := db.subscriptionViews(q, rows)
 	return out, total, err
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func keys(m map[int64]bool) []int64 {

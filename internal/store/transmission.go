@@ -28,17 +28,19 @@ var _ svahub.TransmissionService = (*DB)(nil)
 // RecordTransmission appends one platform call to the log. The caller has
 // already redacted the message.
 func (db *DB) RecordTransmission(ctx context.Context, t *svahub.Transmission) error {
-	r := transmissionRow{
-		IntegrationID: t.IntegrationID, SubscriptionID: t.SubscriptionID, AccessID: t.AccessID,
-		Operation: string(t.Operation), Outcome: string(t.Outcome), HTTPStatus: t.HTTPStatus,
-		Message: truncate(t.Message, 1000), DurationMS: t.DurationMS, Attempt: t.Attempt,
-	}
-	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
+	now := db.now().UTC().Truncate(time.Microsecond)
+	err := db.sql.QueryRowContext(ctx, db.rebind(qInsertTransmission), t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation),
+		string(t.Outcome), t.HTTPStatus, truncate(t.Message, 1000), t.DurationMS, t.Attempt, now).Scan(&t.ID)
+	if err != nil {
 		return err
 	}
-	t.ID, t.CreatedAt = r.ID, r.CreatedAt.In(db.loc)
+	t.CreatedAt = now.In(db.loc)
 	return nil
 }
+
+// qInsertTransmission runs once per platform call (plain database/sql).
+const qInsertTransmission = `INSERT INTO transmissions (integration_id, subscription_id, access_id, operation, outcome, http_status,
+	message, duration_ms, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // FindTransmissions lists transmissions, newest first.
 func (db *DB) FindTransmissions(ctx context.Context, f svahub.TransmissionFilter) ([]*svahub.Transmission, int, error) {
