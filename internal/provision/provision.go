@@ -226,7 +226,10 @@ func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, jobs []svahub.PlanJo
 	for i, j := range jobs {
 		params[i] = river.InsertManyParams{Args: ConvergeArgs{PlanID: j.PlanID, Version: j.Version}}
 	}
-	_, err := e.client.InsertManyTx(ctx, tx, params)
+	// The fast variant skips RETURNING: nothing here reads the inserted
+	// rows, and a unique conflict (same plan and version already queued)
+	// is skipped by ON CONFLICT DO NOTHING just the same.
+	_, err := e.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 
