@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -136,6 +137,13 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		require.Equal(t, "suspenso", s3["acessos"].([]any)[0].(map[string]any)["estado_desejado"])
 		require.Equal(t, "suspenso", planOf("login7002", "1001").desired)
 
+		// 3b. New plans on an account that already exists (the one-statement
+		// path on PostgreSQL).
+		s3b := attach(7002, pkgBoth, d2)
+		require.Equal(t, "pendente", s3b["status"])
+		require.Equal(t, plan{"suspenso", d2, 1}, planOf("login7002", "pro"))
+		require.Equal(t, plan{"suspenso", d2, 1}, planOf("login7002", "premium"))
+
 		// 4. Awaiting installation: no platform state wanted yet, but the
 		// plan exists and carries the expiry.
 		require.Equal(t, 201, e.putService(7003, map[string]any{"status_prefixo": "aguardando_instalacao"}).Status)
@@ -180,5 +188,64 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		_, exp := e.simPlan("login7001", "pro")
 		require.Equal(t, d2, exp)
 		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser], "only the enabled service needs a platform user")
+	})
+}
+
+// TestConcurrentAttachSharedAccount attaches one package to many services
+// sharing a platform account (cpf_cnpj policy) at once: the account and its
+// plan are created by whichever transaction comes first, the others find
+// them (on PostgreSQL a transaction that could not see a plan created
+// meanwhile runs again), and the plan ends with every subscription as a
+// member and the latest expiry.
+func TestConcurrentAttachSharedAccount(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		e := newSimEnv(t, dialect, qualificasim.Options{})
+		integ := idOf(e.createIntegration(map[string]any{"usuario": "cpf_cnpj"}, map[string]any{"ativo": false}), "id_integracao")
+		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
+		const n = 12
+		for i := range n {
+			r := e.putService(int64(8000+i), map[string]any{"cliente": laCustomer(900, "C900", "529.982.247-25", "maria@example.com")})
+			require.Equal(t, 201, r.Status, "%s", r.Body)
+		}
+		// The account exists (another product), the plan does not: on
+		// PostgreSQL the attaches race in the one-statement path.
+		other := laPackage(e, integ, "5.00", laProduct(e, integ, "premium"))
+		r := e.do("POST", "/api/v1/servicos/8000/pacotes", map[string]any{"id_pacote": other})
+		require.Equal(t, 201, r.Status, "%s", r.Body)
+		var wg sync.WaitGroup
+		answers := make([]response, n)
+		for i := range n {
+			wg.Go(func() {
+				answers[i] = e.do("POST", path("/api/v1/servicos/%d/pacotes", 8000+i), map[string]any{"id_pacote": pkg, "data_expiracao": laDate(1, i)})
+			})
+		}
+		wg.Wait()
+		for i, r := range answers {
+			require.Equal(t, 201, r.Status, "service %d: %s", 8000+i, r.Body)
+			got := r.JSON(t)
+			require.Equal(t, "52998224725", laAccess(got)["usuario_plataforma"])
+			require.Equal(t, e.subscription(idOf(got, "id_assinatura"))["acessos"], got["acessos"])
+		}
+		var accounts, plans, members, nullPlans int
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM platform_accounts").Scan(&accounts))
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM platform_plans").Scan(&plans))
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM accesses WHERE plan_id IS NOT NULL").Scan(&members))
+		require.NoError(t, e.db.SQL().QueryRow("SELECT count(*) FROM accesses WHERE plan_id IS NULL").Scan(&nullPlans))
+		require.Equal(t, []int{1, 2, n + 1, 0}, []int{accounts, plans, members, nullPlans})
+		var desired, expiry string
+		require.NoError(t, e.db.SQL().QueryRow("SELECT desired_state, desired_expiry FROM platform_plans WHERE product_code = 'pro'").Scan(&desired, &expiry))
+		require.Equal(t, "ativo", desired)
+		require.Equal(t, laDate(1, n-1), expiry, "the latest expiry of the members")
+
+		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true,
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "cpf_cnpj", "url_base": e.sim.URL()}})
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+		for _, a := range answers {
+			e.waitStatus(idOf(a.JSON(t), "id_assinatura"), "ativo")
+		}
+		_, exp := e.simPlan("52998224725", "pro")
+		require.Equal(t, laDate(1, n-1), exp)
+		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser])
 	})
 }

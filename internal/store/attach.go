@@ -19,11 +19,13 @@ import (
 // resolve to and the subscriptions sharing those plans. When every plan is
 // new (the usual case: a product the customer's account did not have) the
 // plan aggregate and the subscription status are computed in memory with
-// the same pure functions the general refresh uses, so the transaction is
-// eight statements: lock the service, read the package, find the account's
-// plans, insert the plans, the subscription and its accesses, insert the
-// River job, commit. Plans that already existed go through the general
-// aggregate and status refresh.
+// the same pure functions the general refresh uses. On PostgreSQL, with the
+// account already there, the transaction is five statements: begin, lock
+// the service and read the package, one statement creating the plans, the
+// subscription and its accesses (attachStatement), the River job, commit.
+// Otherwise the account and plans are found and created one statement at a
+// time. Plans that already existed go through the general aggregate and
+// status refresh.
 
 // pkgInfo is a package with what attaching it needs.
 type pkgInfo struct {
@@ -121,7 +123,7 @@ func (db *DB) loadPackage(ctx context.Context, stx *sql.Tx, id int64) (*pkgInfo,
 func (db *DB) lockServicePackage(ctx context.Context, stx *sql.Tx, serviceID, packageID int64) (*serviceRow, *pkgInfo, error) {
 	q := qServicePackage
 	if db.dialect == DialectPostgres {
-		q += " FOR UPDATE OF s"
+		q += " FOR " + noKeyUpdate + " OF s"
 	}
 	rows, err := stx.QueryContext(ctx, db.rebind(q), packageID, serviceID)
 	if err != nil {
@@ -164,10 +166,7 @@ const qInsertSubscription = `INSERT INTO subscriptions (service_id, package_id, 
 func (db *DB) insertSubscription(ctx context.Context, stx *sql.Tx, sub *subscriptionRow) error {
 	err := stx.QueryRowContext(ctx, db.rebind(qInsertSubscription), sub.ServiceID, sub.PackageID, sub.IntegrationID, sub.Description,
 		sub.Origin, sub.ValueCents, sub.ExpiresOn, sub.Status, sub.LastError, sub.CreatedAt, sub.UpdatedAt).Scan(&sub.ID)
-	if err != nil && isUniqueViolation(err) {
-		return svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", sub.PackageID)
-	}
-	return err
+	return subscriptionConflict(err, sub.PackageID)
 }
 
 // insertAccesses inserts the accesses of one subscription in one statement
@@ -248,15 +247,9 @@ func (db *DB) insertSubscriptionAccesses(ctx context.Context, stx *sql.Tx, sub *
 	}
 	b.WriteString(`) AS v(ord, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at)
 	ORDER BY v.ord RETURNING subscription_id, id, product_id`)
-	conflict := func(err error) error {
-		if err != nil && isUniqueViolation(err) {
-			return svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", sub.PackageID)
-		}
-		return err
-	}
 	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
 	if err != nil {
-		return conflict(err)
+		return subscriptionConflict(err, sub.PackageID)
 	}
 	for rows.Next() {
 		var subID, id, product int64
@@ -271,7 +264,7 @@ func (db *DB) insertSubscriptionAccesses(ctx context.Context, stx *sql.Tx, sub *
 			}
 		}
 	}
-	return conflict(closeRows(rows))
+	return subscriptionConflict(closeRows(rows), sub.PackageID)
 }
 
 // newSubscription is the row of a fresh subscription of pkg on a service.
@@ -445,86 +438,97 @@ func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int6
 	}
 	username, _, policyErr := svahub.UsernamePolicy(pkg.UsernamePolicy).Credentials(cs)
 
-	// Resolve the account and the plans of the package's products.
+	// The accesses, and the subscription's status as it is when every plan
+	// is new (a shared plan that already existed is refreshed below).
 	var (
 		planOf   = map[string]int64{}
-		fresh    = map[int64]newPlan{} // plans created here, by id
-		existing []int64               // plans that were there before
+		existing []int64 // plans that were there before
 		jobs     []svahub.PlanJob
+		codes    []string
 	)
-	if policyErr == nil && len(pkg.Products) > 0 {
-		var codes []string
-		for _, p := range pkg.Products {
+	accs := make([]accessRow, len(pkg.Products))
+	views := make([]svahub.AccessView, len(pkg.Products))
+	for i, p := range pkg.Products {
+		accs[i] = accessRow{ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, DesiredState: string(desired),
+			CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
+		views[i] = svahub.AccessView{Desired: desired}
+		if policyErr != nil {
+			accs[i].LastError = svahub.ErrorMessage(policyErr)
+			views[i].Error = accs[i].LastError
+		} else {
+			views[i].Synced = freshPlan(p.Code, desired, expires).Version == 0
 			if _, seen := planOf[p.Code]; !seen {
 				planOf[p.Code] = 0
 				codes = append(codes, p.Code)
 			}
 		}
-		accountID, found, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes)
-		if err != nil {
-			return nil, 0, err
-		}
-		var missing []newPlan
-		for _, c := range codes {
-			if id, ok := found[c]; ok {
-				planOf[c] = id
+	}
+	st, msg := svahub.SubscriptionStatusOf(false, false, views)
+	sub.Status, sub.LastError = string(st), msg
+	missing := make([]newPlan, len(codes))
+	for i, c := range codes {
+		missing[i] = freshPlan(c, desired, expires)
+	}
+	record := func(made map[string]int64, old map[string]int64) {
+		for _, p := range missing {
+			if id, ok := made[p.Code]; ok {
+				planOf[p.Code] = id
+				if p.Version > 0 {
+					jobs = append(jobs, svahub.PlanJob{PlanID: id, Version: p.Version})
+				}
+			} else if id, ok := old[p.Code]; ok {
+				planOf[p.Code] = id
 				existing = append(existing, id)
-			} else {
-				missing = append(missing, freshPlan(c, desired, expires))
-			}
-		}
-		if len(missing) > 0 {
-			made, err := db.insertPlans(ctx, stx, accountID, pkg.IntegrationID, missing)
-			if err != nil {
-				return nil, 0, err
-			}
-			var raced []string
-			for _, p := range missing {
-				if id, ok := made[p.Code]; ok {
-					planOf[p.Code], fresh[id] = id, p
-					if p.Version > 0 {
-						jobs = append(jobs, svahub.PlanJob{PlanID: id, Version: p.Version})
-					}
-				} else {
-					raced = append(raced, p.Code)
-				}
-			}
-			if len(raced) > 0 { // created by a concurrent transaction: aggregate below
-				_, again, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, raced)
-				if err != nil {
-					return nil, 0, err
-				}
-				for _, c := range raced {
-					planOf[c] = again[c]
-					existing = append(existing, again[c])
-				}
 			}
 		}
 	}
 
-	// The subscription's status: computable here when all its plans are new.
-	accs := make([]accessRow, len(pkg.Products))
-	views := make([]svahub.AccessView, len(pkg.Products))
-	for i, p := range pkg.Products {
-		a := accessRow{SubscriptionID: 0, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID,
-			DesiredState: string(desired), CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
-		views[i] = svahub.AccessView{Desired: desired}
-		if policyErr != nil {
-			a.LastError = svahub.ErrorMessage(policyErr)
-			views[i].Error = a.LastError
-		} else {
-			id := planOf[p.Code]
-			a.PlanID = &id
-			views[i].Synced = fresh[id].Version == 0
+	done := false
+	if len(codes) > 0 && db.dialect == DialectPostgres {
+		// One statement when the account exists (see attachStatement).
+		made, old, ok, err := db.attachStatement(ctx, stx, &sub, accs, username, missing)
+		if err != nil {
+			return nil, 0, err
 		}
-		accs[i] = a
+		if ok {
+			record(made, old)
+			done = true
+		}
 	}
-	if len(existing) == 0 {
-		st, msg := svahub.SubscriptionStatusOf(false, false, views)
-		sub.Status, sub.LastError = string(st), msg
-	}
-	if err := db.insertSubscriptionAccesses(ctx, stx, &sub, accs); err != nil {
-		return nil, 0, err
+	if !done {
+		if len(codes) > 0 {
+			accountID, found, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes)
+			if err != nil {
+				return nil, 0, err
+			}
+			var toMake []newPlan
+			for _, p := range missing {
+				if _, ok := found[p.Code]; !ok {
+					toMake = append(toMake, p)
+				}
+			}
+			made := map[string]int64{}
+			if len(toMake) > 0 {
+				if made, err = db.insertPlans(ctx, stx, accountID, pkg.IntegrationID, toMake); err != nil {
+					return nil, 0, err
+				}
+				if len(made) < len(toMake) { // created by a concurrent transaction meanwhile
+					if _, found, err = db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes); err != nil {
+						return nil, 0, err
+					}
+				}
+			}
+			record(made, found)
+		}
+		for i := range accs {
+			if policyErr == nil {
+				id := planOf[accs[i].ProductCode]
+				accs[i].PlanID = &id
+			}
+		}
+		if err := db.insertSubscriptionAccesses(ctx, stx, &sub, accs); err != nil {
+			return nil, 0, err
+		}
 	}
 	if db.queue != nil && len(jobs) > 0 {
 		if err := db.queue.EnqueueTx(ctx, stx, jobs); err != nil {
@@ -552,6 +556,110 @@ func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int6
 		return nil, sub.ID, db.refreshStatuses(tx, subs)
 	}
 	return db.subscriptionView(&sub, accs, username), sub.ID, nil
+}
+
+// errRetryTx asks db.tx to run the transaction again: a concurrent one
+// created a row this one could not see.
+var errRetryTx = errors.New("store: concurrent insert, transaction retried")
+
+// attachStatement is the PostgreSQL attach in one round trip: it finds the
+// account's plans for the package's products, creates the missing ones
+// with their first aggregate, and inserts the subscription with its
+// accesses pointing at them (data-modifying CTEs). ok is false, and
+// nothing is written, when the account does not exist yet. A plan created
+// by a concurrent transaction after this statement's snapshot leaves an
+// access without a plan: the transaction is then run again (errRetryTx).
+func (db *DB) attachStatement(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, accs []accessRow, username string,
+	plans []newPlan) (made, old map[string]int64, ok bool, err error) {
+	var b strings.Builder
+	args := []any{sub.IntegrationID, username}
+	b.WriteString(`WITH acc AS (SELECT id FROM platform_accounts WHERE integration_id = ? AND username = ?),
+	v (ord, product_id, code) AS (VALUES `)
+	for i, a := range accs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?::int, ?::bigint, ?::text)")
+		args = append(args, i, a.ProductID, a.ProductCode)
+	}
+	b.WriteString(`),
+	np (code, desired, expiry, version) AS (VALUES `)
+	for i, p := range plans {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?::text, ?::text, ?::text, ?::bigint)")
+		args = append(args, p.Code, string(p.Desired), p.Expiry, p.Version)
+	}
+	b.WriteString(`),
+	pnew AS (INSERT INTO platform_plans (account_id, integration_id, product_code, desired_state, desired_expiry, version)
+		SELECT acc.id, ?::bigint, np.code, np.desired, np.expiry, np.version FROM acc CROSS JOIN np
+		ON CONFLICT (account_id, product_code) DO NOTHING RETURNING id, product_code),
+	pold AS (SELECT p.id, p.product_code FROM platform_plans p JOIN acc ON p.account_id = acc.id
+		WHERE p.product_code IN (SELECT code FROM np)),
+	s AS (INSERT INTO subscriptions (service_id, package_id, integration_id, description, origin, value_cents,
+		expires_on, status, last_error, created_at, updated_at)
+		SELECT ?::bigint, ?::bigint, ?::bigint, ?::text, ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::timestamptz, ?::timestamptz
+		FROM acc RETURNING id),
+	a AS (INSERT INTO accesses (subscription_id, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at, updated_at)
+		SELECT s.id, v.product_id, v.code, ?::bigint, COALESCE(pnew.id, pold.id), ?::text, '', ?::timestamptz, ?::timestamptz
+		FROM s CROSS JOIN v LEFT JOIN pnew ON pnew.product_code = v.code LEFT JOIN pold ON pold.product_code = v.code
+		ORDER BY v.ord RETURNING subscription_id, id, product_id, plan_id)
+	SELECT a.subscription_id, a.id, a.product_id, a.plan_id, a.plan_id = pnew.id, pold.product_code IS NOT NULL, COALESCE(pnew.product_code, pold.product_code)
+	FROM a LEFT JOIN pnew ON pnew.id = a.plan_id LEFT JOIN pold ON pold.id = a.plan_id`)
+	args = append(args, sub.IntegrationID,
+		sub.ServiceID, sub.PackageID, sub.IntegrationID, sub.Description, sub.Origin, sub.ValueCents, sub.ExpiresOn, sub.Status, sub.LastError, sub.CreatedAt, sub.UpdatedAt,
+		sub.IntegrationID, accs[0].DesiredState, sub.CreatedAt, sub.CreatedAt)
+	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
+	if err != nil {
+		return nil, nil, false, subscriptionConflict(err, sub.PackageID)
+	}
+	made, old = map[string]int64{}, map[string]int64{}
+	n, lost := 0, false
+	for rows.Next() {
+		var (
+			subID, id, product int64
+			plan               *int64
+			created            *bool
+			existed            bool
+			code               *string
+		)
+		if err := rows.Scan(&subID, &id, &product, &plan, &created, &existed, &code); err != nil {
+			_ = rows.Close()
+			return nil, nil, false, err
+		}
+		n++
+		sub.ID = subID
+		if plan == nil || code == nil {
+			lost = true
+			continue
+		}
+		for i := range accs {
+			if accs[i].ProductID == product {
+				accs[i].ID, accs[i].SubscriptionID, accs[i].PlanID = id, subID, plan
+			}
+		}
+		if created != nil && *created {
+			made[*code] = *plan
+		} else if existed {
+			old[*code] = *plan
+		}
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, nil, false, subscriptionConflict(err, sub.PackageID)
+	}
+	if lost {
+		return nil, nil, false, errRetryTx
+	}
+	return made, old, n > 0, nil
+}
+
+// subscriptionConflict maps the live-package unique index to a 409.
+func subscriptionConflict(err error, packageID int64) error {
+	if err != nil && isUniqueViolation(err) {
+		return svahub.Errorf(svahub.ECONFLICT, "o pacote %d já está ativo neste serviço", packageID)
+	}
+	return err
 }
 
 // subscriptionView is the API view of a subscription just written with all

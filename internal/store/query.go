@@ -26,13 +26,21 @@ func (db *DB) page(ctx context.Context, q *gorm.DB, p svahub.Page, order string,
 }
 
 // lockForUpdate returns a row-lock clause on Postgres; SQLite transactions
-// are already exclusive (BEGIN IMMEDIATE).
+// are already exclusive (BEGIN IMMEDIATE). The lock is FOR NO KEY UPDATE:
+// it serialises the transactions that change a row (none changes a key)
+// but not the foreign-key checks of rows pointing at it. With FOR UPDATE,
+// two transactions that each inserted an access referencing a shared plan
+// (a FOR KEY SHARE lock) and then locked the plan to aggregate it waited
+// for each other: a deadlock.
 func lockForUpdate(dialect string) []clause.Expression {
 	if dialect == DialectPostgres {
-		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
+		return []clause.Expression{clause.Locking{Strength: noKeyUpdate}}
 	}
 	return nil
 }
+
+// noKeyUpdate is the row-lock strength svahub takes (see lockForUpdate).
+const noKeyUpdate = "NO KEY UPDATE"
 
 func fieldIndex(name string, i int) string { return fmt.Sprintf("%s[%d]", name, i) }
 

@@ -327,6 +327,9 @@ func (db *DB) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 func isRetryable(err error) bool {
+	if errors.Is(err, errRetryTx) {
+		return true
+	}
 	s := err.Error()
 	return strings.Contains(s, "SQLSTATE 40P01") || strings.Contains(s, "SQLSTATE 40001")
 }
