@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/svahub/svahub/internal/svahub"
@@ -14,11 +16,28 @@ import (
 // The hot read path (GET /servicos/{id}) goes straight to database/sql:
 // three indexed queries and no ORM reflection.
 
-// rebind turns ? placeholders into $n for PostgreSQL.
+// rebind turns ? placeholders into $n for PostgreSQL. Results are kept:
+// the hot paths rebind the same few statements on every request.
 func (db *DB) rebind(q string) string {
 	if db.dialect != DialectPostgres {
 		return q
 	}
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindPostgres(q)
+	if rebindCount.Add(1) <= 10_000 { // statements with long IN lists vary; keep the map bounded
+		rebound.Store(q, r)
+	}
+	return r
+}
+
+var (
+	rebound     sync.Map
+	rebindCount atomic.Int64
+)
+
+func rebindPostgres(q string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range q {
