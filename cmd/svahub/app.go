@@ -72,16 +72,40 @@ func migrate(ctx context.Context, cfg config.Config, stderr io.Writer) error {
 	return nil
 }
 
+const apikeyUsage = `usage:
+  svahub apikey create --nome NAME [--escopo leitura|escrita]
+  svahub apikey list
+  svahub apikey revoke --id ID`
+
+// apikey runs "svahub apikey create|list|revoke".
 func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: svahub apikey create --nome NAME [--escopo leitura|escrita]")
+	if len(args) == 0 {
+		return errors.New(apikeyUsage)
 	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("nome", "", "key name (who uses it)")
-	scope := fs.String("escopo", string(svahub.ScopeWrite), "leitura (GET only) or escrita")
+	var (
+		name, scope *string
+		id          *int64
+	)
+	switch args[0] {
+	case "create":
+		name = fs.String("nome", "", "key name (who uses it)")
+		scope = fs.String("escopo", string(svahub.ScopeWrite), "leitura (GET only) or escrita")
+	case "list":
+	case "revoke":
+		id = fs.Int64("id", 0, "id of the key to revoke (see svahub apikey list)")
+	default:
+		return errors.New(apikeyUsage)
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), apikeyUsage)
+	}
+	if id != nil && *id <= 0 {
+		return errors.New("--id: give the id of the key to revoke (svahub apikey list shows them)")
 	}
 	cfg, err := config.Load()
 	if err != nil {
@@ -93,17 +117,43 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	k, plain, err := db.CreateAPIKey(ctx, *name, svahub.APIKeyScope(*scope))
-	if err != nil {
-		var se *svahub.Error
-		if errors.As(err, &se) && len(se.Fields) > 0 {
-			return fmt.Errorf("--%s: %s", se.Fields[0].Field, se.Fields[0].Message)
+	switch {
+	case name != nil:
+		k, plain, err := db.CreateAPIKey(ctx, *name, svahub.APIKeyScope(*scope))
+		if err != nil {
+			var se *svahub.Error
+			if errors.As(err, &se) && len(se.Fields) > 0 {
+				return fmt.Errorf("--%s: %s", se.Fields[0].Field, se.Fields[0].Message)
+			}
+			return err
 		}
+		fmt.Fprintf(stderr, "API key %q (escopo %s) created; it is shown only once:\n", k.Name, k.Scope)
+		fmt.Fprintln(stdout, plain)
+		return nil
+	case id != nil:
+		if err := db.RevokeAPIKey(ctx, *id); err != nil {
+			if svahub.ErrorCode(err) == svahub.ENOTFOUND {
+				return fmt.Errorf("no live API key with id %d", *id)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "API key %d revoked. Other running processes stop accepting it within 10 s.\n", *id)
+		return nil
+	}
+	keys, err := db.ListAPIKeys(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "API key %q (escopo %s) created; it is shown only once:\n", k.Name, k.Scope)
-	fmt.Fprintln(stdout, plain)
-	return nil
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNOME\tESCOPO\tPREFIXO\tCRIADA\tREVOGADA")
+	for _, k := range keys {
+		revoked := "-"
+		if k.RevokedAt != nil {
+			revoked = k.RevokedAt.In(cfg.Location).Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Scope, k.Prefix, k.CreatedAt.In(cfg.Location).Format(time.DateTime), revoked)
+	}
+	return tw.Flush()
 }
 
 // bootstrapKey creates the first API key when the database has none and

@@ -7,6 +7,8 @@
 //	svahub worker                      workers only
 //	svahub migrate                     apply database migrations and exit
 //	svahub apikey create --nome N [--escopo leitura|escrita]
+//	svahub apikey list
+//	svahub apikey revoke --id ID
 //	svahub status [--json]             per-integration health summary
 //	svahub rotate-secret-key           re-seal secrets under a new key
 package main
@@ -44,6 +46,8 @@ Usage:
   svahub migrate                          apply database migrations and exit
   svahub apikey create --nome NAME [--escopo leitura|escrita]
                                           create an API key and print it once
+  svahub apikey list                      list API keys (names, scopes, prefixes)
+  svahub apikey revoke --id ID            revoke an API key
   svahub status [--json]                  per integration: token, accesses by state,
                                           errors, platform errors (24 h), queue depth
   svahub rotate-secret-key                re-seal stored secrets under SVAHUB_SECRET_KEY

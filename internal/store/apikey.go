@@ -103,6 +103,20 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 	return nil
 }
 
+// ListAPIKeys lists every key, revoked ones included, oldest first. Only
+// names, scopes and prefixes: the keys themselves are not stored.
+func (db *DB) ListAPIKeys(ctx context.Context) ([]*svahub.APIKey, error) {
+	var rows []apiKeyRow
+	if err := db.gorm.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]*svahub.APIKey, len(rows))
+	for i := range rows {
+		out[i] = rows[i].domain()
+	}
+	return out, nil
+}
+
 // CountAPIKeys counts keys that are not revoked.
 func (db *DB) CountAPIKeys(ctx context.Context) (int64, error) {
 	var n int64
