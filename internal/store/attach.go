@@ -138,9 +138,7 @@ func (db *DB) lockServicePackage(ctx context.Context, stx *sql.Tx, serviceID, pa
 			r  serviceRow
 			ps packageScan
 		)
-		dest := append([]any{&r.ID, &r.PlanID, &r.Login, &r.PasswordSealed, &r.Status, &r.CustomerID, &r.CustomerCode, &r.CustomerName,
-			&r.CustomerDocument, &r.CustomerEmail, &r.CustomerPhone, &r.CreatedAt, &r.UpdatedAt}, ps.dest()...)
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(append(r.dest(), ps.dest()...)...); err != nil {
 			_ = rows.Close()
 			return nil, nil, err
 		}
@@ -208,63 +206,24 @@ func (db *DB) insertAccesses(ctx context.Context, stx *sql.Tx, accs []accessRow)
 // insertAttachRows inserts a subscription and one access per product of pkg,
 // unresolved (no plan, no desired state): the caller's refresh resolves them.
 func (db *DB) insertAttachRows(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, pkg *pkgInfo) error {
-	if err := db.insertSubscription(ctx, stx, sub); err != nil {
-		return err
-	}
 	accs := make([]accessRow, len(pkg.Products))
 	for i, p := range pkg.Products {
-		accs[i] = accessRow{SubscriptionID: sub.ID, ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
+		accs[i] = accessRow{ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
 	}
-	return db.insertAccesses(ctx, stx, accs)
+	return db.insertSubscriptionAccesses(ctx, stx, sub, accs)
 }
 
 // insertSubscriptionAccesses inserts a subscription and its accesses and
-// sets their ids: one statement on PostgreSQL (a data-modifying CTE), two
-// on SQLite.
+// sets their ids (two statements; attachStatement is the one-statement
+// PostgreSQL form used when the platform account exists).
 func (db *DB) insertSubscriptionAccesses(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, accs []accessRow) error {
-	if db.dialect != DialectPostgres || len(accs) == 0 {
-		if err := db.insertSubscription(ctx, stx, sub); err != nil {
-			return err
-		}
-		for i := range accs {
-			accs[i].SubscriptionID = sub.ID
-		}
-		return db.insertAccesses(ctx, stx, accs)
+	if err := db.insertSubscription(ctx, stx, sub); err != nil {
+		return err
 	}
-	var b strings.Builder
-	b.WriteString(`WITH s AS (` + qInsertSubscription + `)
-	INSERT INTO accesses (subscription_id, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at, updated_at)
-	SELECT s.id, v.product_id, v.product_code, v.integration_id, v.plan_id, v.desired_state, v.last_error, v.created_at, v.created_at
-	FROM s CROSS JOIN (VALUES `)
-	args := []any{sub.ServiceID, sub.PackageID, sub.IntegrationID, sub.Description, sub.Origin, sub.ValueCents, sub.ExpiresOn,
-		sub.Status, sub.LastError, sub.CreatedAt, sub.UpdatedAt}
-	for i, a := range accs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?::bigint, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::text, ?::text, ?::timestamptz)")
-		args = append(args, i, a.ProductID, a.ProductCode, a.IntegrationID, a.PlanID, a.DesiredState, a.LastError, a.CreatedAt)
+	for i := range accs {
+		accs[i].SubscriptionID = sub.ID
 	}
-	b.WriteString(`) AS v(ord, product_id, product_code, integration_id, plan_id, desired_state, last_error, created_at)
-	ORDER BY v.ord RETURNING subscription_id, id, product_id`)
-	rows, err := stx.QueryContext(ctx, db.rebind(b.String()), args...)
-	if err != nil {
-		return subscriptionConflict(err, sub.PackageID)
-	}
-	for rows.Next() {
-		var subID, id, product int64
-		if err := rows.Scan(&subID, &id, &product); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		sub.ID = subID
-		for i := range accs {
-			if accs[i].ProductID == product {
-				accs[i].ID, accs[i].SubscriptionID = id, subID
-			}
-		}
-	}
-	return subscriptionConflict(closeRows(rows), sub.PackageID)
+	return db.insertAccesses(ctx, stx, accs)
 }
 
 // newSubscription is the row of a fresh subscription of pkg on a service.

@@ -65,11 +65,16 @@ const (
 		WHERE s.service_id = ? ORDER BY a.id`
 )
 
+// dest returns the scan destinations of qService's columns, in order.
+func (r *serviceRow) dest() []any {
+	return []any{&r.ID, &r.PlanID, &r.Login, &r.PasswordSealed, &r.Status, &r.CustomerID, &r.CustomerCode, &r.CustomerName,
+		&r.CustomerDocument, &r.CustomerEmail, &r.CustomerPhone, &r.CreatedAt, &r.UpdatedAt}
+}
+
 // readService is FindServiceByID without the ORM.
 func (db *DB) readService(ctx context.Context, id int64) (*svahub.CustomerService, error) {
 	var r serviceRow
-	err := db.sql.QueryRowContext(ctx, db.rebind(qService), id).Scan(&r.ID, &r.PlanID, &r.Login, &r.PasswordSealed, &r.Status,
-		&r.CustomerID, &r.CustomerCode, &r.CustomerName, &r.CustomerDocument, &r.CustomerEmail, &r.CustomerPhone, &r.CreatedAt, &r.UpdatedAt)
+	err := db.sql.QueryRowContext(ctx, db.rebind(qService), id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, svahub.Errorf(svahub.ENOTFOUND, "serviço não encontrado")
 	} else if err != nil {
