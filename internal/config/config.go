@@ -88,6 +88,9 @@ type Config struct {
 	// PlatformRateLimit is the request rate allowed per integration, in
 	// requests per second (> 0).
 	PlatformRateLimit float64 `env:"SVAHUB_PLATFORM_RATE_LIMIT" envDefault:"10" usage:"requests per second allowed per integration (> 0, fractions allowed)"`
+	// TransmissionRetention is how long transmissions (the platform call
+	// log) are kept before the periodic sweep deletes them; 0 keeps them.
+	TransmissionRetention Period `env:"SVAHUB_TRANSMISSION_RETENTION" envDefault:"90d" usage:"how long transmissions (one row per platform call) are kept, e.g. 90d or 36h; 0 keeps them forever; otherwise at least 1h"`
 
 	// Location is Timezone loaded; derived by Load.
 	Location *time.Location `env:"-"`
@@ -223,6 +226,11 @@ func (c *Config) validate() []error {
 	if r := c.PlatformRateLimit; r <= 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		add("SVAHUB_PLATFORM_RATE_LIMIT", "must be a positive number of requests per second, got %v", r)
 	}
+	if r := c.TransmissionRetention.Duration(); r < 0 {
+		add("SVAHUB_TRANSMISSION_RETENTION", "must not be negative, got %s", c.TransmissionRetention)
+	} else if r > 0 && r < time.Hour {
+		add("SVAHUB_TRANSMISSION_RETENTION", "must be 0 (keep everything) or at least 1h, got %s", c.TransmissionRetention)
+	}
 	return errs
 }
 
@@ -300,6 +308,9 @@ func translateEnvError(err error) []error {
 
 // describeType says what a valid value of a field type looks like.
 func describeType(t reflect.Type) string {
+	if t == reflect.TypeFor[Period]() {
+		return errPeriodSyntax.Error()
+	}
 	if t == reflect.TypeFor[time.Duration]() {
 		return "must be a duration such as 500ms, 30s or 2m"
 	}
@@ -413,6 +424,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_grace", c.ShutdownGrace),
 		slog.Duration("platform_timeout", c.PlatformTimeout),
 		slog.Float64("platform_rate_limit", c.PlatformRateLimit),
+		slog.String("transmission_retention", c.TransmissionRetention.String()),
 	)
 }
 

@@ -339,6 +339,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 		"SVAHUB_TIMEZONE", "SVAHUB_LOG_LEVEL", "SVAHUB_LOG_FORMAT", "SVAHUB_QUALIFICA_URL",
 		"SVAHUB_WORKERS", "SVAHUB_MAX_WORKERS", "SVAHUB_SHUTDOWN_GRACE",
 		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR", "SVAHUB_DB_MAX_CONNS", "SVAHUB_DB_MAX_TX",
+		"SVAHUB_TRANSMISSION_RETENTION",
 	} {
 		require.Contains(t, u, v)
 	}
@@ -347,5 +348,5 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 16)
+	require.Len(t, config.Variables(), 17)
 }
