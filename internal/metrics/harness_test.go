@@ -43,17 +43,27 @@ type env struct {
 
 func newEnv(t *testing.T, dialect string) *env {
 	t.Helper()
+	return newEnvWith(t, dialect, nil)
+}
+
+// newEnvWith is newEnv with the app options adjusted by tune.
+func newEnvWith(t *testing.T, dialect string, tune func(*app.Options)) *env {
+	t.Helper()
 	logBuf := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sim := qualificasim.NewServer(t, qualificasim.Options{})
 	db := storetest.Open(t, dialect, storetest.Options{Logger: log})
 	ctx := context.Background()
-	a, err := app.New(ctx, db, app.Options{
+	opts := app.Options{
 		Logger: log, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000, Workers: true,
 		Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 		// Every scrape reads the database, so tests see changes at once.
 		Metrics: metrics.Options{StatsInterval: time.Nanosecond},
-	})
+	}
+	if tune != nil {
+		tune(&opts)
+	}
+	a, err := app.New(ctx, db, opts)
 	require.NoError(t, err)
 	require.NoError(t, a.Start(ctx))
 	t.Cleanup(func() {

@@ -1,8 +1,8 @@
 // Package metrics exposes svahub's Prometheus metrics: HTTP requests by
 // route template, platform calls and token renewals (fed by the platform
-// manager's observer), repaired drift (fed by the provisioning engine) and
-// gauges read from the database at scrape time (jobs, accesses,
-// subscriptions).
+// manager's observer), repaired drift and purged transmissions (fed by the
+// provisioning engine) and gauges read from the database at scrape time
+// (jobs, accesses, subscriptions).
 //
 // Every label is bounded: route templates, never paths with ids; platform
 // names, operations and outcomes from fixed sets; states and statuses of
@@ -76,6 +76,7 @@ type Metrics struct {
 	platformDur   *prometheus.HistogramVec
 	tokenRenewals *prometheus.CounterVec
 	driftRepaired prometheus.Counter
+	purged        prometheus.Counter
 }
 
 // New builds a Metrics with its own registry holding the svahub metrics,
@@ -119,6 +120,10 @@ func New(o Options) *Metrics {
 			Namespace: Namespace, Name: "drift_repaired_total",
 			Help: "Platform plans found to differ from svahub's record by reconciliation and queued for repair.",
 		}),
+		purged: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "transmissions_purged_total",
+			Help: "Transmissions deleted by the periodic sweep because they were older than SVAHUB_TRANSMISSION_RETENTION.",
+		}),
 	}
 	for _, p := range o.Platforms {
 		m.tokenRenewals.WithLabelValues(p, "ok")
@@ -127,7 +132,7 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired,
+		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired, m.purged,
 	)
 	if o.Stats != nil {
 		m.reg.MustRegister(newDBCollector(o))
@@ -210,6 +215,14 @@ func (m *Metrics) ObservePlatformCall(platform string, op svahub.Operation, outc
 func (m *Metrics) DriftRepaired(n int) {
 	if n > 0 {
 		m.driftRepaired.Add(float64(n))
+	}
+}
+
+// TransmissionsPurged counts transmissions deleted past their retention;
+// it makes Metrics a provision.Observer.
+func (m *Metrics) TransmissionsPurged(n int64) {
+	if n > 0 {
+		m.purged.Add(float64(n))
 	}
 }
 

@@ -18,7 +18,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/stretchr/testify/require"
 
+	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/metrics"
+	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
@@ -293,4 +295,35 @@ func TestMiddlewareLabels(t *testing.T) {
 	v, _ = f.value("svahub_drift_repaired_total", nil)
 	require.Equal(t, 2.0, v)
 	require.False(t, strings.Contains(f.describe("svahub_http_requests_total"), "123"))
+}
+
+// TestTransmissionsPurgedMetric: the periodic sweep deletes transmissions
+// older than the retention and counts them.
+func TestTransmissionsPurgedMetric(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		e := newEnvWith(t, dialect, func(o *app.Options) {
+			o.Provision.TransmissionRetention = 24 * time.Hour
+			o.Provision.Purge = store.PurgeOptions{BatchSize: 3}
+		})
+		f := e.scrape()
+		v, ok := f.value("svahub_transmissions_purged_total", nil)
+		require.True(t, ok, "the counter exists from the start")
+		require.Zero(t, v)
+
+		old := time.Now().Add(-48 * time.Hour).UTC()
+		for i := 0; i < 7; i++ {
+			require.NoError(t, e.db.Gorm().Exec(`INSERT INTO transmissions (integration_id, operation, outcome, http_status, message, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, 1, "suspender", "sucesso", 200, "", old).Error)
+		}
+		_, err := e.app.Engine.Client().Insert(context.Background(), provision.SweepArgs{}, nil)
+		require.NoError(t, err)
+		e.eventually("7 transmissions purged", func() bool {
+			v, _ := e.scrape().value("svahub_transmissions_purged_total", nil)
+			return v >= 7
+		})
+		var left int64
+		require.NoError(t, e.db.Gorm().Raw("SELECT count(*) FROM transmissions WHERE created_at < ?", time.Now().Add(-24*time.Hour).UTC()).Scan(&left).Error)
+		require.Zero(t, left)
+	})
 }

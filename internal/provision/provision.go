@@ -53,7 +53,8 @@ type ExpireArgs struct{}
 func (ExpireArgs) Kind() string { return "expire_subscriptions" }
 
 // SweepArgs re-queues pending plans whose work was held (paused
-// integration) or whose job was discarded.
+// integration) or whose job was discarded, and deletes idempotency keys
+// and transmissions past their retention.
 type SweepArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -89,11 +90,19 @@ type Options struct {
 	RetryBase, RetryMax time.Duration
 	// Observer is told of repaired drift and job outcomes (metrics).
 	Observer Observer
+	// TransmissionRetention is how long transmissions are kept: each sweep
+	// deletes older ones. 0 keeps them all.
+	TransmissionRetention time.Duration
+	// Purge bounds the transmissions one sweep deletes (defaults: batches
+	// of 1000 rows, at most 100 batches per sweep, 50 ms apart).
+	Purge store.PurgeOptions
 }
 
-// Observer receives engine events (for metrics); nil methods are fine.
+// Observer receives engine events (for metrics).
 type Observer interface {
 	DriftRepaired(n int)
+	// TransmissionsPurged counts transmissions deleted past their retention.
+	TransmissionsPurged(n int64)
 }
 
 // Engine owns the River client.
@@ -134,6 +143,15 @@ func New(db *store.DB, m *platform.Manager, workers bool, o Options) (*Engine, e
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 10 * time.Minute
+	}
+	if o.Purge.BatchSize <= 0 {
+		o.Purge.BatchSize = 1000
+	}
+	if o.Purge.MaxBatches <= 0 {
+		o.Purge.MaxBatches = 100
+	}
+	if o.Purge.Pause <= 0 {
+		o.Purge.Pause = 50 * time.Millisecond
 	}
 	e := &Engine{db: db, m: m, opts: o, log: o.Logger}
 	cfg := &river.Config{

@@ -247,12 +247,32 @@ type sweepWorker struct {
 	e *Engine
 }
 
-// Work re-queues pending plans and forgets expired idempotency keys.
+// Work re-queues pending plans, forgets expired idempotency keys and
+// deletes transmissions past their retention.
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	if _, err := w.e.db.EnqueuePending(ctx, 5000); err != nil {
 		return err
 	}
-	_, err := w.e.db.PurgeIdempotency(ctx)
+	if _, err := w.e.db.PurgeIdempotency(ctx); err != nil {
+		return err
+	}
+	return w.e.purgeTransmissions(ctx)
+}
+
+// purgeTransmissions deletes transmissions older than the retention, a
+// bounded number of small batches per sweep (the next sweep goes on).
+func (e *Engine) purgeTransmissions(ctx context.Context) error {
+	if e.opts.TransmissionRetention <= 0 {
+		return nil
+	}
+	st, err := e.db.PurgeTransmissions(ctx, time.Now().Add(-e.opts.TransmissionRetention), e.opts.Purge)
+	if st.Rows > 0 {
+		if e.opts.Observer != nil {
+			e.opts.Observer.TransmissionsPurged(st.Rows)
+		}
+		e.log.Info("transmissions purged", "rows", st.Rows, "batches", st.Batches, "max_batch_rows", st.MaxBatchRows,
+			"longest_statement", st.Longest, "more", st.More, "retention", e.opts.TransmissionRetention)
+	}
 	return err
 }
 

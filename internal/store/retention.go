@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// PurgeOptions bound one PurgeTransmissions call.
+type PurgeOptions struct {
+	// BatchSize is the most rows one DELETE removes (default 1000).
+	BatchSize int
+	// MaxBatches is the most DELETEs of one call (default 100); the rest
+	// waits for the next call.
+	MaxBatches int
+	// Pause is the wait between two DELETEs, leaving the database to the
+	// other work (default none).
+	Pause time.Duration
+}
+
+// PurgeStats says what one PurgeTransmissions call did.
+type PurgeStats struct {
+	// Rows is how many transmissions were deleted.
+	Rows int64
+	// Batches counts the DELETE statements run.
+	Batches int
+	// MaxBatchRows is the most rows one DELETE removed.
+	MaxBatchRows int64
+	// Longest is the duration of the slowest DELETE.
+	Longest time.Duration
+	// More is true when the call stopped at MaxBatches (or its context
+	// ended) with expired rows left.
+	More bool
+}
+
+// qPurgeTransmissions deletes one batch of the oldest transmissions created
+// before a cut-off. The sub-query walks transmissions_created_idx from its
+// start, so each batch reads about as many index entries as it deletes;
+// the DELETE then finds the rows by primary key. It is one short statement
+// in its own (implicit) transaction: no lock outlives a batch.
+const qPurgeTransmissions = `DELETE FROM transmissions WHERE id IN
+	(SELECT id FROM transmissions WHERE created_at < ? ORDER BY created_at LIMIT ?)`
+
+// PurgeTransmissions deletes transmissions created before before, in
+// batches (see PurgeOptions), and reports what it did. Each batch takes a
+// transaction slot like any other write, so it waits its turn and holds
+// the database only for one short statement.
+func (db *DB) PurgeTransmissions(ctx context.Context, before time.Time, o PurgeOptions) (PurgeStats, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.MaxBatches <= 0 {
+		o.MaxBatches = 100
+	}
+	var st PurgeStats
+	q := db.rebind(qPurgeTransmissions)
+	cutoff := before.UTC()
+	for st.Batches < o.MaxBatches {
+		if st.Batches > 0 && o.Pause > 0 {
+			select {
+			case <-ctx.Done():
+				st.More = true
+				return st, nil
+			case <-time.After(o.Pause):
+			}
+		}
+		n, d, err := db.purgeBatch(ctx, q, cutoff, o.BatchSize)
+		if err != nil {
+			return st, err
+		}
+		st.Batches++
+		st.Rows += n
+		st.MaxBatchRows = max(st.MaxBatchRows, n)
+		st.Longest = max(st.Longest, d)
+		if n < int64(o.BatchSize) {
+			return st, nil
+		}
+	}
+	st.More = true
+	return st, nil
+}
+
+// purgeBatch runs one DELETE under a transaction slot and times it.
+func (db *DB) purgeBatch(ctx context.Context, q string, cutoff time.Time, size int) (int64, time.Duration, error) {
+	select {
+	case db.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
+	defer func() { <-db.slots }()
+	start := time.Now()
+	res, err := db.sql.ExecContext(ctx, q, cutoff, size)
+	d := time.Since(start)
+	if err != nil {
+		return 0, d, err
+	}
+	n, err := res.RowsAffected()
+	return n, d, err
+}
+
+// ExplainTransmissionPurge returns the database's plan for one purge batch
+// (for tests and diagnostics: it must read transmissions_created_idx).
+func (db *DB) ExplainTransmissionPurge(ctx context.Context, before time.Time, size int) (string, error) {
+	prefix := "EXPLAIN "
+	if db.dialect == DialectSQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := db.sql.QueryContext(ctx, db.rebind(prefix+qPurgeTransmissions), before.UTC(), size)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		// PostgreSQL: one text column; SQLite: id, parent, notused, detail.
+		if s, ok := vals[len(vals)-1].(string); ok {
+			lines = append(lines, s)
+		} else if b, ok := vals[len(vals)-1].([]byte); ok {
+			lines = append(lines, string(b))
+		}
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
