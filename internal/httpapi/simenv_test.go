@@ -59,6 +59,12 @@ func newSimEnv(t *testing.T, dialect string, simOpts qualificasim.Options) *simE
 
 func newSimEnvClock(t *testing.T, dialect string, simOpts qualificasim.Options, clk *clock) *simEnv {
 	t.Helper()
+	return newSimEnvWith(t, dialect, simOpts, clk, nil)
+}
+
+// newSimEnvWith is newSimEnvClock with the app options adjusted by tune.
+func newSimEnvWith(t *testing.T, dialect string, simOpts qualificasim.Options, clk *clock, tune func(*app.Options)) *simEnv {
+	t.Helper()
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sim := qualificasim.NewServer(t, simOpts)
@@ -66,8 +72,12 @@ func newSimEnvClock(t *testing.T, dialect string, simOpts qualificasim.Options, 
 	require.NoError(t, err)
 	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
 	ctx := context.Background()
-	a, err := app.New(ctx, db, app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
-		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}})
+	opts := app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
+		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
+	if tune != nil {
+		tune(&opts)
+	}
+	a, err := app.New(ctx, db, opts)
 	require.NoError(t, err)
 	require.NoError(t, a.Start(ctx))
 	t.Cleanup(func() {

@@ -60,6 +60,12 @@ type SweepArgs struct{}
 // Kind implements river.JobArgs.
 func (SweepArgs) Kind() string { return "sweep_pending" }
 
+// InsertOpts keeps one sweep at a time: a long purge never overlaps the
+// next period's sweep.
+func (SweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+}
+
 // ReconcileArgs compares synchronised plans with the platform.
 type ReconcileArgs struct {
 	Limit int `json:"limit"`

@@ -265,7 +265,10 @@ func (e *Engine) purgeTransmissions(ctx context.Context) error {
 	if e.opts.TransmissionRetention <= 0 {
 		return nil
 	}
-	st, err := e.db.PurgeTransmissions(ctx, time.Now().Add(-e.opts.TransmissionRetention), e.opts.Purge)
+	// Half the job's time at most: the next sweep goes on where this one stopped.
+	pctx, cancel := context.WithTimeout(ctx, e.opts.JobTimeout/2)
+	defer cancel()
+	st, err := e.db.PurgeTransmissions(pctx, e.opts.TransmissionRetention, e.opts.Purge)
 	if st.Rows > 0 {
 		if e.opts.Observer != nil {
 			e.opts.Observer.TransmissionsPurged(st.Rows)

@@ -33,6 +33,13 @@ type PurgeStats struct {
 	More bool
 }
 
+// PurgeTransmissions deletes transmissions older than retention (by the
+// store's clock), in batches (see PurgeOptions), and reports what it did.
+// Each batch takes a transaction slot like any other write, so it waits its
+// turn and holds the database only for one short statement. When ctx ends
+// it stops between batches (or interrupts the current one, which deletes
+// nothing) and reports More, not an error: the next call goes on.
+
 // qPurgeTransmissions deletes one batch of the oldest transmissions created
 // before a cut-off. The sub-query walks transmissions_created_idx from its
 // start, so each batch reads about as many index entries as it deletes;
@@ -41,11 +48,7 @@ type PurgeStats struct {
 const qPurgeTransmissions = `DELETE FROM transmissions WHERE id IN
 	(SELECT id FROM transmissions WHERE created_at < ? ORDER BY created_at LIMIT ?)`
 
-// PurgeTransmissions deletes transmissions created before before, in
-// batches (see PurgeOptions), and reports what it did. Each batch takes a
-// transaction slot like any other write, so it waits its turn and holds
-// the database only for one short statement.
-func (db *DB) PurgeTransmissions(ctx context.Context, before time.Time, o PurgeOptions) (PurgeStats, error) {
+func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o PurgeOptions) (PurgeStats, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 1000
 	}
@@ -54,7 +57,7 @@ func (db *DB) PurgeTransmissions(ctx context.Context, before time.Time, o PurgeO
 	}
 	var st PurgeStats
 	q := db.rebind(qPurgeTransmissions)
-	cutoff := before.UTC()
+	cutoff := db.now().Add(-retention).UTC()
 	for st.Batches < o.MaxBatches {
 		if st.Batches > 0 && o.Pause > 0 {
 			select {
@@ -66,6 +69,10 @@ func (db *DB) PurgeTransmissions(ctx context.Context, before time.Time, o PurgeO
 		}
 		n, d, err := db.purgeBatch(ctx, q, cutoff, o.BatchSize)
 		if err != nil {
+			if ctx.Err() != nil {
+				st.More = true
+				return st, nil
+			}
 			return st, err
 		}
 		st.Batches++
@@ -80,7 +87,8 @@ func (db *DB) PurgeTransmissions(ctx context.Context, before time.Time, o PurgeO
 	return st, nil
 }
 
-// purgeBatch runs one DELETE under a transaction slot and times it.
+// purgeBatch runs one DELETE under a transaction slot and times the
+// statement alone (not the wait for a slot or a connection).
 func (db *DB) purgeBatch(ctx context.Context, q string, cutoff time.Time, size int) (int64, time.Duration, error) {
 	select {
 	case db.slots <- struct{}{}:
@@ -88,8 +96,13 @@ func (db *DB) purgeBatch(ctx context.Context, q string, cutoff time.Time, size i
 		return 0, 0, ctx.Err()
 	}
 	defer func() { <-db.slots }()
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
 	start := time.Now()
-	res, err := db.sql.ExecContext(ctx, q, cutoff, size)
+	res, err := conn.ExecContext(ctx, q, cutoff, size)
 	d := time.Since(start)
 	if err != nil {
 		return 0, d, err

@@ -50,9 +50,9 @@ func TestPurgeTransmissions(t *testing.T) {
 		record(25, "velha") // 2026-01-10
 		clk.Set(time.Date(2026, 4, 20, 12, 0, 0, 0, time.UTC))
 		record(5, "nova")
-		cutoff := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+		retention := 30 * 24 * time.Hour // cut-off 2026-03-21
 
-		st, err := db.PurgeTransmissions(ctx, cutoff, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
+		st, err := db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
 		require.NoError(t, err)
 		require.EqualValues(t, 20, st.Rows)
 		require.Equal(t, 2, st.Batches)
@@ -60,12 +60,12 @@ func TestPurgeTransmissions(t *testing.T) {
 		require.True(t, st.More, "stopped at MaxBatches with expired rows left")
 		require.Positive(t, st.Longest)
 
-		st, err = db.PurgeTransmissions(ctx, cutoff, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
+		st, err = db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
 		require.NoError(t, err)
 		require.EqualValues(t, 5, st.Rows)
 		require.False(t, st.More)
 
-		st, err = db.PurgeTransmissions(ctx, cutoff, store.PurgeOptions{BatchSize: 10})
+		st, err = db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10})
 		require.NoError(t, err)
 		require.Zero(t, st.Rows)
 
