@@ -111,6 +111,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		Idempotency:    db,
 		APIKeys:        db,
 		Transmissions:  db,
+		Erasure:        db,
 		Location:       o.Location,
 		Ready:          Readiness(db),
 		Logger:         o.Logger,

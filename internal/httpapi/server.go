@@ -35,6 +35,8 @@ type Deps struct {
 	Billing svahub.BillingService
 	// Transmissions lists platform calls.
 	Transmissions svahub.TransmissionService
+	// Erasure anonymises former customers' personal data.
+	Erasure svahub.ErasureService
 	// Location is the business time zone (default America/Sao_Paulo).
 	Location *time.Location
 	// Ready reports whether the service can take traffic (database up,
@@ -117,6 +119,7 @@ func build(d Deps, api bool) *Server {
 	s.transmissionRoutes(v1)
 	s.serviceRoutes(v1)
 	s.subscriptionRoutes(v1)
+	s.customerRoutes(v1)
 	return s
 }
 

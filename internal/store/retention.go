@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 )
@@ -88,26 +89,20 @@ func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o
 }
 
 // purgeBatch runs one DELETE under a transaction slot and times the
-// statement alone (not the wait for a slot or a connection).
-func (db *DB) purgeBatch(ctx context.Context, q string, cutoff time.Time, size int) (int64, time.Duration, error) {
-	select {
-	case db.slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0, 0, ctx.Err()
-	}
-	defer func() { <-db.slots }()
-	conn, err := db.sql.Conn(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer conn.Close()
-	start := time.Now()
-	res, err := conn.ExecContext(ctx, q, cutoff, size)
-	d := time.Since(start)
-	if err != nil {
-		return 0, d, err
-	}
-	n, err := res.RowsAffected()
+// statement alone (not the wait for a slot or a connection). A started
+// DELETE is not cancelled by ctx (it is one short batch): its rows are
+// always counted.
+func (db *DB) purgeBatch(ctx context.Context, q string, cutoff time.Time, size int) (n int64, d time.Duration, err error) {
+	err = db.inSlot(ctx, func(conn *sql.Conn) error {
+		start := time.Now()
+		res, err := conn.ExecContext(context.WithoutCancel(ctx), q, cutoff, size)
+		d = time.Since(start)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return n, d, err
 }
 

@@ -175,8 +175,11 @@ func sqliteDSN(path string) string {
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
+	// secure_delete overwrites deleted and replaced content with zeros, so
+	// an erased customer's data (and expired transmissions) leave no copy
+	// in free pages of the file (docs/operations.md, "Personal data").
 	return "file:" + path + sep +
-		"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_txlock=immediate"
 }
 
 // Close closes the connection pool.

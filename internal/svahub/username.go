@@ -40,6 +40,9 @@ func (p UsernamePolicy) Credentials(s *CustomerService) (username, password stri
 		if password == "" {
 			return "", "", Errorf(EINVALID, "serviço sem senha cadastrada")
 		}
+		if IsErasedUsername(username) {
+			return "", "", errReservedUsername
+		}
 		return username, password, nil
 	case UsernameDocument:
 		username = s.Customer.Document
@@ -59,5 +62,12 @@ func (p UsernamePolicy) Credentials(s *CustomerService) (username, password stri
 	default:
 		return "", "", Errorf(EINVALID, "política de usuário desconhecida: %q", p)
 	}
+	if IsErasedUsername(username) {
+		return "", "", errReservedUsername
+	}
 	return username, username, nil
 }
+
+// errReservedUsername refuses a username shaped like an erased account's
+// placeholder: reusing it would join an erased customer's platform user.
+var errReservedUsername = Errorf(EINVALID, "usuário reservado: começa com %q, o prefixo de contas anonimizadas", erasedUsernamePrefix)
