@@ -1,7 +1,6 @@
 package store
 
 import (
-
 	"gorm.io/gorm"
 
 	"github.com/svahub/svahub/internal/svahub"
