@@ -321,3 +321,61 @@ func erasureSetup(t *testing.T, e *simEnv) (x, y erasurePerson) {
 	require.True(t, strings.HasPrefix(x.cpf, "390."))
 	return x, y
 }
+
+// TestCustomerErasureSharedAccount: two customers share a platform account
+// (the same e-mail under the e-mail policy). Erasing one keeps the username
+// the other still needs (and says so), removes the rest, and the platform
+// user can still be created again from the remaining customer's data.
+func TestCustomerErasureSharedAccount(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		e := newSimEnv(t, dialect, qualificasim.Options{})
+		_, pkg := e.catalogue(nil, map[string]any{"usuario": "email"}, "19.90", "pro")
+		email := "familia.compartilhada@example.com"
+		x := erasurePerson{customer: 7101, name: "Xavier Que Sai Rocha", cpf: validCPF("250311718"), email: email, tel: "+55 41 99876-5432",
+			logins: []string{"xavier.sai"}, passwords: []string{"Senha-Xavier-9101"}, services: []int64{9101}}
+		w := erasurePerson{customer: 7102, name: "Wanda Que Fica Rocha", cpf: validCPF("861204937"), email: email, tel: "+55 41 99111-2222",
+			logins: []string{"wanda.fica"}, passwords: []string{"Senha-Wanda-9102"}, services: []int64{9102}}
+		e.putPerson(x, 0, "servico_habilitado")
+		e.putPerson(w, 0, "servico_habilitado")
+		var subs []int64
+		for _, svc := range []int64{9101, 9102} {
+			r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), map[string]any{"id_pacote": pkg})
+			require.Equal(t, 201, r.Status, "%s", r.Body)
+			subs = append(subs, idOf(r.JSON(t), "id_assinatura"))
+		}
+		e.waitStatus(subs[0], "ativo")
+		e.waitStatus(subs[1], "ativo")
+		require.Equal(t, 200, e.do("PUT", "/api/v1/servicos/9101/status", map[string]any{"status_prefixo": "cancelado"}).Status)
+		e.eventually("every plan settled", func() bool { return pendingPlans(t, e) == 0 })
+
+		r := e.do("POST", "/api/v1/clientes/7101/anonimizar", nil)
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+		users := r.JSON(t)["usuarios_plataforma"].([]any)
+		require.Len(t, users, 1)
+		require.Equal(t, true, users[0].(map[string]any)["compartilhado"], "the account is the other customer's too")
+
+		var others []string // x's values other than the shared e-mail
+		for _, v := range x.values() {
+			if v != email {
+				others = append(others, v)
+			}
+		}
+		require.Empty(t, searchDatabase(t, e, dialect, others))
+		var username string
+		require.NoError(t, e.db.Gorm().Raw("SELECT username FROM platform_accounts").Scan(&username).Error)
+		require.Equal(t, email, username, "kept for the customer who still uses it")
+		e.waitStatus(subs[1], "ativo")
+
+		// The platform loses its users: the account's user is created again
+		// from the customer who still has data.
+		e.sim.Reset()
+		_, _, err := e.app.Engine.Reconcile(context.Background(), 100)
+		require.NoError(t, err)
+		e.waitSimPlan(email, "pro", "ativo")
+		u, ok := e.sim.UserByUsername(email)
+		require.True(t, ok)
+		require.Equal(t, w.name, u.Name)
+		e.waitStatus(subs[1], "ativo")
+	})
+}
