@@ -10,6 +10,7 @@
 //	svahub apikey list
 //	svahub apikey revoke --id ID
 //	svahub status [--json]             per-integration health summary
+//	svahub anonimizar --cliente ID     erase a former customer's personal data
 //	svahub rotate-secret-key           re-seal secrets under a new key
 package main
 
@@ -50,6 +51,8 @@ Usage:
   svahub apikey revoke --id ID            revoke an API key
   svahub status [--json]                  per integration: token, accesses by state,
                                           errors, platform errors (24 h), queue depth
+  svahub anonimizar --cliente ID [--json] erase a former customer's personal data (LGPD);
+                                          the same as POST /api/v1/clientes/{id}/anonimizar
   svahub rotate-secret-key                re-seal stored secrets under SVAHUB_SECRET_KEY
                                           (old key in SVAHUB_SECRET_KEY_PREVIOUS)
   svahub --help                           this text
@@ -104,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apikey(ctx, args, stdout, stderr)
 	case "status":
 		return status(ctx, args, stdout, stderr)
+	case "anonimizar":
+		return anonimizar(ctx, args, stdout, stderr)
 	case "rotate-secret-key":
 		cfg, err := config.Load()
 		if err != nil {
