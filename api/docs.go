@@ -298,6 +298,76 @@ const docTemplate = `{
                 }
             }
         },
+        "/clientes/{id_cliente}/anonimizar": {
+            "post": {
+                "security": [
+                    {
+                        "BearerAuth": []
+                    }
+                ],
+                "description": "Só quando todo serviço do cliente está cancelado ou inativo e nenhum trabalho na plataforma está pendente para ele (senão 409, com cada impedimento em erros). Substitui nome, CPF/CNPJ, e-mail, telefone, login e senha de cada serviço do cliente por valores neutros (nome \"Cliente anonimizado\", os demais vazios), troca o usuário das contas de plataforma que só ele usa por \"anonimizado:\u003cid\u003e\", remove as mensagens da plataforma das suas transmissões e qualquer mensagem, resposta guardada de Idempotency-Key ou erro de job que cite seus dados. Mantém ids, datas, valores e resultados (cobranças e auditoria não mudam) e registra quando e com qual chave de API foi feito.\nIdempotente: repetir responde o mesmo registro com ja_anonimizado=true. O svahub não pede à plataforma que apague o usuário (seus planos já foram cancelados): usuarios_plataforma lista os ids a encaminhar à plataforma.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "clientes"
+                ],
+                "summary": "Anonimiza os dados pessoais de um ex-cliente (LGPD, art. 18, VI)",
+                "parameters": [
+                    {
+                        "type": "integer",
+                        "description": "id_cliente (HubSoft)",
+                        "name": "id_cliente",
+                        "in": "path",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/svahub.Erasure"
+                        }
+                    },
+                    "400": {
+                        "description": "Bad Request",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "401": {
+                        "description": "Unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "403": {
+                        "description": "Forbidden",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    }
+                }
+            }
+        },
         "/cobrancas": {
             "get": {
                 "security": [
@@ -2896,6 +2966,97 @@ const docTemplate = `{
                 },
                 "status_prefixo": {
                     "$ref": "#/definitions/svahub.ServiceStatus"
+                }
+            }
+        },
+        "svahub.ErasedPlatformUser": {
+            "type": "object",
+            "properties": {
+                "compartilhado": {
+                    "description": "Shared is true when another customer's service uses the same platform\naccount (e.g. the same e-mail): its username was kept for them.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "id_integracao": {
+                    "description": "IntegrationID is the integration (platform account) the user is on.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "id_usuario_plataforma": {
+                    "description": "PlatformUserID is the platform's id of the user.",
+                    "type": "string",
+                    "example": "u_000123"
+                },
+                "plataforma": {
+                    "description": "Platform names the platform (the integration's plataforma).",
+                    "type": "string",
+                    "example": "qualifica"
+                }
+            }
+        },
+        "svahub.Erasure": {
+            "type": "object",
+            "properties": {
+                "chave_api": {
+                    "type": "string",
+                    "example": "hubsoft"
+                },
+                "data_anonimizacao": {
+                    "description": "At is when the personal data was erased.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
+                },
+                "id_anonimizacao": {
+                    "description": "ID numbers the erasure record.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "id_chave_api": {
+                    "description": "APIKeyID and APIKeyName identify the API key that asked (api only).",
+                    "type": "integer",
+                    "example": 2
+                },
+                "id_cliente": {
+                    "description": "CustomerID is HubSoft's id of the erased customer (kept).",
+                    "type": "integer",
+                    "example": 1001
+                },
+                "ja_anonimizado": {
+                    "description": "AlreadyErased is true when an earlier erasure had already removed\neverything: this answer repeats its record.",
+                    "type": "boolean",
+                    "example": false
+                },
+                "origem": {
+                    "description": "Origin is api (this endpoint) or cli (svahub anonimizar).",
+                    "type": "string",
+                    "enum": [
+                        "api",
+                        "cli"
+                    ],
+                    "example": "api"
+                },
+                "servicos": {
+                    "description": "Services lists the customer services anonymised.",
+                    "type": "array",
+                    "items": {
+                        "type": "integer"
+                    },
+                    "example": [
+                        5001,
+                        5002
+                    ]
+                },
+                "transmissoes_anonimizadas": {
+                    "description": "Transmissions counts the transmissions whose message was removed.",
+                    "type": "integer",
+                    "example": 12
+                },
+                "usuarios_plataforma": {
+                    "description": "PlatformUsers are the customer's users on the platforms, whose\ndeletion must be requested from each platform.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/svahub.ErasedPlatformUser"
+                    }
                 }
             }
         },

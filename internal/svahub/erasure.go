@@ -176,8 +176,10 @@ type ErasureActor struct {
 // cancelled its plans but does not delete users; forward the customer's
 // request to the platform with these ids.
 type ErasedPlatformUser struct {
-	IntegrationID int64  `json:"id_integracao" example:"1"`
-	Platform      string `json:"plataforma" example:"qualifica"`
+	// IntegrationID is the integration (platform account) the user is on.
+	IntegrationID int64 `json:"id_integracao" example:"1"`
+	// Platform names the platform (the integration's plataforma).
+	Platform string `json:"plataforma" example:"qualifica"`
 	// PlatformUserID is the platform's id of the user.
 	PlatformUserID string `json:"id_usuario_plataforma" example:"u_000123"`
 	// Shared is true when another customer's service uses the same platform
@@ -188,9 +190,12 @@ type ErasedPlatformUser struct {
 // Erasure records one anonymisation of a customer's personal data (LGPD
 // art. 18, VI).
 type Erasure struct {
-	ID         int64     `json:"id_anonimizacao" example:"1"`
-	CustomerID int64     `json:"id_cliente" example:"1001"`
-	At         time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00"`
+	// ID numbers the erasure record.
+	ID int64 `json:"id_anonimizacao" example:"1"`
+	// CustomerID is HubSoft's id of the erased customer (kept).
+	CustomerID int64 `json:"id_cliente" example:"1001"`
+	// At is when the personal data was erased.
+	At time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00"`
 	// Origin is api (this endpoint) or cli (svahub anonimizar).
 	Origin string `json:"origem" enums:"api,cli" example:"api"`
 	// APIKeyID and APIKeyName identify the API key that asked (api only).
