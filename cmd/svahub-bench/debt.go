@@ -47,6 +47,13 @@ type debtResult struct {
 	profile        string
 	busyStart      float64 // machine busy share when the run started despite -quiet-wait
 	analyzed       bool    // ANALYZE ran after setup
+
+	retention       string        // SVAHUB_TRANSMISSION_RETENTION ("" = svahub's default)
+	expiredFill     time.Duration // inserting -expired-transmissions rows
+	expiredInserted int           // -expired-transmissions
+	expiredBefore   int64         // transmissions past 90 days when the run started
+	expiredAfter    int64         // … when it ended
+	purged          float64       // svahub_transmissions_purged_total of the run's process
 }
 
 // debtProbe counts the SQL of one status batch and of the convergence
@@ -123,7 +130,8 @@ func runDebt(ctx context.Context, e *benchEnv) (*debtResult, error) {
 	sim.SetRateLimit(0) // lifted during setup
 
 	cfg := svahubConfig{name: "debt-setup", databaseURL: dbURL, qualificaURL: sim.url, workers: true,
-		maxWorkers: o.maxWorkers, platformRate: o.setupPlatformRate}
+		maxWorkers: o.maxWorkers, platformRate: o.setupPlatformRate, retention: o.retention}
+	res.retention = o.retention
 	key, err := e.createAPIKey(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -158,6 +166,17 @@ func runDebt(ctx context.Context, e *benchEnv) (*debtResult, error) {
 	res.setupHWM, _, _ = memStatus(p.pid())
 	log.Info("every plan active", "took", res.setupActive.Round(time.Millisecond))
 	p.stop()
+	if o.expiredTx > 0 {
+		log.Info("inserting expired transmissions", "rows", o.expiredTx)
+		if res.expiredFill, err = fillExpired(ctx, o.backend, dbURL, o.expiredTx); err != nil {
+			return nil, fmt.Errorf("expired transmissions: %w", err)
+		}
+		res.expiredInserted = o.expiredTx
+		log.Info("expired transmissions inserted", "took", res.expiredFill.Round(time.Millisecond))
+	}
+	if res.expiredBefore, err = countExpired(ctx, o.backend, dbURL); err != nil {
+		return nil, fmt.Errorf("count transmissions: %w", err)
+	}
 	if db != nil && o.analyze {
 		if err := analyzeDB(ctx, db.url); err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
@@ -272,7 +291,11 @@ func runDebt(ctx context.Context, e *benchEnv) (*debtResult, error) {
 			res.pg = &d
 		}
 	}
+	res.purged = scrapePurged(ctx, p)
 	p.stop()
+	if res.expiredAfter, err = countExpired(ctx, o.backend, dbURL); err != nil {
+		log.Warn("count transmissions", "err", err)
+	}
 
 	if o.probe && db != nil {
 		pr, err := debtSQLProbe(ctx, e, db, cfg, key, sim, min(n, o.batchSize))

@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/svahub/svahub/internal/config"
 )
 
 // options are the command-line flags.
@@ -71,6 +73,8 @@ type options struct {
 	batchConcurrency  int
 	setupTimeout      time.Duration
 	debtTimeout       time.Duration
+	retention         string
+	expiredTx         int
 
 	// diagnostics
 	probe    bool
@@ -98,6 +102,7 @@ Examples:
   go run ./cmd/svahub-bench -scenario api
   go run ./cmd/svahub-bench -scenario debt -backend postgres -services 50000
   go run ./cmd/svahub-bench -scenario debt -backend sqlite -services 10000
+  go run ./cmd/svahub-bench -scenario debt -backend postgres -services 50000 -expired-transmissions 2000000 [-retention 0]
   go run ./cmd/svahub-bench -smoke
 
 Flags:
@@ -135,6 +140,8 @@ Flags:
 	fs.IntVar(&o.batchConcurrency, "batch-concurrency", 1, "debt: status batches in flight at once")
 	fs.DurationVar(&o.setupTimeout, "setup-timeout", 40*time.Minute, "debt: bound on setup (creating services and waiting for them to be active on the simulator)")
 	fs.DurationVar(&o.debtTimeout, "debt-timeout", 0, "debt: bound on the debt run (default max(5 × ideal, 2m))")
+	fs.StringVar(&o.retention, "retention", "", "debt: SVAHUB_TRANSMISSION_RETENTION of the svahub processes (e.g. 0 to keep every transmission, 90d); empty: svahub's default (90d)")
+	fs.IntVar(&o.expiredTx, "expired-transmissions", 0, "debt: transmission rows 91 to 150 days old inserted (bulk SQL) before the debt run, so the retention sweep purges them during it (compare with -retention 0)")
 
 	fs.BoolVar(&o.probe, "probe", true, "count SQL statements per operation through a counting PostgreSQL proxy (a second, short-lived svahub process; PostgreSQL only)")
 	fs.IntVar(&o.probeOps, "probe-ops", 200, "requests per operation in the SQL probe")
@@ -154,12 +161,21 @@ Flags:
 		o.duration, o.warmup, o.writeDuration = 3*time.Second, time.Second, 3*time.Second
 		o.probeOps = 20
 		o.setupTimeout = 5 * time.Minute
+		if o.expiredTx == 0 {
+			o.expiredTx = 20_000
+		}
 		if o.pprofSec > 2 {
 			o.pprofSec = 2
 		}
 	}
 	if o.writeDuration <= 0 {
 		o.writeDuration = o.duration
+	}
+	if o.retention != "" {
+		var p config.Period
+		if err := p.UnmarshalText([]byte(o.retention)); err != nil {
+			return nil, fmt.Errorf("-retention: %w", err)
+		}
 	}
 	switch {
 	case o.scenario != "api" && o.scenario != "debt" && o.scenario != "all":
@@ -190,6 +206,8 @@ Flags:
 		return nil, errors.New("-probe-ops must be from 1 to 100000")
 	case o.rounds < 1 || o.rounds > 100:
 		return nil, errors.New("-rounds must be from 1 to 100")
+	case o.expiredTx < 0 || o.expiredTx > 100_000_000:
+		return nil, errors.New("-expired-transmissions must be from 0 to 100,000,000")
 	case o.quietWait < 0 || o.quietWait > time.Hour || o.quietThreshold <= 0 || o.quietThreshold > 1:
 		return nil, errors.New("-quiet-wait must be from 0 to 1h and -quiet-threshold in (0, 1]")
 	}

@@ -317,6 +317,20 @@ func writeProfiles(w io.Writer, profiles []string) {
 	}
 }
 
+// writeRetention says what the retention sweep had to do during the run.
+func writeRetention(w io.Writer, d *debtResult) {
+	ret := "90d (default)"
+	if d.retention != "" {
+		ret = d.retention
+	}
+	purged := "not exported by this svahub"
+	if d.purged >= 0 {
+		purged = thousands(int64(d.purged))
+	}
+	fmt.Fprintf(w, "Transmission retention `SVAHUB_TRANSMISSION_RETENTION=%s`: %s transmissions older than 90 days when the run started (%s inserted by -expired-transmissions in %s); %s purged by the sweep during the run (`svahub_transmissions_purged_total`); %s left at the end.\n\n",
+		ret, thousands(d.expiredBefore), thousands(int64(d.expiredInserted)), secs(d.expiredFill), purged, thousands(d.expiredAfter))
+}
+
 func (r *report) writeDebt(w io.Writer, d *debtResult) {
 	fmt.Fprintf(w, "## debt — %s, %s services\n\n", d.backend, thousands(int64(d.services)))
 	fmt.Fprintf(w, "Setup (not measured against targets): %s services created with PUT /servicos in %s (%.0f/s); every plan active on the simulator and in svahub after %s; setup process VmHWM %s.\n",
@@ -333,6 +347,7 @@ func (r *report) writeDebt(w io.Writer, d *debtResult) {
 	if d.busyStart > 0 {
 		fmt.Fprintf(w, "The machine was %.0f%% busy with other programs when the debt run started (-quiet-wait ran out).\n\n", d.busyStart*100)
 	}
+	writeRetention(w, d)
 	ratio := 0.0
 	if d.ideal > 0 && d.completed {
 		ratio = d.elapsed.Seconds() / d.ideal.Seconds()

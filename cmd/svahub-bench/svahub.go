@@ -101,6 +101,7 @@ type svahubConfig struct {
 	maxWorkers   int
 	platformRate float64
 	pprof        bool
+	retention    string // SVAHUB_TRANSMISSION_RETENTION; empty: svahub's default
 }
 
 // svahubProc is a running svahub subprocess.
@@ -137,6 +138,9 @@ func (e *benchEnv) svahubEnv(c svahubConfig, addr, pprofAddr string) []string {
 	)
 	if pprofAddr != "" {
 		env = append(env, "SVAHUB_PPROF_ADDR="+pprofAddr)
+	}
+	if c.retention != "" {
+		env = append(env, "SVAHUB_TRANSMISSION_RETENTION="+c.retention)
 	}
 	return env
 }
