@@ -268,11 +268,12 @@ func (e *Engine) purgeTransmissions(ctx context.Context) error {
 	// Half the job's time at most: the next sweep goes on where this one stopped.
 	pctx, cancel := context.WithTimeout(ctx, e.opts.JobTimeout/2)
 	defer cancel()
-	st, err := e.db.PurgeTransmissions(pctx, e.opts.TransmissionRetention, e.opts.Purge)
+	o := e.opts.Purge
+	if e.opts.Observer != nil {
+		o.OnBatch = e.opts.Observer.TransmissionsPurged
+	}
+	st, err := e.db.PurgeTransmissions(pctx, e.opts.TransmissionRetention, o)
 	if st.Rows > 0 {
-		if e.opts.Observer != nil {
-			e.opts.Observer.TransmissionsPurged(st.Rows)
-		}
 		e.log.Info("transmissions purged", "rows", st.Rows, "batches", st.Batches, "max_batch_rows", st.MaxBatchRows,
 			"longest_statement", st.Longest, "more", st.More, "retention", e.opts.TransmissionRetention)
 	}

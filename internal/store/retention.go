@@ -17,6 +17,9 @@ type PurgeOptions struct {
 	// Pause is the wait between two DELETEs, leaving the database to the
 	// other work (default none).
 	Pause time.Duration
+	// OnBatch, when set, is told the rows each DELETE removed (metrics
+	// that move while a long purge runs).
+	OnBatch func(rows int64)
 }
 
 // PurgeStats says what one PurgeTransmissions call did.
@@ -78,6 +81,9 @@ func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o
 		}
 		st.Batches++
 		st.Rows += n
+		if o.OnBatch != nil && n > 0 {
+			o.OnBatch(n)
+		}
 		st.MaxBatchRows = max(st.MaxBatchRows, n)
 		st.Longest = max(st.Longest, d)
 		if n < int64(o.BatchSize) {

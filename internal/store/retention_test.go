@@ -52,13 +52,16 @@ func TestPurgeTransmissions(t *testing.T) {
 		record(5, "nova")
 		retention := 30 * 24 * time.Hour // cut-off 2026-03-21
 
-		st, err := db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
+		var batches []int64
+		st, err := db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10, MaxBatches: 2,
+			OnBatch: func(n int64) { batches = append(batches, n) }})
 		require.NoError(t, err)
 		require.EqualValues(t, 20, st.Rows)
 		require.Equal(t, 2, st.Batches)
 		require.EqualValues(t, 10, st.MaxBatchRows)
 		require.True(t, st.More, "stopped at MaxBatches with expired rows left")
 		require.Positive(t, st.Longest)
+		require.Equal(t, []int64{10, 10}, batches, "OnBatch is told each DELETE")
 
 		st, err = db.PurgeTransmissions(ctx, retention, store.PurgeOptions{BatchSize: 10, MaxBatches: 2})
 		require.NoError(t, err)
