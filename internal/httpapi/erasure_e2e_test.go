@@ -166,9 +166,12 @@ func TestCustomerErasure(t *testing.T) {
 		requireProblem(t, e.do("POST", "/api/v1/clientes/999999/anonimizar", nil), 404)
 		requireProblem(t, e.do("POST", "/api/v1/clientes/abc/anonimizar", nil), 400)
 
-		r = e.do("POST", "/api/v1/clientes/7001/anonimizar", nil)
+		r = e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		rec := r.JSON(t)
+		replay := e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
+		require.Equal(t, "true", replay.Header.Get("Idempotent-Replayed"))
+		require.Equal(t, string(r.Body), string(replay.Body))
 		require.EqualValues(t, 7001, rec["id_cliente"])
 		require.Equal(t, "api", rec["origem"])
 		require.Equal(t, "tests", rec["chave_api"])
