@@ -100,7 +100,7 @@ type Options struct {
 	// deletes older ones. 0 keeps them all.
 	TransmissionRetention time.Duration
 	// Purge bounds the transmissions one sweep deletes (defaults: batches
-	// of 1000 rows, at most 100 batches per sweep, 50 ms apart).
+	// of 1000 rows, at most 100 batches per sweep, at least 50 ms apart).
 	Purge store.PurgeOptions
 }
 

@@ -14,8 +14,10 @@ type PurgeOptions struct {
 	// MaxBatches is the most DELETEs of one call (default 100); the rest
 	// waits for the next call.
 	MaxBatches int
-	// Pause is the wait between two DELETEs, leaving the database to the
-	// other work (default none).
+	// Pause is the least wait between two DELETEs, leaving the database to
+	// the other work (default none). The wait is 3 times the last DELETE's
+	// duration when that is longer, so the purge backs off (to a quarter of
+	// the database's time at most) when the database is slow.
 	Pause time.Duration
 	// OnBatch, when set, is told the rows each DELETE removed (metrics
 	// that move while a long purge runs).
@@ -62,16 +64,18 @@ func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o
 	var st PurgeStats
 	q := db.rebind(qPurgeTransmissions)
 	cutoff := db.now().Add(-retention).UTC()
+	var last time.Duration
 	for st.Batches < o.MaxBatches {
-		if st.Batches > 0 && o.Pause > 0 {
+		if wait := max(o.Pause, 3*last); st.Batches > 0 && wait > 0 {
 			select {
 			case <-ctx.Done():
 				st.More = true
 				return st, nil
-			case <-time.After(o.Pause):
+			case <-time.After(wait):
 			}
 		}
 		n, d, err := db.purgeBatch(ctx, q, cutoff, o.BatchSize)
+		last = d
 		if err != nil {
 			if ctx.Err() != nil {
 				st.More = true
