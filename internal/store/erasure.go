@@ -75,9 +75,9 @@ type erasureScope struct {
 // transaction; then one transaction re-checks the conditions under lock and
 // replaces the data of the services, platform accounts, the customer's
 // transmissions and last errors, drops stored answers and finished jobs
-// that quote it, and records the erasure. On SQLite the WAL is then
-// checkpointed and truncated, and secure_delete (always on) has zeroed
-// the freed space, so no copy is left in the database files.
+// that quote it, and records the erasure. Then dropCopies clears the
+// copies the database keeps beside the rows (SQLite's WAL, PostgreSQL's
+// planner statistics).
 func (db *DB) EraseCustomer(ctx context.Context, customerID int64, by svahub.ErasureActor) (*svahub.Erasure, error) {
 	sc, err := db.erasureScope(ctx, db.gorm.WithContext(ctx), customerID, false)
 	if err != nil {
@@ -120,7 +120,7 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64, by svahub.Era
 	if err != nil {
 		return nil, err
 	}
-	db.checkpoint(ctx)
+	db.dropCopies(ctx)
 	db.log.Info("customer personal data erased", "customer", customerID, "origin", by.Origin, "api_key", by.APIKeyName,
 		"services", len(sc.services), "platform_accounts", len(sc.accounts), "transmissions", rec.Transmissions)
 	return db.erasureView(&rec, sc, false), nil
@@ -338,14 +338,32 @@ func (db *DB) erasureView(rec *erasureRow, sc *erasureScope, already bool) *svah
 	return out
 }
 
-// checkpoint copies SQLite's WAL into the database file and empties it,
-// so the pages that held the erased values are gone from the WAL too.
-func (db *DB) checkpoint(ctx context.Context) {
-	if db.dialect != DialectSQLite {
-		return
+// erasedTables are the tables an erasure changes.
+const erasedTables = "services, platform_accounts, transmissions, subscriptions, accesses, platform_plans, idempotency_keys, river_job"
+
+// dropCopies removes the copies of erased values the database keeps
+// beside the rows: the planner's statistics hold sample values of columns
+// and index keys after an ANALYZE (PostgreSQL's pg_statistic, shown in
+// pg_stats; SQLite's sqlite_stat4). PostgreSQL analyses the changed tables
+// again; SQLite forgets their samples (svahub never analyses it; the
+// planner falls back to sqlite_stat1, which holds only counts), then
+// copies the WAL into the database file and empties it (secure_delete
+// already zeroed the freed space).
+func (db *DB) dropCopies(ctx context.Context) {
+	qs := []string{"ANALYZE " + erasedTables}
+	if db.dialect == DialectSQLite {
+		qs = []string{"PRAGMA wal_checkpoint(TRUNCATE)"}
+		var n int
+		err := db.sql.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'").Scan(&n)
+		if err == nil && n > 0 {
+			in := "'" + strings.ReplaceAll(erasedTables, ", ", "', '") + "'"
+			qs = append([]string{"DELETE FROM sqlite_stat4 WHERE tbl IN (" + in + ")"}, qs...)
+		}
 	}
-	if _, err := db.sql.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		db.log.Warn("erasure: WAL checkpoint", "err", err)
+	for _, q := range qs {
+		if _, err := db.sql.ExecContext(ctx, q); err != nil {
+			db.log.Warn("erasure: "+q, "err", err)
+		}
 	}
 }
 
