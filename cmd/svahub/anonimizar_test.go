@@ -78,27 +78,20 @@ func seedFormer(t *testing.T, path string) {
 	pkg := id(do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote", "valor": "29.90", "id_integracao": integ, "produtos": []int64{prod}}), "id_pacote")
 	f := formerCustomer
 	for _, c := range []struct {
-		svc, customer             int64
-		name, cpf, email, tel, lg string
+		svc, customer                 int64
+		name, cpf, email, tel, lg, pw string
 	}{
-		{9001, 1001, f[0], "390.533.447-05", f[2], f[3], f[4]},
-		{9002, 1002, "Otávio Ainda Cliente", "529.982.247-25", "otavio@example.com", "11999990000", "otavio.login"},
+		{9001, 1001, f[0], "390.533.447-05", f[2], f[3], f[4], f[5]},
+		{9002, 1002, "Otávio Ainda Cliente", "529.982.247-25", "otavio@example.com", "11999990000", "otavio.login", "senha-do-otavio"},
 	} {
-		pw := "Senha-Da-Heloisa"
-		if c.customer != 1001 {
-			pw = "senha-do-otavio"
-		}
-		do("PUT", fmt.Sprintf("/api/v1/servicos/%d", c.svc), map[string]any{"login": c.lg, "senha": pw, "status_prefixo": "servico_habilitado",
+		do("PUT", fmt.Sprintf("/api/v1/servicos/%d", c.svc), map[string]any{"login": c.lg, "senha": c.pw, "status_prefixo": "servico_habilitado",
 			"cliente": map[string]any{"id_cliente": c.customer, "nome_razaosocial": c.name, "cpf_cnpj": c.cpf, "email_principal": c.email, "telefone_primario": c.tel}})
 		do("POST", fmt.Sprintf("/api/v1/servicos/%d/pacotes", c.svc), map[string]any{"id_pacote": pkg})
 	}
 	waitSim := func(user, status string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
-		for {
-			if u, ok := sim.UserByUsername(user); ok && len(u.Plans) == 1 && u.Plans[0].Status == status {
-				return
-			}
+		for u, ok := sim.UserByUsername(user); !ok || len(u.Plans) != 1 || u.Plans[0].Status != status; u, ok = sim.UserByUsername(user) {
 			require.True(t, time.Now().Before(deadline), "%s not %s on the platform", user, status)
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -107,6 +100,12 @@ func seedFormer(t *testing.T, path string) {
 	waitSim("otavio.login", "ativo")
 	do("PUT", "/api/v1/servicos/9001/status", map[string]any{"status_prefixo": "cancelado"})
 	waitSim("heloisa.login", "cancelado")
+	waitSettled(t, db)
+}
+
+// waitSettled waits until no platform work is pending or queued.
+func waitSettled(t *testing.T, db *store.DB) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var n int64

@@ -134,29 +134,8 @@ func TestCustomerErasure(t *testing.T) {
 		clk.Set(time.Date(2026, 9, 10, 12, 0, 0, 0, sp))
 		e := newSimEnvClock(t, dialect, qualificasim.Options{}, clk)
 		x, y := erasureSetup(t, e)
-
-		// Still a customer: 409, saying which services are live.
-		p := requireProblem(t, e.do("POST", "/api/v1/clientes/7001/anonimizar", nil), 409,
-			"servicos/8001/status_prefixo", "servicos/8002/status_prefixo")
-		require.Contains(t, p["detail"], "7001")
-
-		// The customer leaves in October; the first integration is paused
-		// so its cancellation waits: 409 names the pending work.
 		clk.Set(time.Date(2026, 10, 20, 12, 0, 0, 0, sp))
-		integA := erasureIntegration(t, e, "login_autenticacao")
-		r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"descricao": "Qualifica login", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao"}, "ativo": false})
-		require.Equal(t, 200, r.Status, "%s", r.Body)
-		require.Equal(t, 200, e.do("PUT", "/api/v1/servicos/8001/status", map[string]any{"status_prefixo": "cancelado"}).Status)
-		require.Equal(t, 200, e.do("PUT", "/api/v1/servicos/8002/status", map[string]any{"status_prefixo": "inativo"}).Status)
-		e.eventually("the other integrations' plans settled", func() bool { return pendingPlans(t, e) == 1 })
-		p = requireProblem(t, e.do("POST", "/api/v1/clientes/7001/anonimizar", nil), 409, path("servicos/8001/pacotes/%d", x.subscriptions[0]))
-		require.Contains(t, fmt.Sprint(p["erros"]), "ainda não foi aplicado na plataforma")
-		r = e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"descricao": "Qualifica login", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao"}, "ativo": true})
-		require.Equal(t, 200, r.Status, "%s", r.Body)
-		e.waitSimPlan(x.logins[0], "pro", "cancelado")
-		e.eventually("every plan settled", func() bool { return pendingPlans(t, e) == 0 })
+		erasureRefused(t, e, x)
 
 		// Before: what billing and audits rely on, and the data is there.
 		clk.Set(time.Date(2026, 11, 30, 12, 0, 0, 0, sp))
@@ -173,32 +152,7 @@ func TestCustomerErasure(t *testing.T) {
 		require.NoError(t, e.db.Gorm().Exec("ANALYZE").Error)
 		require.NotEmpty(t, searchDatabase(t, e, dialect, x.values()), "the search finds the data before the erasure")
 
-		// Who may ask: an escrita key.
-		requireProblem(t, e.doWith("", "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 401)
-		requireProblem(t, e.doWith(e.roKey, "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 403)
-		requireProblem(t, e.do("POST", "/api/v1/clientes/999999/anonimizar", nil), 404)
-		requireProblem(t, e.do("POST", "/api/v1/clientes/abc/anonimizar", nil), 400)
-
-		r = e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
-		require.Equal(t, 200, r.Status, "%s", r.Body)
-		rec := r.JSON(t)
-		replay := e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
-		require.Equal(t, "true", replay.Header.Get("Idempotent-Replayed"))
-		require.Equal(t, string(r.Body), string(replay.Body))
-		require.EqualValues(t, 7001, rec["id_cliente"])
-		require.Equal(t, "api", rec["origem"])
-		require.Equal(t, "tests", rec["chave_api"])
-		require.NotNil(t, rec["id_chave_api"])
-		require.Equal(t, false, rec["ja_anonimizado"])
-		require.ElementsMatch(t, []any{8001.0, 8002.0}, rec["servicos"])
-		require.Positive(t, rec["transmissoes_anonimizadas"])
-		users := rec["usuarios_plataforma"].([]any)
-		require.Len(t, users, 2, "the login and the CPF users (the e-mail one was never created): %s", r.Body)
-		for _, u := range users {
-			require.Regexp(t, `^u_\d+$`, u.(map[string]any)["id_usuario_plataforma"])
-			require.Equal(t, false, u.(map[string]any)["compartilhado"])
-		}
-		require.Regexp(t, `^2026-11-30T12:00:00(\.\d+)?-03:00$`, rec["data_anonimizacao"])
+		rec := erasureRecord(t, e)
 
 		// Nothing of the customer is left anywhere; the other customer's is.
 		require.Empty(t, searchDatabase(t, e, dialect, x.values()), "personal data left after the erasure")
@@ -224,7 +178,7 @@ func TestCustomerErasure(t *testing.T) {
 		require.Equal(t, trBefore, transmissionSkeletons(t, e, x.subscriptions))
 
 		// Idempotent: the same record again.
-		r = e.do("POST", "/api/v1/clientes/7001/anonimizar", nil)
+		r := e.do("POST", "/api/v1/clientes/7001/anonimizar", nil)
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		again := r.JSON(t)
 		require.Equal(t, true, again["ja_anonimizado"])
@@ -234,6 +188,63 @@ func TestCustomerErasure(t *testing.T) {
 		s := e.do("GET", "/api/v1/servicos/8003", nil).JSON(t)
 		require.Equal(t, y.name, s["cliente"].(map[string]any)["nome_razaosocial"])
 	})
+}
+
+// erasureRefused: 409 while x is a customer (naming the live services),
+// then x leaves with the first integration paused, so its cancellation
+// waits: 409 names the pending work; the integration resumes and every
+// plan settles.
+func erasureRefused(t *testing.T, e *simEnv, x erasurePerson) {
+	p := requireProblem(t, e.do("POST", "/api/v1/clientes/7001/anonimizar", nil), 409,
+		"servicos/8001/status_prefixo", "servicos/8002/status_prefixo")
+	require.Contains(t, p["detail"], "7001")
+
+	integA := erasureIntegration(t, e, "login_autenticacao")
+	pause := func(active bool) {
+		r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"descricao": "Qualifica login", "plataforma": "qualifica",
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao"}, "ativo": active})
+		require.Equal(t, 200, r.Status, "%s", r.Body)
+	}
+	pause(false)
+	require.Equal(t, 200, e.do("PUT", "/api/v1/servicos/8001/status", map[string]any{"status_prefixo": "cancelado"}).Status)
+	require.Equal(t, 200, e.do("PUT", "/api/v1/servicos/8002/status", map[string]any{"status_prefixo": "inativo"}).Status)
+	e.eventually("the other integrations' plans settled", func() bool { return pendingPlans(t, e) == 1 })
+	p = requireProblem(t, e.do("POST", "/api/v1/clientes/7001/anonimizar", nil), 409, path("servicos/8001/pacotes/%d", x.subscriptions[0]))
+	require.Contains(t, fmt.Sprint(p["erros"]), "ainda não foi aplicado na plataforma")
+	pause(true)
+	e.waitSimPlan(x.logins[0], "pro", "cancelado")
+	e.eventually("every plan settled", func() bool { return pendingPlans(t, e) == 0 })
+}
+
+// erasureRecord checks who may ask (an escrita key), erases customer 7001
+// with an Idempotency-Key (replayed once) and checks the record.
+func erasureRecord(t *testing.T, e *simEnv) map[string]any {
+	requireProblem(t, e.doWith("", "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 401)
+	requireProblem(t, e.doWith(e.roKey, "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 403)
+	requireProblem(t, e.do("POST", "/api/v1/clientes/999999/anonimizar", nil), 404)
+	requireProblem(t, e.do("POST", "/api/v1/clientes/abc/anonimizar", nil), 400)
+
+	r := e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
+	require.Equal(t, 200, r.Status, "%s", r.Body)
+	rec := r.JSON(t)
+	replay := e.doKey("POST", "/api/v1/clientes/7001/anonimizar", "", "apagar-7001")
+	require.Equal(t, "true", replay.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, string(r.Body), string(replay.Body))
+	require.EqualValues(t, 7001, rec["id_cliente"])
+	require.Equal(t, "api", rec["origem"])
+	require.Equal(t, "tests", rec["chave_api"])
+	require.NotNil(t, rec["id_chave_api"])
+	require.Equal(t, false, rec["ja_anonimizado"])
+	require.ElementsMatch(t, []any{8001.0, 8002.0}, rec["servicos"])
+	require.Positive(t, rec["transmissoes_anonimizadas"])
+	users := rec["usuarios_plataforma"].([]any)
+	require.Len(t, users, 2, "the login and the CPF users (the e-mail one was never created): %s", r.Body)
+	for _, u := range users {
+		require.Regexp(t, `^u_\d+$`, u.(map[string]any)["id_usuario_plataforma"])
+		require.Equal(t, false, u.(map[string]any)["compartilhado"])
+	}
+	require.Regexp(t, `^2026-11-30T12:00:00(\.\d+)?-03:00$`, rec["data_anonimizacao"])
+	return rec
 }
 
 // pendingPlans counts platform plans whose desired state is not applied,

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,11 +84,11 @@ type apiSample struct {
 // retention, and lets the periodic River sweep delete them while a client
 // keeps using the API (reads and status changes whose platform work adds
 // transmissions). It checks that every expired row and no other is gone,
-// that no DELETE removed more than one batch (1,000 rows), that the purge
-// reads the created_at index, that the metric counts the rows, and that
-// every API request was answered while the purge ran; it logs the longest
-// purge statement, the API's latency during the purge and the table's
-// bytes per row.
+// that no DELETE removed more than one batch (1,000 rows; 250 on SQLite),
+// that the purge reads the created_at index, that the metric counts the
+// rows, and that every API request was answered while the purge ran; it
+// logs the longest purge statement, the API's latency before and during
+// the purge and the table's bytes per row.
 func TestRetentionSweepLargeTable(t *testing.T) {
 	t.Parallel()
 	rows := 50_000
@@ -103,146 +102,172 @@ func TestRetentionSweepLargeTable(t *testing.T) {
 	})
 }
 
+// retentionRun is one dialect's run of TestRetentionSweepLargeTable.
+type retentionRun struct {
+	t        *testing.T
+	e        *simEnv
+	dialect  string
+	clk      *clock
+	t0       time.Time
+	sub      int64
+	batch    int
+	expired  int
+	recent   int
+	cutoff   time.Time // created_at of the expired rows, once the clock moved
+	runsMu   sync.Mutex
+	runs     []purgeRun
+	baseline time.Time // the load started
+	start    time.Time // the clock moved: the purge began
+	end      time.Time // every expired row purged
+	samples  []apiSample
+}
+
+// retention is svahub's default transmission retention.
+const retention = 90 * 24 * time.Hour
+
 func retentionLargeTable(t *testing.T, dialect string, rows int) {
-	ctx := context.Background()
-	const (
-		retention = 90 * 24 * time.Hour
-		batch     = 1000
-	)
-	t0 := time.Now().UTC().Truncate(time.Second)
-	clk := &clock{}
-	clk.Set(t0)
-	var (
-		runsMu sync.Mutex
-		runs   []purgeRun
-	)
-	e := newSimEnvWith(t, dialect, qualificasim.Options{}, clk, func(o *app.Options) {
-		o.Provision.Logger = slog.New(purgeCapture{next: o.Logger.Handler(), mu: &runsMu, runs: &runs})
+	r := &retentionRun{t: t, dialect: dialect, clk: &clock{}, t0: time.Now().UTC().Truncate(time.Second),
+		expired: rows * 9 / 10, recent: rows - rows*9/10}
+	r.cutoff = r.t0.Add(10*24*time.Hour - retention)
+	r.clk.Set(r.t0)
+	r.e = newSimEnvWith(t, dialect, qualificasim.Options{}, r.clk, func(o *app.Options) {
+		o.Provision.Logger = slog.New(purgeCapture{next: o.Logger.Handler(), mu: &r.runsMu, runs: &r.runs})
 		o.Provision.TransmissionRetention = retention
-		// Production batches (1,000 rows, at most 100 per sweep, 50 ms
-		// apart); sweeps every 250 ms instead of every minute, so the test
-		// does in a minute what production spreads over ten.
+		// Production batches (at most 100,000 rows per sweep, 50 ms
+		// apart or more); sweeps every 250 ms instead of every minute, so
+		// the test does in minutes what production spreads over ten.
 		o.Provision.SweepEvery = 250 * time.Millisecond
 	})
-	_, pkg := e.catalogue(nil, nil, "29.90", "pro")
-	require.Equal(t, 201, e.putService(9001, nil).Status)
-	r := e.do("POST", "/api/v1/servicos/9001/pacotes", map[string]any{"id_pacote": pkg})
-	require.Equal(t, 201, r.Status, "%s", r.Body)
-	sub := idOf(r.JSON(t), "id_assinatura")
-	e.waitStatus(sub, "ativo")
+	r.batch = r.e.db.PurgeDefaults(store.PurgeOptions{}).BatchSize // 1,000 on PostgreSQL, 250 on SQLite
+	_, pkg := r.e.catalogue(nil, nil, "29.90", "pro")
+	require.Equal(t, 201, r.e.putService(9001, nil).Status)
+	res := r.e.do("POST", "/api/v1/servicos/9001/pacotes", map[string]any{"id_pacote": pkg})
+	require.Equal(t, 201, res.Status, "%s", res.Body)
+	r.sub = idOf(res.JSON(t), "id_assinatura")
+	r.e.waitStatus(r.sub, "ativo")
 
-	// The log: 90 % of the rows between 89 and 81 days old (inside the
-	// retention now, past it once the clock moves 10 days), the rest
-	// between 79 days and 1 hour old (kept).
-	expired, recent := rows*9/10, rows-rows*9/10
-	fillStart := time.Now()
-	require.NoError(t, storetest.FillTransmissions(ctx, e.db.SQL(), dialect, storetest.Fill{Rows: expired,
-		From: t0.Add(-89 * 24 * time.Hour), To: t0.Add(-81 * 24 * time.Hour)}))
-	require.NoError(t, storetest.FillTransmissions(ctx, e.db.SQL(), dialect, storetest.Fill{Rows: recent,
-		From: t0.Add(-79 * 24 * time.Hour), To: t0.Add(-time.Hour)}))
-	t.Logf("%s: %d transmissions inserted in %s", dialect, rows, time.Since(fillStart).Round(time.Millisecond))
-	if dialect == store.DialectPostgres {
+	r.fill()
+	r.purgeUnderLoad()
+	r.checkPurge()
+	r.checkAPI()
+}
+
+// fill inserts the log: 90 % of the rows between 89 and 81 days old
+// (inside the retention now, past it once the clock moves 10 days), the
+// rest between 79 days and 1 hour old (kept); then it checks that the
+// purge statement reads the created_at index.
+func (r *retentionRun) fill() {
+	t, e, ctx := r.t, r.e, context.Background()
+	start := time.Now()
+	require.NoError(t, storetest.FillTransmissions(ctx, e.db.SQL(), r.dialect, storetest.Fill{Rows: r.expired,
+		From: r.t0.Add(-89 * 24 * time.Hour), To: r.t0.Add(-81 * 24 * time.Hour)}))
+	require.NoError(t, storetest.FillTransmissions(ctx, e.db.SQL(), r.dialect, storetest.Fill{Rows: r.recent,
+		From: r.t0.Add(-79 * 24 * time.Hour), To: r.t0.Add(-time.Hour)}))
+	t.Logf("%s: %d transmissions inserted in %s", r.dialect, r.expired+r.recent, time.Since(start).Round(time.Millisecond))
+	if r.dialect == store.DialectPostgres {
 		_, err := e.db.SQL().ExecContext(ctx, "ANALYZE transmissions") // autovacuum's job; the local server has it off
 		require.NoError(t, err)
 	}
-	logTransmissionSize(t, e, dialect)
-	cutoff := t0.Add(10*24*time.Hour - retention)
-	plan, err := e.db.ExplainTransmissionPurge(ctx, cutoff, batch)
+	logTransmissionSize(t, e, r.dialect)
+	plan, err := e.db.ExplainTransmissionPurge(ctx, r.cutoff, r.batch)
 	require.NoError(t, err)
 	require.Contains(t, plan, "transmissions_created_idx", "the purge must read the created_at index:\n%s", plan)
-	t.Logf("%s: purge plan:\n%s", dialect, plan)
+	t.Logf("%s: purge plan:\n%s", r.dialect, plan)
+	require.EqualValues(t, r.expired, r.countBefore(r.cutoff))
+}
 
-	countBefore := func(ts time.Time) (n int64) {
-		require.NoError(t, e.db.Gorm().Raw("SELECT count(*) FROM transmissions WHERE created_at < ?", ts.UTC()).Scan(&n).Error)
-		return n
-	}
-	require.EqualValues(t, expired, countBefore(cutoff))
+func (r *retentionRun) countBefore(ts time.Time) (n int64) {
+	require.NoError(r.t, r.e.db.Gorm().Raw("SELECT count(*) FROM transmissions WHERE created_at < ?", ts.UTC()).Scan(&n).Error)
+	return n
+}
 
-	// A client uses the API while the sweep purges.
+// purgeUnderLoad runs a client for a few seconds (the baseline), moves the
+// clock 10 days so the sweep starts purging, and waits, watching the
+// metric (a count on SQLite's one connection would hold up the API it
+// measures), until every expired row is gone.
+func (r *retentionRun) purgeUnderLoad() {
+	t := r.t
 	stop := make(chan struct{})
-	var (
-		samplesMu sync.Mutex
-		samples   []apiSample
-		loadDone  sync.WaitGroup
-	)
-	loadDone.Add(1)
-	go func() {
-		defer loadDone.Done()
-		samples = runRetentionLoad(e, sub, stop, &samplesMu)
-	}()
-	// A few seconds of load before the purge, as a baseline.
-	baselineStart := time.Now()
+	done := make(chan []apiSample)
+	go func() { done <- runRetentionLoad(r.e, r.sub, stop) }()
+	r.baseline = time.Now()
 	time.Sleep(5 * time.Second)
-	purgeStart := time.Now()
-	clk.Set(t0.Add(10 * 24 * time.Hour))
-	var completedDuring atomic.Int64
+	r.start = time.Now()
+	r.clk.Set(r.t0.Add(10 * 24 * time.Hour))
 	deadline := time.Now().Add(20 * time.Minute)
-	for countBefore(cutoff) > 0 {
-		require.True(t, time.Now().Before(deadline), "expired transmissions left after 20 minutes: %d", countBefore(cutoff))
+	for scrapeCounter(t, r.e, "svahub_transmissions_purged_total") < float64(r.expired) {
+		if time.Now().After(deadline) {
+			close(stop)
+			<-done
+			t.Fatalf("expired transmissions left after 20 minutes: %d", r.countBefore(r.cutoff))
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	purgeEnd := time.Now()
+	r.end = time.Now()
 	close(stop)
-	loadDone.Wait()
+	r.samples = <-done
+}
 
-	// Exactly the expired rows are gone.
+// checkPurge: exactly the expired rows are gone, in bounded batches,
+// counted by the metric.
+func (r *retentionRun) checkPurge() {
+	t, e := r.t, r.e
+	require.Zero(t, r.countBefore(r.cutoff), "expired transmissions left")
 	var kept int64
 	require.NoError(t, e.db.Gorm().Raw("SELECT count(*) FROM transmissions WHERE created_at >= ? AND created_at < ?",
-		cutoff.UTC(), t0.Add(-30*time.Minute).UTC()).Scan(&kept).Error)
-	require.EqualValues(t, recent, kept)
-
-	// In bounded batches, counted by the metric (the last sweep reports
-	// once its final, empty batch is done).
+		r.cutoff.UTC(), r.t0.Add(-30*time.Minute).UTC()).Scan(&kept).Error)
+	require.EqualValues(t, r.recent, kept)
 	var (
 		total, batches int64
 		longest        time.Duration
 		nRuns          int
 	)
-	e.eventually(fmt.Sprintf("the sweeps to report every purged row (%d)", expired), func() bool {
-		runsMu.Lock()
-		defer runsMu.Unlock()
-		total, batches, longest, nRuns = 0, 0, 0, len(runs)
-		for _, run := range runs {
-			require.LessOrEqual(t, run.maxBatchRows, int64(batch), "one DELETE removed more than a batch")
+	// The last sweep reports once its final, empty batch is done.
+	e.eventually(fmt.Sprintf("the sweeps to report every purged row (%d)", r.expired), func() bool {
+		r.runsMu.Lock()
+		defer r.runsMu.Unlock()
+		total, batches, longest, nRuns = 0, 0, 0, len(r.runs)
+		for _, run := range r.runs {
+			require.LessOrEqual(t, run.maxBatchRows, int64(r.batch), "one DELETE removed more than a batch")
 			total += run.rows
 			batches += run.batches
 			longest = max(longest, run.longest)
 		}
-		return total >= int64(expired)
+		return total >= int64(r.expired)
 	})
-	require.EqualValues(t, expired, total, "%d sweeps reported: %+v", nRuns, runs)
-	require.GreaterOrEqual(t, batches, int64(expired/batch))
-	require.EqualValues(t, expired, scrapeCounter(t, e, "svahub_transmissions_purged_total"))
+	require.EqualValues(t, r.expired, total, "%d sweeps reported", nRuns)
+	require.GreaterOrEqual(t, batches, int64(r.expired/r.batch))
+	require.EqualValues(t, r.expired, scrapeCounter(t, e, "svahub_transmissions_purged_total"))
+	t.Logf("%s: %d expired of %d rows purged in %s by %d sweeps, %d DELETEs of at most %d rows; longest DELETE %s",
+		r.dialect, r.expired, r.expired+r.recent, r.end.Sub(r.start).Round(time.Millisecond), nRuns, batches, r.batch, longest.Round(time.Microsecond))
+}
 
-	// The API kept answering.
-	samplesMu.Lock()
-	defer samplesMu.Unlock()
-	byRoute, before := map[string][]time.Duration{}, map[string][]time.Duration{}
-	for _, s := range samples {
-		require.Empty(t, s.err, "%s failed during the purge", s.route)
+// checkAPI: every request was answered, each kind also while the purge
+// ran; it logs the latencies before and during the purge.
+func (r *retentionRun) checkAPI() {
+	during, before := map[string][]time.Duration{}, map[string][]time.Duration{}
+	n := 0
+	for _, s := range r.samples {
+		require.Empty(r.t, s.err, "%s failed", s.route)
 		switch {
-		case s.at.After(purgeStart) && s.at.Before(purgeEnd):
-			byRoute[s.route] = append(byRoute[s.route], s.took)
-			completedDuring.Add(1)
-		case s.at.After(baselineStart) && s.at.Before(purgeStart):
+		case s.at.After(r.start) && s.at.Before(r.end):
+			during[s.route] = append(during[s.route], s.took)
+			n++
+		case s.at.After(r.baseline) && s.at.Before(r.start):
 			before[s.route] = append(before[s.route], s.took)
 		}
 	}
 	for _, route := range []string{"GET /servicos/{id}", "GET /transmissoes", "PUT /servicos/{id}/status"} {
-		require.NotEmpty(t, byRoute[route], "no %s answered while the purge ran", route)
+		require.NotEmpty(r.t, during[route], "no %s answered while the purge ran", route)
+		r.t.Logf("%s: %s: before the purge %s; during it %s", r.dialect, route, latencies(before[route]), latencies(during[route]))
 	}
-	t.Logf("%s: %d expired of %d rows purged in %s by %d sweeps, %d DELETEs of at most %d rows; longest DELETE %s",
-		dialect, expired, rows, purgeEnd.Sub(purgeStart).Round(time.Millisecond), nRuns, batches, batch, longest.Round(time.Microsecond))
-	for route, lat := range byRoute {
-		t.Logf("%s: %s: before the purge %s; during it %s", dialect, route, latencies(before[route]), latencies(lat))
-	}
-	t.Logf("%s: %d API requests answered during the purge", dialect, completedDuring.Load())
+	r.t.Logf("%s: %d API requests answered during the purge", r.dialect, n)
 }
 
 // runRetentionLoad sends, until stop closes, one request after the other:
 // the service, a page of its transmissions, and a status change that gives
 // the workers platform work (and so new transmissions).
-func runRetentionLoad(e *simEnv, sub int64, stop chan struct{}, mu *sync.Mutex) []apiSample {
+func runRetentionLoad(e *simEnv, sub int64, stop chan struct{}) []apiSample {
 	var out []apiSample
 	statuses := []string{"suspenso_pedido_cliente", "servico_habilitado"}
 	reqs := []struct {
@@ -288,9 +313,7 @@ func runRetentionLoad(e *simEnv, sub int64, stop chan struct{}, mu *sync.Mutex) 
 				_ = res.Body.Close()
 			}
 		}
-		mu.Lock()
 		out = append(out, s)
-		mu.Unlock()
 	}
 }
 

@@ -99,8 +99,9 @@ type Options struct {
 	// TransmissionRetention is how long transmissions are kept: each sweep
 	// deletes older ones. 0 keeps them all.
 	TransmissionRetention time.Duration
-	// Purge bounds the transmissions one sweep deletes (defaults: batches
-	// of 1000 rows, at most 100 batches per sweep, at least 50 ms apart).
+	// Purge bounds the transmissions one sweep deletes (defaults: the
+	// store's batches and at most 100,000 rows per sweep, DELETEs at least
+	// 50 ms apart).
 	Purge store.PurgeOptions
 }
 
@@ -149,12 +150,6 @@ func New(db *store.DB, m *platform.Manager, workers bool, o Options) (*Engine, e
 	}
 	if o.RetryMax <= 0 {
 		o.RetryMax = 10 * time.Minute
-	}
-	if o.Purge.BatchSize <= 0 {
-		o.Purge.BatchSize = 1000
-	}
-	if o.Purge.MaxBatches <= 0 {
-		o.Purge.MaxBatches = 100
 	}
 	if o.Purge.Pause <= 0 {
 		o.Purge.Pause = 50 * time.Millisecond

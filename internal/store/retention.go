@@ -9,10 +9,13 @@ import (
 
 // PurgeOptions bound one PurgeTransmissions call.
 type PurgeOptions struct {
-	// BatchSize is the most rows one DELETE removes (default 1000).
+	// BatchSize is the most rows one DELETE removes (default 1,000 on
+	// PostgreSQL; 250 on SQLite, whose one connection every request waits
+	// for while a DELETE holds it).
 	BatchSize int
-	// MaxBatches is the most DELETEs of one call (default 100); the rest
-	// waits for the next call.
+	// MaxBatches is the most DELETEs of one call (default 100,000 rows'
+	// worth: 100 on PostgreSQL, 400 on SQLite); the rest waits for the
+	// next call.
 	MaxBatches int
 	// Pause is the least wait between two DELETEs, leaving the database to
 	// the other work (default none). The wait is 3 times the last DELETE's
@@ -55,12 +58,7 @@ const qPurgeTransmissions = `DELETE FROM transmissions WHERE id IN
 	(SELECT id FROM transmissions WHERE created_at < ? ORDER BY created_at LIMIT ?)`
 
 func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o PurgeOptions) (PurgeStats, error) {
-	if o.BatchSize <= 0 {
-		o.BatchSize = 1000
-	}
-	if o.MaxBatches <= 0 {
-		o.MaxBatches = 100
-	}
+	o = db.PurgeDefaults(o)
 	var st PurgeStats
 	q := db.rebind(qPurgeTransmissions)
 	cutoff := db.now().Add(-retention).UTC()
@@ -96,6 +94,21 @@ func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o
 	}
 	st.More = true
 	return st, nil
+}
+
+// PurgeDefaults returns o with the dialect's defaults in its zero fields.
+func (db *DB) PurgeDefaults(o PurgeOptions) PurgeOptions {
+	batch := 1000
+	if db.dialect == DialectSQLite {
+		batch = 250
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = batch
+	}
+	if o.MaxBatches <= 0 {
+		o.MaxBatches = max(1, 100_000/o.BatchSize)
+	}
+	return o
 }
 
 // purgeBatch runs one DELETE under a transaction slot and times the
