@@ -133,10 +133,13 @@ func retentionLargeTable(t *testing.T, dialect string, rows int) {
 	r.e = newSimEnvWith(t, dialect, qualificasim.Options{}, r.clk, func(o *app.Options) {
 		o.Provision.Logger = slog.New(purgeCapture{next: o.Logger.Handler(), mu: &r.runsMu, runs: &r.runs})
 		o.Provision.TransmissionRetention = retention
-		// Production batches (at most 100,000 rows per sweep, 50 ms
-		// apart or more); sweeps every 250 ms instead of every minute, so
-		// the test does in minutes what production spreads over ten.
+		// Production batches (250 or 1,000 rows, at most 100,000 per
+		// sweep, backing off when the database is slow), but sweeps every
+		// 250 ms instead of every minute, and at least 10 ms apart instead
+		// of 50: the test purges faster than production would, which only
+		// makes it harder on the API.
 		o.Provision.SweepEvery = 250 * time.Millisecond
+		o.Provision.Purge.Pause = 10 * time.Millisecond
 	})
 	r.batch = r.e.db.PurgeDefaults(store.PurgeOptions{}).BatchSize // 1,000 on PostgreSQL, 250 on SQLite
 	_, pkg := r.e.catalogue(nil, nil, "29.90", "pro")
