@@ -310,15 +310,25 @@ func TestEdgeIdempotencyClientDisconnect(t *testing.T) {
 		e.sim.SetLatency(1500 * time.Millisecond)
 		body := fmt.Sprintf(`{"descricao":"Qualifica","plataforma":"qualifica","parametros":{"client_id":%q,"client_secret":%q}}`,
 			qualificasim.DefaultClientID, qualificasim.DefaultClientSecret)
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/api/v1/integracoes", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+e.key)
 		req.Header.Set("Idempotency-Key", "le-disconnect")
-		_, err = e.srv.Client().Do(req)
-		require.Error(t, err, "the client gave up")
+		gone := make(chan error, 1)
+		go func() {
+			res, err := e.srv.Client().Do(req)
+			if err == nil {
+				res.Body.Close()
+			}
+			gone <- err
+		}()
+		// The client gives up while svahub waits for the platform's token.
+		lbEventually(e, "the token request on the platform", 10*time.Second, func() bool { return e.sim.Calls()[qualificasim.OpToken] > 0 })
+		cancel()
+		require.Error(t, <-gone, "the client gave up")
 		e.sim.SetLatency(0)
 
 		var last response
@@ -525,6 +535,7 @@ func TestEdgeServiceListHasPackages(t *testing.T) {
 		laPlan(e, 10, p1)
 		require.Equal(t, 201, e.putService(7701, map[string]any{"id_servico": 10}).Status)
 		require.Equal(t, 201, e.putService(7702, nil).Status)
+		leQuiet(e) // nothing changes between the two reads compared below
 		byID := map[int64]map[string]any{}
 		for _, s := range lbItems(e, e.do("GET", "/api/v1/servicos?itens_por_pagina=500", nil)) {
 			byID[idOf(s, "id_cliente_servico")] = s
