@@ -18,7 +18,7 @@ import (
 
 // TestMigrationEndsCancelledServices upgrades a database of the version
 // before issue 12, where a cancelled service kept live subscriptions:
-// migration 00011 cancels them as of the service's last change (billing
+// migration 00009 cancels them as of the service's last change (billing
 // stops), and leaves the live services alone.
 func TestMigrationEndsCancelledServices(t *testing.T) {
 	t.Parallel()
