@@ -634,7 +634,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Atualização completa; omitir client_secret mantém o atual. Credenciais alteradas geram um novo token.",
+                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409.",
                 "consumes": [
                     "application/json"
                 ],
@@ -654,12 +654,12 @@ const docTemplate = `{
                         "required": true
                     },
                     {
-                        "description": "integração",
+                        "description": "campos a mudar",
                         "name": "body",
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.IntegrationInput"
+                            "$ref": "#/definitions/svahub.IntegrationUpdate"
                         }
                     }
                 ],
@@ -690,6 +690,12 @@ const docTemplate = `{
                     },
                     "404": {
                         "description": "Not Found",
+                        "schema": {
+                            "$ref": "#/definitions/httpapi.Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "Conflict",
                         "schema": {
                             "$ref": "#/definitions/httpapi.Problem"
                         }
@@ -1249,7 +1255,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "A integração não muda depois que o pacote tem assinaturas (409). Mudar o valor não altera assinaturas existentes.",
+                "description": "Cada campo omitido (ou null) mantém o valor guardado. A integração não muda depois que o pacote tem assinaturas (409). Mudar o valor não altera assinaturas existentes.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1269,12 +1275,12 @@ const docTemplate = `{
                         "required": true
                     },
                     {
-                        "description": "pacote",
+                        "description": "campos a mudar",
                         "name": "body",
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PackageInput"
+                            "$ref": "#/definitions/svahub.PackageUpdate"
                         }
                     }
                 ],
@@ -1497,7 +1503,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado, 200 quando atualizado.",
+                "description": "id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado (descricao obrigatória), 200 quando atualizado: cada campo omitido (ou null) mantém o valor guardado; \"pacotes\": [] esvazia o combo. A mudança vale para serviços criados no plano ou movidos para ele depois; os que já estão nele mantêm suas assinaturas.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1522,7 +1528,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PlanInput"
+                            "$ref": "#/definitions/svahub.PlanUpdate"
                         }
                     }
                 ],
@@ -2501,13 +2507,13 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "a partir de (AAAA-MM-DD ou RFC 3339)",
+                        "description": "a partir de, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339",
                         "name": "desde",
                         "in": "query"
                     },
                     {
                         "type": "string",
-                        "description": "antes de (AAAA-MM-DD ou RFC 3339)",
+                        "description": "até, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339",
                         "name": "ate",
                         "in": "query"
                     },
@@ -3198,6 +3204,85 @@ const docTemplate = `{
                 }
             }
         },
+        "svahub.IntegrationParamsUpdate": {
+            "type": "object",
+            "properties": {
+                "client_id": {
+                    "description": "ClientID is the platform client id.",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "example": "svahub-test"
+                },
+                "client_secret": {
+                    "description": "ClientSecret replaces the stored secret (write-only; omitted keeps it).",
+                    "type": "string",
+                    "maxLength": 500,
+                    "minLength": 1,
+                    "example": "segredo-teste"
+                },
+                "limite_requisicoes_por_segundo": {
+                    "description": "RateLimitRPS is the integration's own request rate.",
+                    "type": "number",
+                    "maximum": 1000,
+                    "example": 10
+                },
+                "url_base": {
+                    "description": "BaseURL is the platform address (\"\" falls back to the server's).",
+                    "type": "string",
+                    "maxLength": 500,
+                    "example": "https://api.qualifica.example"
+                },
+                "usuario": {
+                    "description": "Username is the platform username policy; it cannot change while the\nintegration has platform accounts (409).",
+                    "type": "string",
+                    "enum": [
+                        "login_autenticacao",
+                        "cpf_cnpj",
+                        "email",
+                        "codigo_cliente"
+                    ],
+                    "example": "login_autenticacao"
+                }
+            }
+        },
+        "svahub.IntegrationUpdate": {
+            "type": "object",
+            "properties": {
+                "ativo": {
+                    "description": "Active pauses (false) or resumes (true) the integration's transmissions.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "descricao": {
+                    "description": "Description is the integration's name.",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "example": "Qualifica - matriz"
+                },
+                "parametros": {
+                    "description": "Params are the platform parameters; each one omitted is kept.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/svahub.IntegrationParamsUpdate"
+                        }
+                    ]
+                },
+                "plataforma": {
+                    "description": "Platform is the adapter (qualifica).",
+                    "type": "string",
+                    "maxLength": 50,
+                    "minLength": 1,
+                    "example": "qualifica"
+                },
+                "suspender_inadimplencia": {
+                    "description": "SuspendOnDebt is the debt key (suspender_inadimplencia).",
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
         "svahub.Operation": {
             "type": "string",
             "enum": [
@@ -3328,6 +3413,53 @@ const docTemplate = `{
                 }
             }
         },
+        "svahub.PackageUpdate": {
+            "type": "object",
+            "properties": {
+                "ativo": {
+                    "description": "Active says whether the package may be attached.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "codigo": {
+                    "description": "Code is the ISP's own code (\"\" clears it).",
+                    "type": "string",
+                    "maxLength": 64,
+                    "example": "QPRO"
+                },
+                "descricao": {
+                    "description": "Description is what the ISP calls the package.",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "example": "Qualifica Pro mensal"
+                },
+                "id_integracao": {
+                    "description": "IntegrationID cannot change once the package has subscriptions (409).",
+                    "type": "integer",
+                    "minimum": 1,
+                    "example": 1
+                },
+                "produtos": {
+                    "description": "Products replaces the package's products (1–10 of its integration).",
+                    "type": "array",
+                    "maxItems": 10,
+                    "minItems": 1,
+                    "uniqueItems": true,
+                    "items": {
+                        "type": "integer"
+                    },
+                    "example": [
+                        1
+                    ]
+                },
+                "valor": {
+                    "description": "Value is the monthly price, two decimals.",
+                    "type": "string",
+                    "example": "29.90"
+                }
+            }
+        },
         "svahub.Plan": {
             "type": "object",
             "properties": {
@@ -3351,30 +3483,6 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.PlanInput": {
-            "type": "object",
-            "required": [
-                "descricao"
-            ],
-            "properties": {
-                "descricao": {
-                    "type": "string",
-                    "maxLength": 200,
-                    "example": "Fibra 500 Mega + Qualifica"
-                },
-                "pacotes": {
-                    "type": "array",
-                    "maxItems": 50,
-                    "uniqueItems": true,
-                    "items": {
-                        "type": "integer"
-                    },
-                    "example": [
-                        1
-                    ]
-                }
-            }
-        },
         "svahub.PlanItem": {
             "type": "object",
             "properties": {
@@ -3387,6 +3495,30 @@ const docTemplate = `{
                 "valor": {
                     "type": "string",
                     "example": "29.90"
+                }
+            }
+        },
+        "svahub.PlanUpdate": {
+            "type": "object",
+            "properties": {
+                "descricao": {
+                    "description": "Description is the plan's name.",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "example": "Fibra 500 Mega + Qualifica"
+                },
+                "pacotes": {
+                    "description": "Packages replaces the combo's packages ([] empties it).",
+                    "type": "array",
+                    "maxItems": 50,
+                    "uniqueItems": true,
+                    "items": {
+                        "type": "integer"
+                    },
+                    "example": [
+                        1
+                    ]
                 }
             }
         },

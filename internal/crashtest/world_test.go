@@ -141,7 +141,14 @@ type Item struct {
 
 // Model is what HubSoft has told svahub and svahub acknowledged.
 type Model struct {
-	status    map[int64]string
+	status map[int64]string
+	// cancelled: the service was cancelled at some point, so the
+	// subscriptions it had then are cancelled for good (a return brings
+	// a new combo subscription). Suspending what the platform has
+	// cancelled makes no call, and workers apply the latest desired state
+	// only (an enable followed by a suspension may never reach the
+	// platform), so such a service's platform plan may stay cancelado
+	// while it is suspended.
 	cancelled map[int64]bool
 }
 
@@ -158,21 +165,37 @@ func (m *Model) Apply(items []Item) {
 	for _, it := range items {
 		m.status[it.ID] = it.Status
 		if it.Status == stCancelled {
-			m.cancelled[it.ID] = true // cancelled is terminal for the access
+			m.cancelled[it.ID] = true
 		}
 	}
 }
 
-// Desired is the platform state the service's access must reach.
+// Desired is the platform state the service's live access must reach
+// (cancelado: the service is cancelled and has no live subscription).
 func (m *Model) Desired(id int64) string {
-	switch {
-	case m.cancelled[id]:
+	switch m.status[id] {
+	case stCancelled:
 		return "cancelado"
-	case m.status[id] == stEnabled:
+	case stEnabled:
 		return "ativo"
 	default: // suspenso_debito with the key on, suspenso_pedido_cliente
 		return "suspenso"
 	}
+}
+
+// PlatformOK reports whether the platform plan state got (has: the plan
+// exists) fits the service's desired state.
+func (m *Model) PlatformOK(id int64, got string, has bool) bool {
+	want := m.Desired(id)
+	switch {
+	case want == "ativo":
+		return has && got == "ativo"
+	case !has:
+		return true
+	case want == "suspenso" && m.cancelled[id]:
+		return got == "suspenso" || got == "cancelado"
+	}
+	return got == want
 }
 
 // batchResult is the answer to POST /servicos/status.
@@ -218,6 +241,8 @@ type Subscription struct {
 	PackageID int64  `json:"id_pacote"`
 	Status    string `json:"status"`
 	LastError string `json:"ultimo_erro"`
+	// CancelledAt is data_cancelamento (nil while live).
+	CancelledAt *string `json:"data_cancelamento"`
 }
 
 // checkPersisted reads every service back and compares its status_prefixo
@@ -312,9 +337,7 @@ func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem 
 		switch {
 		case want == "ativo" && !ok:
 			add(id, "desired ativo, no platform user")
-		case want == "ativo" && got != "ativo":
-			add(id, "desired ativo, platform plan pro %q", got)
-		case want != "ativo" && has && got != want:
+		case !e.Model.PlatformOK(id, got, has):
 			add(id, "desired %s, platform plan pro %q", want, got)
 		}
 		if e.Broken[id] {
@@ -325,15 +348,21 @@ func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem 
 	}
 
 	// API: every subscription shows its desired state; only broken ones erro.
+	// A cancelled service has no live subscription; one that came back has
+	// one live combo subscription (its older ones stay cancelled).
 	subs := ListAll[Subscription](t, s, "/api/v1/assinaturas")
 	seen := map[[2]int64]bool{}
+	live := map[int64]int{}
 	for _, sub := range subs {
 		seen[[2]int64{sub.ServiceID, sub.PackageID}] = true
 		want := ""
 		switch {
+		case sub.CancelledAt != nil:
+			want = "cancelado"
 		case sub.PackageID == e.ComboPackage:
 			want = e.Model.Desired(sub.ServiceID)
-		case sub.PackageID == e.BrokenPkg && e.Broken[sub.ServiceID]:
+			live[sub.ServiceID]++
+		case sub.PackageID == e.BrokenPkg && e.Broken[sub.ServiceID] && !e.Model.cancelled[sub.ServiceID]:
 			want = "erro"
 		default:
 			add(sub.ServiceID, "unexpected subscription %d of package %d", sub.ID, sub.PackageID)
@@ -349,6 +378,9 @@ func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem 
 	for _, id := range e.Services {
 		if !seen[[2]int64{id, e.ComboPackage}] {
 			add(id, "combo subscription missing")
+		}
+		if wantLive := map[bool]int{true: 0, false: 1}[e.Model.status[id] == stCancelled]; live[id] != wantLive {
+			add(id, "%d live combo subscriptions, want %d (status %s)", live[id], wantLive, e.Model.status[id])
 		}
 		if e.Broken[id] && !seen[[2]int64{id, e.BrokenPkg}] {
 			add(id, "broken-package subscription missing")

@@ -151,11 +151,11 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		require.Equal(t, "pendente", s4["status"])
 		require.Equal(t, plan{"", d1, 1}, planOf("login7003", "1001"))
 
-		// 5. Cancelled service: the access is born cancelled.
+		// 5. Cancelled service: nothing is attached (it would be billed) until
+		// the service comes back.
 		require.Equal(t, 201, e.putService(7004, map[string]any{"status_prefixo": "cancelado"}).Status)
-		s5 := attach(7004, pkgOne, "")
-		require.Equal(t, plan{"cancelado", "", 1}, planOf("login7004", "1001"))
-		require.Equal(t, "cancelado", s5["acessos"].([]any)[0].(map[string]any)["estado_desejado"])
+		requireProblem(t, e.do("POST", "/api/v1/servicos/7004/pacotes", map[string]any{"id_pacote": pkgOne}), 409)
+		require.Empty(t, laService(e, 7004)["pacotes"])
 
 		// 6. No login under the login policy: erro, no plan.
 		require.Equal(t, 201, e.putService(7005, map[string]any{"login": ""}).Status)

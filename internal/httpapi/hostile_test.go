@@ -120,6 +120,10 @@ type hoTemplate struct {
 	path     string
 	body     func() map[string]any
 	required []string // fields whose null/absence is a 422
+	// blank: PUT semantics (API.md Additions): an omitted or null member
+	// keeps its stored value, so these fields are 422 only when sent blank
+	// ("", 0, []).
+	blank []string
 }
 
 func hoTemplates(ids hoIDs) []hoTemplate {
@@ -145,20 +149,20 @@ func hoTemplates(ids hoIDs) []hoTemplate {
 	attach := func() map[string]any { return map[string]any{"id_pacote": ids.pkg, "data_expiracao": "2099-01-01"} }
 	expiry := func() map[string]any { return map[string]any{"data_expiracao": "2099-01-01"} }
 	return []hoTemplate{
-		{"integracao-criar", "POST", "/api/v1/integracoes", integration, []string{"descricao", "plataforma", "parametros", "parametros.client_id", "parametros.client_secret"}},
-		{"integracao-alterar", "PUT", path("/api/v1/integracoes/%d", ids.integ), integration, []string{"descricao", "plataforma", "parametros", "parametros.client_id"}},
-		{"produto-criar", "POST", path("/api/v1/integracoes/%d/produtos", ids.integ), product, []string{"descricao", "codigo"}},
-		{"produto-alterar", "PUT", path("/api/v1/produtos/%d", ids.prod), product, []string{"descricao", "codigo"}},
-		{"pacote-criar", "POST", "/api/v1/pacotes", pkg, []string{"descricao", "valor", "id_integracao", "produtos"}},
-		{"pacote-alterar", "PUT", path("/api/v1/pacotes/%d", ids.pkg), pkg, []string{"descricao", "valor", "id_integracao", "produtos"}},
-		{"plano-alterar", "PUT", path("/api/v1/planos/%d", ids.plan), plan, []string{"descricao"}},
-		{"plano-novo", "PUT", "/api/v1/planos/77", plan, []string{"descricao"}},
-		{"servico-alterar", "PUT", path("/api/v1/servicos/%d", ids.svc), service, []string{"status_prefixo", "cliente", "cliente.id_cliente", "cliente.nome_razaosocial"}},
-		{"servico-novo", "PUT", "/api/v1/servicos/5002", service, []string{"status_prefixo", "cliente", "cliente.id_cliente", "cliente.nome_razaosocial"}},
-		{"servico-status", "PUT", path("/api/v1/servicos/%d/status", ids.svc), status, []string{"status_prefixo"}},
-		{"servicos-status-lote", "POST", "/api/v1/servicos/status", batch, []string{"itens", "itens.0.id_cliente_servico", "itens.0.status_prefixo"}},
-		{"servico-anexar", "POST", path("/api/v1/servicos/%d/pacotes", ids.svc), attach, []string{"id_pacote"}},
-		{"assinatura-expiracao", "PATCH", path("/api/v1/assinaturas/%d", ids.sub), expiry, []string{"data_expiracao"}},
+		{"integracao-criar", "POST", "/api/v1/integracoes", integration, []string{"descricao", "plataforma", "parametros", "parametros.client_id", "parametros.client_secret"}, nil},
+		{"integracao-alterar", "PUT", path("/api/v1/integracoes/%d", ids.integ), integration, nil, []string{"descricao", "plataforma", "parametros.client_id"}},
+		{"produto-criar", "POST", path("/api/v1/integracoes/%d/produtos", ids.integ), product, []string{"descricao", "codigo"}, nil},
+		{"produto-alterar", "PUT", path("/api/v1/produtos/%d", ids.prod), product, []string{"descricao", "codigo"}, nil},
+		{"pacote-criar", "POST", "/api/v1/pacotes", pkg, []string{"descricao", "valor", "id_integracao", "produtos"}, nil},
+		{"pacote-alterar", "PUT", path("/api/v1/pacotes/%d", ids.pkg), pkg, nil, []string{"descricao", "valor", "id_integracao", "produtos"}},
+		{"plano-alterar", "PUT", path("/api/v1/planos/%d", ids.plan), plan, nil, []string{"descricao"}},
+		{"plano-novo", "PUT", "/api/v1/planos/77", plan, []string{"descricao"}, nil},
+		{"servico-alterar", "PUT", path("/api/v1/servicos/%d", ids.svc), service, []string{"status_prefixo", "cliente", "cliente.id_cliente", "cliente.nome_razaosocial"}, nil},
+		{"servico-novo", "PUT", "/api/v1/servicos/5002", service, []string{"status_prefixo", "cliente", "cliente.id_cliente", "cliente.nome_razaosocial"}, nil},
+		{"servico-status", "PUT", path("/api/v1/servicos/%d/status", ids.svc), status, []string{"status_prefixo"}, nil},
+		{"servicos-status-lote", "POST", "/api/v1/servicos/status", batch, []string{"itens", "itens.0.id_cliente_servico", "itens.0.status_prefixo"}, nil},
+		{"servico-anexar", "POST", path("/api/v1/servicos/%d/pacotes", ids.svc), attach, []string{"id_pacote"}, nil},
+		{"assinatura-expiracao", "PATCH", path("/api/v1/assinaturas/%d", ids.sub), expiry, []string{"data_expiracao"}, nil},
 	}
 }
 
@@ -287,9 +291,12 @@ func hoCases(ids hoIDs) []hoCase {
 			}
 			add(hoCase{name: tp.name + "/malformed/" + m.name, method: tp.method, path: tp.path, body: m.body, want: 400})
 		}
-		// A JSON null body decodes to nothing: required fields missing, 422.
-		add(hoCase{name: tp.name + "/null body", method: tp.method, path: tp.path, body: `null`, want: 422})
-		add(hoCase{name: tp.name + "/empty object", method: tp.method, path: tp.path, body: `{}`, want: 422})
+		// A JSON null body decodes to nothing: required fields missing, 422
+		// (a PUT that keeps omitted members changes nothing: not hostile).
+		if tp.blank == nil {
+			add(hoCase{name: tp.name + "/null body", method: tp.method, path: tp.path, body: `null`, want: 422})
+			add(hoCase{name: tp.name + "/empty object", method: tp.method, path: tp.path, body: `{}`, want: 422})
+		}
 
 		// Not JSON: 415, even with a valid JSON body.
 		for i, ct := range []string{"text/plain", "application/xml", "-", "multipart/form-data; boundary=xyz", "application/x-www-form-urlencoded", "application/jsonx", "application/json;;;"} {
@@ -343,6 +350,18 @@ func hoCases(ids hoIDs) []hoCase {
 			b := tp.body()
 			hoDel(b, f)
 			add(hoCase{name: tp.name + "/missing required " + f, method: tp.method, path: tp.path, body: b, want: 422})
+		}
+		for _, f := range tp.blank {
+			var zero any
+			switch leaves[f].(type) {
+			case string:
+				zero = ""
+			case []any:
+				zero = []any{}
+			default:
+				zero = 0
+			}
+			add(hoCase{name: tp.name + "/blank " + f, method: tp.method, path: tp.path, body: hoWith(tp, f, zero), want: 422})
 		}
 	}
 

@@ -2,11 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -39,6 +41,15 @@ func validIdempotencyKey(k string) bool {
 // idempotent implements the Idempotency-Key header of POST routes: the same
 // key with the same body within 24 h replays the first answer; with another
 // body it is 422. Answers of 5xx are not kept, so a retry runs again.
+//
+// A request holding a reservation runs to its end even when the client
+// gives up (a timeout, a disconnect: the case keys exist for): it runs on
+// the request's values without its cancellation, bounded by
+// svahub.IdempotencyRunLimit, and its answer is stored for the retry.
+// Storing or freeing the reservation never uses the request's context. A
+// panic frees the reservation at once (and goes on to the recoverer); a
+// reservation left by a process that died is abandoned after
+// svahub.IdempotencyAbandonAfter.
 func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -62,7 +73,8 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		sum.Write([]byte(req.Method + " " + req.URL.Path + "\n"))
 		sum.Write(body)
 		hash := hex.EncodeToString(sum.Sum(nil))
-		ctx := req.Context()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), svahub.IdempotencyRunLimit)
+		defer cancel()
 		stored, err := s.Idempotency.BeginIdempotent(ctx, apiKey.ID, key, hash)
 		if err != nil {
 			return err
@@ -75,29 +87,54 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			h.Set("Idempotent-Replayed", "true")
 			return c.Blob(stored.Status, stored.ContentType, stored.Body)
 		}
+		c.SetRequest(req.WithContext(ctx))
 		rec := &recorder{ResponseWriter: c.Response().Writer}
 		c.Response().Writer = rec
+		answered := false
+		defer func() {
+			if !answered { // a panic: free the key, let the recoverer answer
+				s.releaseIdempotent(ctx, apiKey.ID, key)
+			}
+		}()
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
+		answered = true
 		c.Response().Writer = rec.ResponseWriter
 		res := c.Response()
 		if res.Status >= 500 {
-			if err := s.Idempotency.AbortIdempotent(ctx, apiKey.ID, key); err != nil {
-				s.log.WarnContext(ctx, "abort idempotency key", "err", err)
-			}
+			s.releaseIdempotent(ctx, apiKey.ID, key)
 			return nil
 		}
 		ct, _, _ := strings.Cut(res.Header().Get(echo.HeaderContentType), ";")
 		if ct == "" {
 			ct = "application/json"
 		}
-		err = s.Idempotency.FinishIdempotent(ctx, apiKey.ID, key, svahub.StoredResponse{
+		fctx, fcancel := idempotencyWriteContext(ctx)
+		defer fcancel()
+		err = s.Idempotency.FinishIdempotent(fctx, apiKey.ID, key, svahub.StoredResponse{
 			Status: res.Status, ContentType: res.Header().Get(echo.HeaderContentType), Location: res.Header().Get(echo.HeaderLocation), Body: rec.buf.Bytes(),
 		})
 		if err != nil {
 			s.log.WarnContext(ctx, "store idempotent answer", "err", err)
 		}
 		return nil
+	}
+}
+
+// idempotencyWriteContext is the context that stores or frees a
+// reservation: never the request's (it may be cancelled or past its
+// limit), bounded on its own.
+func idempotencyWriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+}
+
+// releaseIdempotent frees a reservation whose request ended without an
+// answer to keep (5xx, panic), so a retry runs again.
+func (s *Server) releaseIdempotent(ctx context.Context, apiKeyID int64, key string) {
+	fctx, cancel := idempotencyWriteContext(ctx)
+	defer cancel()
+	if err := s.Idempotency.AbortIdempotent(fctx, apiKeyID, key); err != nil {
+		s.log.WarnContext(fctx, "abort idempotency key", "err", err)
 	}
 }

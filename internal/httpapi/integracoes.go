@@ -91,22 +91,22 @@ func (s *Server) getIntegration(c echo.Context) error {
 // updateIntegration godoc
 //
 //	@Summary		Atualiza uma integração
-//	@Description	Atualização completa; omitir client_secret mantém o atual. Credenciais alteradas geram um novo token.
+//	@Description	Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409.
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
 //	@Produce		json
-//	@Param			id		path		int						true	"id_integracao"
-//	@Param			body	body		svahub.IntegrationInput	true	"integração"
+//	@Param			id		path		int							true	"id_integracao"
+//	@Param			body	body		svahub.IntegrationUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Integration
-//	@Failure		400,401,403,404,413,415,422	{object}	Problem
+//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
 //	@Router			/integracoes/{id} [put]
 func (s *Server) updateIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	var in svahub.IntegrationInput
+	var in svahub.IntegrationUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
@@ -159,6 +159,10 @@ func (s *Server) testIntegration(c echo.Context) error {
 	tok, err := s.Platform.TestIntegration(c.Request().Context(), id)
 	if err != nil {
 		return err
+	}
+	if tok.ExpiresAt != nil { // every timestamp in the business time zone's offset
+		t := tok.ExpiresAt.In(s.location())
+		tok.ExpiresAt = &t
 	}
 	return c.JSON(http.StatusOK, tok)
 }

@@ -100,13 +100,13 @@ func (s *Server) getPackage(c echo.Context) error {
 // updatePackage godoc
 //
 //	@Summary		Atualiza um pacote
-//	@Description	A integração não muda depois que o pacote tem assinaturas (409). Mudar o valor não altera assinaturas existentes.
+//	@Description	Cada campo omitido (ou null) mantém o valor guardado. A integração não muda depois que o pacote tem assinaturas (409). Mudar o valor não altera assinaturas existentes.
 //	@Tags			pacotes
 //	@Security		BearerAuth
 //	@Accept			json
 //	@Produce		json
-//	@Param			id		path		int					true	"id_pacote"
-//	@Param			body	body		svahub.PackageInput	true	"pacote"
+//	@Param			id		path		int						true	"id_pacote"
+//	@Param			body	body		svahub.PackageUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Package
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
 //	@Router			/pacotes/{id} [put]
@@ -115,7 +115,7 @@ func (s *Server) updatePackage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in svahub.PackageInput
+	var in svahub.PackageUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}

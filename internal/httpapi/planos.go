@@ -19,13 +19,13 @@ func (s *Server) planRoutes(g *echo.Group) {
 // upsertPlan godoc
 //
 //	@Summary		Cria ou substitui um plano (combo)
-//	@Description	id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado, 200 quando atualizado.
+//	@Description	id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado (descricao obrigatória), 200 quando atualizado: cada campo omitido (ou null) mantém o valor guardado; "pacotes": [] esvazia o combo. A mudança vale para serviços criados no plano ou movidos para ele depois; os que já estão nele mantêm suas assinaturas.
 //	@Tags			planos
 //	@Security		BearerAuth
 //	@Accept			json
 //	@Produce		json
 //	@Param			id		path		int					true	"id_servico"
-//	@Param			body	body		svahub.PlanInput	true	"plano"
+//	@Param			body	body		svahub.PlanUpdate	true	"plano"
 //	@Success		200		{object}	svahub.Plan
 //	@Success		201		{object}	svahub.Plan
 //	@Failure		400,401,403,413,415,422	{object}	Problem
@@ -35,7 +35,7 @@ func (s *Server) upsertPlan(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in svahub.PlanInput
+	var in svahub.PlanUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}

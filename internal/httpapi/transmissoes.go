@@ -13,17 +13,27 @@ func (s *Server) transmissionRoutes(g *echo.Group) {
 	g.GET("/transmissoes", s.listTransmissions)
 }
 
-// queryTime parses an optional RFC 3339 timestamp or YYYY-MM-DD date (start
-// of that day in the business time zone).
-func queryTime(c echo.Context, name string, loc *time.Location) (*time.Time, error) {
+// queryTime parses an optional RFC 3339 timestamp or YYYY-MM-DD date. A
+// date means the whole day in the business time zone, inclusive: the
+// start of that day, or with end set the start of the next one. With end
+// a timestamp is included too: the bound is the next microsecond after it
+// (timestamps are kept to the microsecond). The result is an inclusive
+// lower bound (desde) or an exclusive upper bound (ate).
+func queryTime(c echo.Context, name string, loc *time.Location, end bool) (*time.Time, error) {
 	raw := c.QueryParam(name)
 	if raw == "" {
 		return nil, nil
 	}
-	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+		if end {
+			t = t.Truncate(time.Microsecond).Add(time.Microsecond)
+		}
 		return &t, nil
 	}
 	if t, err := time.ParseInLocation(svahub.DateLayout, raw, loc); err == nil {
+		if end {
+			t = time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, loc)
+		}
 		return &t, nil
 	}
 	return nil, badRequest("parâmetro "+name+" inválido", svahub.FieldError{Field: name, Message: "use AAAA-MM-DD ou RFC 3339"})
@@ -40,8 +50,8 @@ func queryTime(c echo.Context, name string, loc *time.Location) (*time.Time, err
 //	@Param			id_assinatura		query		int		false	"assinatura"
 //	@Param			operacao			query		string	false	"operação"	Enums(token,catalogo,criar_usuario,ativar_plano,atualizar_expiracao,suspender,reativar,cancelar,consultar)
 //	@Param			resultado			query		string	false	"resultado"	Enums(sucesso,erro,erro_temporario)
-//	@Param			desde				query		string	false	"a partir de (AAAA-MM-DD ou RFC 3339)"
-//	@Param			ate					query		string	false	"antes de (AAAA-MM-DD ou RFC 3339)"
+//	@Param			desde				query		string	false	"a partir de, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339"
+//	@Param			ate					query		string	false	"até, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339"
 //	@Param			pagina				query		int		false	"página (0-based)"
 //	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
 //	@Success		200					{object}	List[svahub.Transmission]
@@ -73,10 +83,10 @@ func (s *Server) listTransmissions(c echo.Context) error {
 		}
 		f.Outcome = &o
 	}
-	if f.Since, err = queryTime(c, "desde", s.location()); err != nil {
+	if f.Since, err = queryTime(c, "desde", s.location(), false); err != nil {
 		return err
 	}
-	if f.Until, err = queryTime(c, "ate", s.location()); err != nil {
+	if f.Before, err = queryTime(c, "ate", s.location(), true); err != nil {
 		return err
 	}
 	items, total, err := s.Transmissions.FindTransmissions(c.Request().Context(), f)

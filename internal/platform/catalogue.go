@@ -62,13 +62,16 @@ func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.Integration
 	return c.afterSave(ctx, out)
 }
 
-// UpdateIntegration saves the integration and, when its credentials
-// changed (token back to pendente), generates a new token.
-func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, in svahub.IntegrationInput) (*svahub.Integration, error) {
-	if err := c.checkPlatform(&in); err != nil {
-		return nil, err
+// UpdateIntegration saves the integration (each member the PUT omits is
+// kept) and, when its credentials changed (token back to pendente),
+// generates a new token.
+func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, u svahub.IntegrationUpdate) (*svahub.Integration, error) {
+	if u.Platform != nil {
+		if err := c.checkPlatform(&svahub.IntegrationInput{Platform: *u.Platform}); err != nil {
+			return nil, err
+		}
 	}
-	out, err := c.CatalogueStore.UpdateIntegration(ctx, id, in)
+	out, err := c.CatalogueStore.UpdateIntegration(ctx, id, u)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +150,9 @@ func (c *Catalogue) UpdateProduct(ctx context.Context, id int64, in svahub.Produ
 }
 
 // TestIntegration renews the token now ("Ações > Testar") and, when it is
-// valid, re-checks the stored product codes against the catalogue.
+// valid, re-checks the stored product codes against the catalogue. It
+// answers the integration's token block as stored, so the instant reads
+// exactly as GET /integracoes/{id} shows it (business time zone).
 func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.TokenInfo, error) {
 	if _, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err != nil {
 		return nil, err
@@ -165,7 +170,14 @@ func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.Toke
 			return nil, err
 		}
 	}
-	return info, nil
+	integ, err := c.CatalogueStore.FindIntegrationByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if integ.Token.Status != svahub.TokenValid || integ.Token.ExpiresAt == nil {
+		return info, nil // the credentials changed meanwhile: this renewal's own answer
+	}
+	return &integ.Token, nil
 }
 
 // SyncProducts imports the platform catalogue: missing codes become

@@ -179,7 +179,7 @@ func (m *Manager) token(ctx context.Context, id int64, s *session, creds *svahub
 func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *svahub.Credentials, ref Ref) (string, error) {
 	start := m.opts.Now()
 	t, err := s.platform.Token(ctx)
-	m.record(ctx, id, s.name, svahub.OpToken, ref, start, err)
+	m.record(ctx, id, s.name, svahub.OpToken, ref, start, err, nil)
 	if err != nil {
 		msg := "não foi possível gerar o token"
 		if pe, ok := svahub.AsPlatformError(err); ok {
@@ -218,8 +218,9 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 			return err
 		}
 		start := m.opts.Now()
-		err = fn(ctx, s.platform, tok)
-		m.record(ctx, id, s.name, op, ref, start, err)
+		cctx, status := svahub.WithCallStatus(ctx)
+		err = fn(cctx, s.platform, tok)
+		m.record(ctx, id, s.name, op, ref, start, err, status)
 		pe, ok := svahub.AsPlatformError(err)
 		switch {
 		case !ok:
@@ -248,11 +249,13 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 	}
 }
 
-// record writes a transmission; it never fails the call.
-func (m *Manager) record(ctx context.Context, id int64, platform string, op svahub.Operation, ref Ref, start time.Time, err error) {
+// record writes a transmission; it never fails the call. A success
+// records the status the adapter noted (201 for a created user, 204 for a
+// cancelled plan; 200 when it noted none).
+func (m *Manager) record(ctx context.Context, id int64, platform string, op svahub.Operation, ref Ref, start time.Time, err error, status *svahub.CallStatus) {
 	d := m.opts.Now().Sub(start)
 	t := &svahub.Transmission{IntegrationID: id, SubscriptionID: ref.SubscriptionID, AccessID: ref.AccessID, Operation: op,
-		Outcome: svahub.OutcomeSuccess, HTTPStatus: 200, DurationMS: d.Milliseconds(), Attempt: max(ref.Attempt, 1)}
+		Outcome: svahub.OutcomeSuccess, HTTPStatus: status.Status(200), DurationMS: d.Milliseconds(), Attempt: max(ref.Attempt, 1)}
 	if err != nil {
 		t.Outcome, t.HTTPStatus, t.Message = svahub.OutcomeTemporary, 0, "erro interno"
 		if pe, ok := svahub.AsPlatformError(err); ok {

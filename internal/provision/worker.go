@@ -46,7 +46,8 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	}
 	state, expiry, known, err := e.converge(ctx, pw, job.Attempt)
 	if err == nil {
-		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, expiry)
+		// A permanent error is cleared only if this work resolved it.
+		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, expiry, svahub.ErrorResolved(pw.Desired, state))
 	}
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind != svahub.PlatformTemporary && pe.Kind != svahub.PlatformAuth {
 		e.log.Info("platform refused work", "plan", pw.PlanID, "code", pe.Code, "status", pe.Status, "message", pe.Message)

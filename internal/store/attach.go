@@ -389,6 +389,9 @@ func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int6
 	if err != nil {
 		return nil, 0, err
 	}
+	if svahub.ServiceStatus(svc.Status).Ended() {
+		return nil, 0, svahub.Errorf(svahub.ECONFLICT, "o serviço está %s: pacotes só podem ser adicionados depois que ele voltar", svc.Status)
+	}
 	sub := db.newSubscription(svc.ID, pkg, svahub.OriginSingle, expires)
 	desired := svahub.DesiredState(svahub.ServiceStatus(svc.Status), pkg.SuspendOnDebt, false, svahub.AccessNone)
 	cs, err := db.customerService(svc)

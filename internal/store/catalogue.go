@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -178,19 +179,37 @@ func (db *DB) CreateIntegration(ctx context.Context, in svahub.IntegrationInput)
 	return r.domain(db.loc), nil
 }
 
-// UpdateIntegration replaces an integration's fields. An omitted
-// client_secret keeps the stored one; changed credentials reset the token to
-// pendente so it is generated again.
-func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.IntegrationInput) (*svahub.Integration, error) {
-	defer db.creds.clear() // after the write: nothing re-caches the old value
-	if err := validateIntegration(&in, false); err != nil {
-		return nil, err
+// input is the stored integration as an input (without its secret), for
+// an update to be applied over.
+func (r *integrationRow) input() svahub.IntegrationInput {
+	key, active := r.SuspendOnDebt, r.Active
+	in := svahub.IntegrationInput{Description: r.Description, Platform: r.Platform, SuspendOnDebt: &key, Active: &active,
+		Params: svahub.IntegrationParamInput{ClientID: r.ClientID, Username: r.UsernamePolicy, BaseURL: r.BaseURL}}
+	if r.RateLimitRPS > 0 {
+		rps := r.RateLimitRPS
+		in.Params.RateLimitRPS = &rps
 	}
+	return in
+}
+
+// UpdateIntegration applies a PUT: each member it omits keeps its stored
+// value (the secret included). The usuario policy cannot change while the
+// integration has platform accounts (409). Changed credentials reset the
+// token to pendente so it is generated again.
+func (db *DB) UpdateIntegration(ctx context.Context, id int64, u svahub.IntegrationUpdate) (*svahub.Integration, error) {
+	defer db.creds.clear() // after the write: nothing re-caches the old value
 	var out *svahub.Integration
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		var r integrationRow
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "integração não encontrada")
+		}
+		in := u.Apply(r.input())
+		if err := validateIntegration(&in, false); err != nil {
+			return err
+		}
+		if err := checkPolicyChange(tx, &r, in.Params.Username); err != nil {
+			return err
 		}
 		wasKey, wasActive := r.SuspendOnDebt, r.Active
 		credsChanged := r.ClientID != in.Params.ClientID || r.BaseURL != in.Params.BaseURL || r.Platform != in.Platform
@@ -210,21 +229,15 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.Integra
 		r.ClientID = in.Params.ClientID
 		r.UsernamePolicy = in.Params.Username
 		r.BaseURL = in.Params.BaseURL
+		r.RateLimitRPS = 0 // the server's default
 		if in.Params.RateLimitRPS != nil {
 			r.RateLimitRPS = *in.Params.RateLimitRPS
-		} else {
-			r.RateLimitRPS = 0
 		}
-		if in.SuspendOnDebt != nil {
-			r.SuspendOnDebt = *in.SuspendOnDebt
-		}
-		if in.Active != nil {
-			r.Active = *in.Active
-		}
+		r.SuspendOnDebt, r.Active = *in.SuspendOnDebt, *in.Active
 		if credsChanged {
 			r.TokenSealed, r.TokenStatus, r.TokenExpiresAt, r.TokenMessage = "", string(svahub.TokenPending), nil, ""
 		}
-		keyChanged, resumed := in.SuspendOnDebt != nil && *in.SuspendOnDebt != wasKey, r.Active && !wasActive
+		keyChanged, resumed := r.SuspendOnDebt != wasKey, r.Active && !wasActive
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
 		}
@@ -242,6 +255,25 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, in svahub.Integra
 		return nil
 	})
 	return out, err
+}
+
+// checkPolicyChange refuses a new usuario policy while the integration has
+// platform accounts: they were created under the old one, and the platform
+// users keep their usernames.
+func checkPolicyChange(tx *gorm.DB, r *integrationRow, policy string) error {
+	if policy == r.UsernamePolicy {
+		return nil
+	}
+	var n int64
+	if err := tx.Model(&accountRow{}).Where("integration_id = ?", r.ID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	return &svahub.Error{Code: svahub.ECONFLICT,
+		Message: fmt.Sprintf("a política de usuário não pode mudar: a integração já tem %d conta(s) na plataforma", n),
+		Fields:  []svahub.FieldError{{Field: "parametros.usuario", Message: "integração com contas na plataforma"}}}
 }
 
 // DeleteIntegration deletes an integration and its products; 409 while
@@ -612,18 +644,25 @@ func (db *DB) CreatePackage(ctx context.Context, in svahub.PackageInput) (*svahu
 	return db.FindPackageByID(ctx, id)
 }
 
-// UpdatePackage replaces a package's fields. Its integration cannot change
-// once it has subscriptions. Price changes do not alter existing
-// subscriptions (their valor is a snapshot).
-func (db *DB) UpdatePackage(ctx context.Context, id int64, in svahub.PackageInput) (*svahub.Package, error) {
-	value, err := validatePackage(&in)
-	if err != nil {
-		return nil, err
-	}
-	err = db.tx(ctx, func(tx *gorm.DB) error {
+// UpdatePackage applies a PUT: each member it omits keeps its stored
+// value. Its integration cannot change once it has subscriptions. Price
+// changes do not alter existing subscriptions (their valor is a snapshot).
+func (db *DB) UpdatePackage(ctx context.Context, id int64, u svahub.PackageUpdate) (*svahub.Package, error) {
+	err := db.tx(ctx, func(tx *gorm.DB) error {
 		var r packageRow
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "pacote não encontrado")
+		}
+		var products []int64
+		if err := tx.Model(&packageProductRow{}).Where("package_id = ?", id).Order("position").Pluck("product_id", &products).Error; err != nil {
+			return err
+		}
+		active := r.Active
+		in := u.Apply(svahub.PackageInput{Description: r.Description, Code: r.Code, Value: svahub.Money(r.ValueCents).String(),
+			IntegrationID: r.IntegrationID, Products: products, Active: &active})
+		value, err := validatePackage(&in)
+		if err != nil {
+			return err
 		}
 		if r.IntegrationID != in.IntegrationID {
 			n, err := db.countSubscriptionsOfPackage(tx, id)
@@ -638,10 +677,7 @@ func (db *DB) UpdatePackage(ctx context.Context, id int64, in svahub.PackageInpu
 		if err := checkPackageProducts(tx, &in); err != nil {
 			return err
 		}
-		r.Description, r.Code, r.ValueCents, r.IntegrationID = in.Description, in.Code, int64(value), in.IntegrationID
-		if in.Active != nil {
-			r.Active = *in.Active
-		}
+		r.Description, r.Code, r.ValueCents, r.IntegrationID, r.Active = in.Description, in.Code, int64(value), in.IntegrationID, *in.Active
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
 		}
@@ -738,69 +774,94 @@ func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Pla
 	return out, total, err
 }
 
-// UpsertPlan creates or replaces a plan and its packages; created reports
-// whether it was new.
-func (db *DB) UpsertPlan(ctx context.Context, id int64, in svahub.PlanInput) (*svahub.Plan, bool, error) {
-	in.Normalize()
-	if err := svahub.Validate(&in); err != nil {
-		return nil, false, err
-	}
+// UpsertPlan applies PUT /planos/{id}: it creates the plan, or updates it
+// keeping each member the PUT omits; created reports whether it was new.
+// Services already on the plan keep their subscriptions: the change
+// reaches services created on it or moved to it afterwards.
+func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*svahub.Plan, bool, error) {
 	var created bool
 	err := db.tx(ctx, func(tx *gorm.DB) error {
-		if len(in.Packages) > 0 {
-			var n int64
-			if err := tx.Model(&packageRow{}).Where("id IN ?", in.Packages).Count(&n).Error; err != nil {
-				return err
-			}
-			if int(n) != len(in.Packages) {
-				var found []int64
-				if err := tx.Model(&packageRow{}).Where("id IN ?", in.Packages).Pluck("id", &found).Error; err != nil {
-					return err
-				}
-				var fields []svahub.FieldError
-				for i, p := range in.Packages {
-					if !containsID(found, p) {
-						fields = append(fields, svahub.FieldError{Field: fieldIndex("pacotes", i), Message: "pacote não encontrado"})
-					}
-				}
-				return svahub.Invalid(fields...)
-			}
-		}
 		now := db.now().UTC()
 		var r planRow
+		var cur svahub.PlanInput
 		err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error
 		switch {
 		case err == nil:
-			r.Description, r.UpdatedAt = in.Description, now
-			if err := tx.Save(&r).Error; err != nil {
+			cur.Description = r.Description
+			if err := tx.Model(&planPackageRow{}).Where("plan_id = ?", id).Order("position").Pluck("package_id", &cur.Packages).Error; err != nil {
 				return err
 			}
 		case svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND:
-			r = planRow{ID: id, Description: in.Description, CreatedAt: now, UpdatedAt: now}
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
-				return mapErr(err, "")
-			}
 			created = true
 		default:
 			return err
 		}
-		if err := tx.Where("plan_id = ?", id).Delete(&planPackageRow{}).Error; err != nil {
+		in := u.Apply(cur)
+		in.Normalize()
+		if err := svahub.Validate(&in); err != nil {
 			return err
 		}
-		if len(in.Packages) == 0 {
-			return nil
+		if err := checkPlanPackages(tx, in.Packages); err != nil {
+			return err
 		}
-		rows := make([]planPackageRow, len(in.Packages))
-		for i, p := range in.Packages {
-			rows[i] = planPackageRow{PlanID: id, PackageID: p, Position: i}
+		if created {
+			r = planRow{ID: id, Description: in.Description, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
+				return mapErr(err, "")
+			}
+		} else {
+			r.Description, r.UpdatedAt = in.Description, now
+			if err := tx.Save(&r).Error; err != nil {
+				return err
+			}
 		}
-		return tx.Create(&rows).Error
+		if u.Packages == nil && !created {
+			return nil // packages omitted: kept
+		}
+		return writePlanPackages(tx, id, in.Packages)
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	p, err := db.FindPlanByID(ctx, id)
 	return p, created, err
+}
+
+// checkPlanPackages answers 422 naming each package of a plan that does
+// not exist.
+func checkPlanPackages(tx *gorm.DB, pkgs []int64) error {
+	if len(pkgs) == 0 {
+		return nil
+	}
+	var found []int64
+	if err := tx.Model(&packageRow{}).Where("id IN ?", pkgs).Pluck("id", &found).Error; err != nil {
+		return err
+	}
+	if len(found) == len(pkgs) {
+		return nil
+	}
+	var fields []svahub.FieldError
+	for i, p := range pkgs {
+		if !containsID(found, p) {
+			fields = append(fields, svahub.FieldError{Field: fieldIndex("pacotes", i), Message: "pacote não encontrado"})
+		}
+	}
+	return svahub.Invalid(fields...)
+}
+
+// writePlanPackages replaces a plan's packages.
+func writePlanPackages(tx *gorm.DB, id int64, pkgs []int64) error {
+	if err := tx.Where("plan_id = ?", id).Delete(&planPackageRow{}).Error; err != nil {
+		return err
+	}
+	if len(pkgs) == 0 {
+		return nil
+	}
+	rows := make([]planPackageRow, len(pkgs))
+	for i, p := range pkgs {
+		rows[i] = planPackageRow{PlanID: id, PackageID: p, Position: i}
+	}
+	return tx.Create(&rows).Error
 }
 
 // DeletePlan deletes a plan. Services keep the subscriptions it gave them.
@@ -848,7 +909,7 @@ func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
 // jobs that are still finishing after finding the integration paused.
 func (db *DB) enqueueHeld(tx *gorm.DB, id int64) error {
 	var plans []int64
-	err := tx.Model(&planStateRow{}).Where("integration_id = ? AND version <> applied_version AND error_version <> version", id).
+	err := tx.Model(&planStateRow{}).Where("integration_id = ? AND version <> applied_version AND error_version <> version AND "+planHasAccess("platform_plans"), id).
 		Order("id").Pluck("id", &plans).Error
 	if err != nil || len(plans) == 0 {
 		return err

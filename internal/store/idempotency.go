@@ -28,8 +28,10 @@ var _ svahub.IdempotencyService = (*DB)(nil)
 func (db *DB) BeginIdempotent(ctx context.Context, apiKeyID int64, key, hash string) (*svahub.StoredResponse, error) {
 	now := db.now().UTC()
 	g := db.gorm.WithContext(ctx)
-	// Expired keys are forgotten lazily.
-	if err := g.Where("api_key_id = ? AND key = ? AND created_at < ?", apiKeyID, key, now.Add(-svahub.IdempotencyWindow)).
+	// Expired keys, and reservations abandoned without an answer (their
+	// process died mid-request), are forgotten lazily.
+	if err := g.Where("api_key_id = ? AND key = ? AND (created_at < ? OR (status = 0 AND created_at < ?))",
+		apiKeyID, key, now.Add(-svahub.IdempotencyWindow), now.Add(-svahub.IdempotencyAbandonAfter)).
 		Delete(&idempotencyRow{}).Error; err != nil {
 		return nil, err
 	}
@@ -65,8 +67,11 @@ func (db *DB) AbortIdempotent(ctx context.Context, apiKeyID int64, key string) e
 	return db.gorm.WithContext(ctx).Where("api_key_id = ? AND key = ? AND status = 0", apiKeyID, key).Delete(&idempotencyRow{}).Error
 }
 
-// PurgeIdempotency deletes keys older than the replay window.
+// PurgeIdempotency deletes keys older than the replay window and
+// reservations abandoned without an answer.
 func (db *DB) PurgeIdempotency(ctx context.Context) (int64, error) {
-	res := db.gorm.WithContext(ctx).Where("created_at < ?", db.now().UTC().Add(-svahub.IdempotencyWindow)).Delete(&idempotencyRow{})
+	now := db.now().UTC()
+	res := db.gorm.WithContext(ctx).Where("created_at < ? OR (status = 0 AND created_at < ?)",
+		now.Add(-svahub.IdempotencyWindow), now.Add(-svahub.IdempotencyAbandonAfter)).Delete(&idempotencyRow{})
 	return res.RowsAffected, res.Error
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,7 +91,9 @@ func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
 		return nil, err
 	}
 	if accessID == nil || subscriptionID == nil {
-		return nil, fmt.Errorf("store: platform plan %d has no access", planID)
+		// Its accesses moved to another plan (retransmitir after a product
+		// code fix): there is nothing to converge; the job is a no-op.
+		return nil, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d sem acesso", planID)
 	}
 	w.Desired, w.DesiredExpiry = svahub.AccessState(desired), svahub.Date(desiredExp)
 	w.PlatformState, w.PlatformExpiry = svahub.AccessState(pstate), svahub.Date(pexpiry)
@@ -172,13 +173,15 @@ func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
 	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).Update("lease_until", nil).Error
 }
 
-// CompletePlan records that the platform reached the desired state of
-// version, releases the lease and refreshes the statuses that depend on it.
-// A newer version stays pending: stale work never hides it.
-func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date) error {
+// CompletePlan records that the work of version is done, releases the
+// lease and refreshes the statuses that depend on it. A newer version
+// stays pending: stale work never hides it. A permanent error is cleared
+// only when resolved (svahub.ErrorResolved: the platform reached the
+// desired state); otherwise it stays visible with its message.
+func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date, resolved bool) error {
 	now := db.now().UTC()
 	return db.tx(ctx, func(tx *gorm.DB) error {
-		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), now, planID)
+		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), resolved, resolved, now, planID)
 		if err != nil {
 			return err
 		}
@@ -187,8 +190,18 @@ func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state sva
 }
 
 const qCompletePlan = `UPDATE platform_plans SET applied_version = CASE WHEN applied_version < ? THEN ? ELSE applied_version END,
-	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE, last_error = '', error_version = 0, lease_until = NULL, synced_at = ?
+	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE,
+	last_error = CASE WHEN ? THEN '' ELSE last_error END, error_version = CASE WHEN ? THEN 0 ELSE error_version END,
+	lease_until = NULL, synced_at = ?
 	WHERE id = ?`
+
+// planHasAccess is the condition, on a platform_plans row named table,
+// that some access uses the plan. A plan whose accesses all moved to
+// another plan (retransmitir after a product code fix) is never bumped or
+// queued again.
+func planHasAccess(table string) string {
+	return "EXISTS (SELECT 1 FROM accesses ax WHERE ax.plan_id = " + table + ".id)"
+}
 
 // FailPlan records a permanent error for version: the plan's accesses show
 // erro with the platform's message until retransmitir or a new change.
@@ -235,7 +248,7 @@ func (db *DB) PendingPlans(ctx context.Context, limit int) ([]svahub.PlanJob, er
 	var rows []planStateRow
 	err := db.gorm.WithContext(ctx).Table("platform_plans p").Select("p.id, p.version").
 		Joins("JOIN integrations i ON i.id = p.integration_id").
-		Where("i.active AND p.version <> p.applied_version AND p.error_version <> p.version").
+		Where("i.active AND p.version <> p.applied_version AND p.error_version <> p.version AND " + planHasAccess("p")).
 		Order("p.id").Limit(limit).Scan(&rows).Error
 	out := make([]svahub.PlanJob, len(rows))
 	for i, r := range rows {
@@ -307,7 +320,7 @@ func (db *DB) ReconcileCandidates(ctx context.Context, limit int) ([]ReconcileCa
 		Select("p.id, p.integration_id, acc.platform_user_id, p.product_code, p.desired_state, p.desired_expiry, p.platform_state, p.version").
 		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
 		Joins("JOIN integrations i ON i.id = p.integration_id").
-		Where("i.active AND acc.platform_user_id <> '' AND p.version = p.applied_version AND p.desired_state <> ''").
+		Where("i.active AND acc.platform_user_id <> '' AND p.version = p.applied_version AND p.desired_state <> '' AND " + planHasAccess("p")).
 		Order("p.reconciled_at IS NOT NULL, p.reconciled_at, p.id").Limit(limit).Scan(&rows).Error
 	out := make([]ReconcileCandidate, len(rows))
 	for i, r := range rows {
@@ -356,11 +369,14 @@ func (db *DB) ForgetPlatformUser(ctx context.Context, planID int64) error {
 			return err
 		}
 		var plans []int64
-		if err := tx.Model(&planStateRow{}).Where("account_id = ?", p.AccountID).Order("id").Pluck("id", &plans).Error; err != nil {
+		if err := tx.Model(&planStateRow{}).Where("account_id = ? AND "+planHasAccess("platform_plans"), p.AccountID).Order("id").Pluck("id", &plans).Error; err != nil {
 			return err
 		}
 		if err := tx.Model(&planStateRow{}).Where("account_id = ?", p.AccountID).
-			Updates(map[string]any{"platform_state": "", "platform_expiry": "", "version": gorm.Expr("version + 1")}).Error; err != nil {
+			Updates(map[string]any{"platform_state": "", "platform_expiry": ""}).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&planStateRow{}).Where("id IN ?", plans).Update("version", gorm.Expr("version + 1")).Error; err != nil {
 			return err
 		}
 		if err := db.enqueuePlans(tx, plans); err != nil {

@@ -201,7 +201,8 @@ func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code str
 
 // aggregatePlans recomputes each shared plan's desired state (the most
 // permissive of its accesses) and expiry (the latest among accesses not
-// cancelled); plans that changed get a new version and are returned.
+// cancelled); plans that changed get a new version and are returned. A
+// plan with no access left is skipped.
 // planIDs must be sorted: locks are always taken in id order. Plans are
 // locked, read and updated a chunk at a time; plans reaching the same
 // aggregate share one UPDATE.
@@ -233,11 +234,13 @@ func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 		for _, p := range plans {
 			aggs[p.ID] = &agg{desired: svahub.AccessNone}
 		}
+		members := make(map[int64]bool, len(plans))
 		for _, m := range ms {
 			g := aggs[m.PlanID]
 			if g == nil {
 				continue
 			}
+			members[m.PlanID] = true
 			st := svahub.AccessState(m.DesiredState)
 			g.desired = svahub.MorePermissive(g.desired, st)
 			if st != svahub.AccessCancelled && m.ExpiresOn > g.expiry {
@@ -247,6 +250,9 @@ func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 		groups := map[agg][]int64{}
 		var order []agg
 		for _, p := range plans {
+			if !members[p.ID] {
+				continue // no access left on it: never bumped (planHasAccess)
+			}
 			g := *aggs[p.ID]
 			if g.expiry == "" {
 				g.expiry = p.DesiredExpiry

@@ -155,10 +155,11 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if res.Error != nil {
 			return mapErr(res.Error, "")
 		}
-		var extraPlans []int64
 		if res.RowsAffected == 1 {
 			created = true
-			if in.PlanID != nil {
+			// A service created cancelado/inativo gets its plan's packages
+			// when it returns (TransitionReturn).
+			if in.PlanID != nil && !svahub.ServiceStatus(in.Status).Ended() {
 				if err := db.attachPlanPackages(tx, &fresh, nil); err != nil {
 					return err
 				}
@@ -169,7 +170,7 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "serviço não encontrado")
 		}
-		oldPlan := r.PlanID
+		oldPlan, oldStatus := r.PlanID, svahub.ServiceStatus(r.Status)
 		r.Login, r.Status = in.Login, in.Status
 		if in.Password != nil {
 			r.PasswordSealed = sealed
@@ -179,11 +180,9 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
 		}
-		if !sameID(oldPlan, in.PlanID) {
-			var err error
-			if extraPlans, err = db.changePlan(tx, &r); err != nil {
-				return err
-			}
+		extraPlans, err := db.applyTransition(tx, &r, oldStatus, !sameID(oldPlan, in.PlanID))
+		if err != nil {
+			return err
 		}
 		return db.refreshServices(tx, []*serviceRow{&r}, extraPlans)
 	})
@@ -211,6 +210,70 @@ func planPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
 	return ids, err
 }
 
+// applyTransition applies what a change of status (from old) and, when
+// planChanged, of plan does to a service's subscriptions in tx, after the
+// service row was locked and saved. It returns the platform plans whose
+// aggregate may have changed.
+func (db *DB) applyTransition(tx *gorm.DB, svc *serviceRow, old svahub.ServiceStatus, planChanged bool) ([]int64, error) {
+	switch svahub.TransitionOf(old, svahub.ServiceStatus(svc.Status)) {
+	case svahub.TransitionEnd:
+		return db.endServices(tx, []int64{svc.ID})
+	case svahub.TransitionReturn:
+		return nil, db.returnService(tx, svc)
+	}
+	if planChanged && !svahub.ServiceStatus(svc.Status).Ended() {
+		return db.changePlan(tx, svc)
+	}
+	return nil, nil // an ended service only records its new plan
+}
+
+// endServices cancels every live subscription of the services (status
+// cancelado or inativo): data_cancelamento is now, so billing stops the
+// day before. It returns the platform plans to re-aggregate.
+func (db *DB) endServices(tx *gorm.DB, serviceIDs []int64) ([]int64, error) {
+	var subs []int64
+	for _, chunk := range chunks(serviceIDs, 500) {
+		var part []int64
+		if err := tx.Model(&subscriptionRow{}).Where("service_id IN ? AND cancelled_at IS NULL", chunk).Order("id").Pluck("id", &part).Error; err != nil {
+			return nil, err
+		}
+		subs = append(subs, part...)
+	}
+	now := db.now().UTC()
+	var plans []int64
+	for _, chunk := range chunks(subs, 500) {
+		if err := tx.Model(&subscriptionRow{}).Where("id IN ?", chunk).
+			Updates(map[string]any{"cancelled_at": now, "status": string(svahub.SubCancelled), "updated_at": now}).Error; err != nil {
+			return nil, err
+		}
+		var part []int64
+		if err := tx.Model(&accessRow{}).Where("subscription_id IN ? AND plan_id IS NOT NULL", chunk).Distinct().Pluck("plan_id", &part).Error; err != nil {
+			return nil, err
+		}
+		plans = append(plans, part...)
+		if err := tx.Model(&accessRow{}).Where("subscription_id IN ?", chunk).
+			Updates(map[string]any{"desired_state": string(svahub.AccessCancelled), "updated_at": now}).Error; err != nil {
+			return nil, err
+		}
+	}
+	return plans, nil
+}
+
+// returnService attaches anew the plan's packages of a service that left
+// cancelado/inativo (new plano subscriptions; cancelled avulso ones stay
+// cancelled).
+func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
+	var live []int64
+	if err := tx.Model(&subscriptionRow{}).Where("service_id = ? AND cancelled_at IS NULL", svc.ID).Pluck("package_id", &live).Error; err != nil {
+		return err
+	}
+	skip := make(map[int64]bool, len(live))
+	for _, p := range live {
+		skip[p] = true
+	}
+	return db.attachPlanPackages(tx, svc, skip)
+}
+
 // attachPlanPackages attaches the service's plan packages it does not have
 // yet (origin plano). skip lists packages already live on the service.
 func (db *DB) attachPlanPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
@@ -232,35 +295,51 @@ func (db *DB) attachPlanPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bo
 	return nil
 }
 
-// changePlan applies a plan change: plano subscriptions the new plan lacks
-// are cancelled, missing ones added, avulso ones kept. It returns the
-// platform plans whose aggregate may have changed.
+// changePlan applies a plan change (svahub.PlanChangeOf): plano
+// subscriptions the new plan lacks are cancelled, missing ones added; an
+// avulso subscription of an (active) package the new plan includes is
+// cancelled and replaced by a plano one, in the same transaction, so the
+// platform plan they share is aggregated once and stays ativo. Other
+// avulso ones are kept. It returns the platform plans whose aggregate may
+// have changed.
 func (db *DB) changePlan(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 	want, err := planPackages(tx, svc.PlanID)
 	if err != nil {
 		return nil, err
 	}
-	wantSet := make(map[int64]bool, len(want))
+	wantSet, activeSet := make(map[int64]bool, len(want)), map[int64]bool{}
 	for _, p := range want {
 		wantSet[p] = true
 	}
+	if len(want) > 0 {
+		var active []int64
+		if err := tx.Model(&packageRow{}).Where("id IN ? AND active", want).Pluck("id", &active).Error; err != nil {
+			return nil, err
+		}
+		for _, p := range active {
+			activeSet[p] = true
+		}
+	}
 	var live []subscriptionRow
-	if err := tx.Where("service_id = ? AND cancelled_at IS NULL", svc.ID).Find(&live).Error; err != nil {
+	if err := tx.Where("service_id = ? AND cancelled_at IS NULL", svc.ID).Order("id").Find(&live).Error; err != nil {
 		return nil, err
 	}
 	have := map[int64]bool{}
 	var touched []int64
 	for i := range live {
 		s := &live[i]
-		if s.Origin == string(svahub.OriginPlan) && !wantSet[s.PackageID] {
-			plans, err := db.cancelTx(tx, s)
-			if err != nil {
-				return nil, err
-			}
-			touched = append(touched, plans...)
+		// Only an active package can replace an avulso one (the combo
+		// skips inactive packages).
+		included := wantSet[s.PackageID] && (s.Origin == string(svahub.OriginPlan) || activeSet[s.PackageID])
+		if svahub.PlanChangeOf(svahub.Origin(s.Origin), included) == svahub.PlanChangeKeep {
+			have[s.PackageID] = true
 			continue
 		}
-		have[s.PackageID] = true
+		plans, err := db.cancelTx(tx, s)
+		if err != nil {
+			return nil, err
+		}
+		touched = append(touched, plans...)
 	}
 	return touched, db.attachPlanPackages(tx, svc, have)
 }
@@ -270,7 +349,8 @@ func (db *DB) FindServiceByID(ctx context.Context, id int64) (*svahub.CustomerSe
 	return db.readService(ctx, id)
 }
 
-// FindServices lists services (without their subscriptions).
+// FindServices lists services, each with its subscriptions (as GET
+// /servicos/{id} shows them).
 func (db *DB) FindServices(ctx context.Context, f svahub.ServiceFilter) ([]*svahub.CustomerService, int, error) {
 	q := db.gorm.WithContext(ctx).Model(&serviceRow{})
 	if f.CustomerID != nil {
@@ -288,8 +368,22 @@ func (db *DB) FindServices(ctx context.Context, f svahub.ServiceFilter) ([]*svah
 		return nil, 0, err
 	}
 	out := make([]*svahub.CustomerService, len(rows))
+	byID := make(map[int64]*svahub.CustomerService, len(rows))
+	ids := make([]int64, len(rows))
 	for i := range rows {
 		out[i] = rows[i].domain(db.loc)
+		byID[rows[i].ID], ids[i] = out[i], rows[i].ID
+	}
+	if len(ids) == 0 {
+		return out, total, nil
+	}
+	subs, err := db.loadSubscriptions(db.gorm.WithContext(ctx).Where("service_id IN ?", ids).Order("service_id, id"))
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, s := range subs {
+		svc := byID[s.ServiceID]
+		svc.Subscriptions = append(svc.Subscriptions, *s)
 	}
 	return out, total, nil
 }
@@ -329,8 +423,10 @@ func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatch
 			rows = append(rows, part...)
 		}
 		byID := make(map[int64]*serviceRow, len(rows))
+		orig := make(map[int64]svahub.ServiceStatus, len(rows))
 		for i := range rows {
 			byID[rows[i].ID] = &rows[i]
+			orig[rows[i].ID] = svahub.ServiceStatus(rows[i].Status)
 		}
 		changed := map[int64]*serviceRow{}
 		now := db.now().UTC()
@@ -365,9 +461,31 @@ func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatch
 			}
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-		return db.refreshServices(tx, list, nil)
+		plans, err := db.statusTransitions(tx, list, orig)
+		if err != nil {
+			return err
+		}
+		return db.refreshServices(tx, list, plans)
 	})
 	return out, err
+}
+
+// statusTransitions applies the end and return transitions of a batch of
+// status changes (each service's original status in orig) and returns the
+// platform plans to re-aggregate.
+func (db *DB) statusTransitions(tx *gorm.DB, list []*serviceRow, orig map[int64]svahub.ServiceStatus) ([]int64, error) {
+	var ended []int64
+	for _, r := range list {
+		switch svahub.TransitionOf(orig[r.ID], svahub.ServiceStatus(r.Status)) {
+		case svahub.TransitionEnd:
+			ended = append(ended, r.ID)
+		case svahub.TransitionReturn:
+			if err := db.returnService(tx, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return db.endServices(tx, ended)
 }
 
 func chunks(ids []int64, n int) [][]int64 {
@@ -447,16 +565,21 @@ func (db *DB) SetSubscriptionExpiry(ctx context.Context, id int64, expiresOn sva
 		return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
 	}
 	err := db.tx(ctx, func(tx *gorm.DB) error {
+		// Locks in the order of every other path: the service, then the
+		// subscription (read once unlocked to learn its service).
 		var sub subscriptionRow
+		if err := tx.Select("id, service_id").First(&sub, id).Error; err != nil {
+			return mapErr(err, "assinatura não encontrada")
+		}
+		var svc serviceRow
+		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, sub.ServiceID).Error; err != nil {
+			return err
+		}
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&sub, id).Error; err != nil {
 			return mapErr(err, "assinatura não encontrada")
 		}
 		if sub.CancelledAt != nil {
 			return svahub.Errorf(svahub.ECONFLICT, "assinatura cancelada não pode mudar")
-		}
-		var svc serviceRow
-		if err := tx.First(&svc, sub.ServiceID).Error; err != nil {
-			return err
 		}
 		if err := tx.Model(&subscriptionRow{}).Where("id = ?", id).
 			Updates(map[string]any{"expires_on": string(expiresOn), "expired": false, "updated_at": db.now().UTC()}).Error; err != nil {
@@ -478,7 +601,8 @@ func (db *DB) SetSubscriptionExpiry(ctx context.Context, id int64, expiresOn sva
 // accesses without an account are resolved again (the customer data may
 // have been fixed); an access whose product code was corrected and that
 // never reached the platform moves to a plan with the new code; every plan
-// is converged anew and its permanent error cleared.
+// the subscription still uses is converged anew and its permanent error
+// cleared.
 func (db *DB) Retransmit(ctx context.Context, id int64) error {
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		var sub subscriptionRow
@@ -507,9 +631,11 @@ func (db *DB) Retransmit(ctx context.Context, id int64) error {
 			upd := map[string]any{"last_error": ""}
 			neverSent := a.PlatformState == nil || *a.PlatformState == "" || *a.PlatformState == string(svahub.AccessCancelled)
 			if a.CurrentCode != nil && *a.CurrentCode != a.ProductCode && neverSent {
+				// The access moves to a plan with the new code (resolved
+				// by the refresh below); the old plan is left as it is: if
+				// no access is left on it, nothing bumps or queues it again.
 				upd["product_code"], upd["plan_id"] = *a.CurrentCode, nil
-			}
-			if a.PlanID != nil {
+			} else if a.PlanID != nil {
 				plans = append(plans, *a.PlanID)
 			}
 			if err := tx.Model(&accessRow{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {

@@ -60,8 +60,8 @@ func (db *DB) FindTransmissions(ctx context.Context, f svahub.TransmissionFilter
 	if f.Since != nil {
 		q = q.Where("created_at >= ?", f.Since.UTC())
 	}
-	if f.Until != nil {
-		q = q.Where("created_at < ?", f.Until.UTC())
+	if f.Before != nil {
+		q = q.Where("created_at < ?", f.Before.UTC())
 	}
 	var rows []transmissionRow
 	total, err := db.page(ctx, q, f.Page, "id DESC", &rows)

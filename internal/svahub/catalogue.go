@@ -49,7 +49,8 @@ type TokenInfo struct {
 	Message   string      `json:"mensagem"`
 }
 
-// IntegrationInput is the body of POST and PUT /integracoes.
+// IntegrationInput is the body of POST /integracoes (PUT sends an
+// IntegrationUpdate, applied over the stored values).
 type IntegrationInput struct {
 	Description   string                `json:"descricao" validate:"required,max=200,texto" example:"Qualifica - matriz"`
 	Platform      string                `json:"plataforma" validate:"required,max=50" example:"qualifica"`
@@ -120,7 +121,7 @@ type Package struct {
 	UpdatedAt     time.Time    `json:"data_atualizacao"`
 }
 
-// PackageInput is the body of package writes.
+// PackageInput is the body of POST /pacotes (PUT sends a PackageUpdate).
 type PackageInput struct {
 	Description   string  `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro mensal"`
 	Code          string  `json:"codigo" validate:"max=64,texto" example:"QPRO"`
@@ -153,7 +154,7 @@ type PlanItem struct {
 	Value       Money  `json:"valor" swaggertype:"string" example:"29.90"`
 }
 
-// PlanInput is the body of PUT /planos/{id_servico}.
+// PlanInput is a plan as written (PUT /planos sends a PlanUpdate).
 type PlanInput struct {
 	Description string  `json:"descricao" validate:"required,max=200,texto" example:"Fibra 500 Mega + Qualifica"`
 	Packages    []int64 `json:"pacotes" validate:"max=50,unique,dive,gt=0" example:"1"`
@@ -210,7 +211,7 @@ type CatalogueService interface {
 	FindIntegrationByID(ctx context.Context, id int64) (*Integration, error)
 	FindIntegrations(ctx context.Context, f IntegrationFilter) ([]*Integration, int, error)
 	CreateIntegration(ctx context.Context, in IntegrationInput) (*Integration, error)
-	UpdateIntegration(ctx context.Context, id int64, in IntegrationInput) (*Integration, error)
+	UpdateIntegration(ctx context.Context, id int64, u IntegrationUpdate) (*Integration, error)
 	DeleteIntegration(ctx context.Context, id int64) error
 
 	FindProductByID(ctx context.Context, id int64) (*Product, error)
@@ -222,11 +223,11 @@ type CatalogueService interface {
 	FindPackageByID(ctx context.Context, id int64) (*Package, error)
 	FindPackages(ctx context.Context, f PackageFilter) ([]*Package, int, error)
 	CreatePackage(ctx context.Context, in PackageInput) (*Package, error)
-	UpdatePackage(ctx context.Context, id int64, in PackageInput) (*Package, error)
+	UpdatePackage(ctx context.Context, id int64, u PackageUpdate) (*Package, error)
 	DeletePackage(ctx context.Context, id int64) error
 
 	FindPlanByID(ctx context.Context, id int64) (*Plan, error)
 	FindPlans(ctx context.Context, f PlanFilter) ([]*Plan, int, error)
-	UpsertPlan(ctx context.Context, id int64, in PlanInput) (*Plan, bool, error)
+	UpsertPlan(ctx context.Context, id int64, u PlanUpdate) (*Plan, bool, error)
 	DeletePlan(ctx context.Context, id int64) error
 }

@@ -38,6 +38,77 @@ func (s ServiceStatus) Valid() bool {
 	return false
 }
 
+// Ended reports whether the status ends the service (cancelado, inativo):
+// its live subscriptions are cancelled and billing stops.
+func (s ServiceStatus) Ended() bool { return s == StatusCancelled || s == StatusInactive }
+
+// Transition is what a change of status_prefixo does to a service's
+// subscriptions (beyond the desired states of DesiredState).
+type Transition int
+
+// Transitions.
+const (
+	// TransitionNone: the service stays live, or stays ended.
+	TransitionNone Transition = iota
+	// TransitionEnd: the service became cancelado or inativo; its live
+	// subscriptions are cancelled (data_cancelamento = the day of the
+	// change in the business time zone) and are no longer billed.
+	TransitionEnd
+	// TransitionReturn: the service left cancelado or inativo; its plan's
+	// packages are attached anew as new plano subscriptions. Cancelled
+	// avulso subscriptions stay cancelled (they may be attached again).
+	TransitionReturn
+)
+
+// TransitionOf returns what changing a service from old to next does. A
+// service created with next has old "".
+func TransitionOf(old, next ServiceStatus) Transition {
+	switch {
+	case old != "" && !old.Ended() && next.Ended():
+		return TransitionEnd
+	case old.Ended() && !next.Ended():
+		return TransitionReturn
+	}
+	return TransitionNone
+}
+
+// PlanChange is what a plan change does to one live subscription.
+type PlanChange int
+
+// Plan change actions.
+const (
+	// PlanChangeKeep: the subscription stays as it is.
+	PlanChangeKeep PlanChange = iota
+	// PlanChangeCancel: a plano subscription of a package the new plan
+	// lacks is cancelled.
+	PlanChangeCancel
+	// PlanChangeReplace: an avulso subscription of a package the new plan
+	// includes is cancelled and replaced by a plano one (no double charge;
+	// the platform plan stays ativo, as the two share it).
+	PlanChangeReplace
+)
+
+// PlanChangeOf returns what a plan change does to a live subscription of
+// origin whose package the new plan includes (inNewPlan) or not.
+func PlanChangeOf(origin Origin, inNewPlan bool) PlanChange {
+	switch {
+	case origin == OriginPlan && !inNewPlan:
+		return PlanChangeCancel
+	case origin == OriginSingle && inNewPlan:
+		return PlanChangeReplace
+	}
+	return PlanChangeKeep
+}
+
+// ErrorResolved reports whether a convergence that left a platform plan in
+// reached resolved the plan's permanent error: only when the platform now
+// has the desired state. A change that needs no platform call (suspending
+// or cancelling what the platform never had) resolves nothing: the erro
+// stays visible with its message until retransmitir or a real fix.
+func ErrorResolved(desired, reached AccessState) bool {
+	return desired != AccessNone && reached == desired
+}
+
 // AccessState is the state of one product of a subscription on the platform.
 // The zero value means "no platform user/plan wanted yet".
 type AccessState string

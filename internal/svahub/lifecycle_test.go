@@ -230,3 +230,58 @@ func TestMorePermissive(t *testing.T) {
 		require.Equal(t, sus, got)
 	})
 }
+
+func TestTransitionOf(t *testing.T) {
+	t.Parallel()
+	live := []svahub.ServiceStatus{svahub.StatusEnabled, svahub.StatusDebtSuspended, svahub.StatusCustomerSuspended, svahub.StatusAwaitingInstallation}
+	for _, old := range svahub.ServiceStatuses {
+		for _, next := range svahub.ServiceStatuses {
+			want := svahub.TransitionNone
+			switch {
+			case !old.Ended() && next.Ended():
+				want = svahub.TransitionEnd
+			case old.Ended() && !next.Ended():
+				want = svahub.TransitionReturn
+			}
+			require.Equal(t, want, svahub.TransitionOf(old, next), "%s → %s", old, next)
+		}
+	}
+	for _, s := range cancelStatuses {
+		require.True(t, s.Ended())
+		require.Equal(t, svahub.TransitionNone, svahub.TransitionOf("", s), "created ended: nothing to cancel")
+	}
+	for _, s := range live {
+		require.False(t, s.Ended())
+		require.Equal(t, svahub.TransitionNone, svahub.TransitionOf("", s))
+	}
+	require.Equal(t, svahub.TransitionEnd, svahub.TransitionOf(svahub.StatusEnabled, svahub.StatusInactive))
+	require.Equal(t, svahub.TransitionReturn, svahub.TransitionOf(svahub.StatusInactive, svahub.StatusAwaitingInstallation))
+	require.Equal(t, svahub.TransitionNone, svahub.TransitionOf(svahub.StatusCancelled, svahub.StatusInactive))
+}
+
+func TestPlanChangeOf(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		origin    svahub.Origin
+		inNewPlan bool
+		want      svahub.PlanChange
+	}{
+		{svahub.OriginPlan, true, svahub.PlanChangeKeep},
+		{svahub.OriginPlan, false, svahub.PlanChangeCancel},
+		{svahub.OriginSingle, true, svahub.PlanChangeReplace},
+		{svahub.OriginSingle, false, svahub.PlanChangeKeep},
+	} {
+		require.Equal(t, tc.want, svahub.PlanChangeOf(tc.origin, tc.inNewPlan), "%s in new plan %v", tc.origin, tc.inNewPlan)
+	}
+}
+
+func TestErrorResolved(t *testing.T) {
+	t.Parallel()
+	for _, desired := range allStates {
+		for _, reached := range allStates {
+			want := desired != svahub.AccessNone && desired == reached
+			require.Equal(t, want, svahub.ErrorResolved(desired, reached), "desired %q reached %q", desired, reached)
+		}
+	}
+	require.False(t, svahub.ErrorResolved(svahub.AccessSuspended, svahub.AccessNone), "suspending what the platform never had resolves nothing")
+}

@@ -202,8 +202,11 @@ type TransmissionFilter struct {
 	SubscriptionID *int64
 	Operation      *Operation
 	Outcome        *Outcome
-	Since, Until   *time.Time
-	Page           Page
+	// Since is inclusive, Before exclusive (the handler turns an inclusive
+	// `ate` into Before: the next day for a date, the next instant for a
+	// timestamp).
+	Since, Before *time.Time
+	Page          Page
 }
 
 // TransmissionService records and lists transmissions.

@@ -72,6 +72,8 @@ type Client struct {
 	limiter *rate.Limiter
 	hc      *http.Client
 	rc      *resty.Client
+	// onResponse is told the status of every answer (WithResponseHook).
+	onResponse func(ctx context.Context, status int)
 }
 
 // New returns a client for the platform at baseURL (the integration's
@@ -454,6 +456,9 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		r.SetHeader("Content-Type", "application/json").SetBody(req.body)
 	}
 	res, err := r.Execute(req.method, req.path)
+	if res != nil && res.StatusCode() != 0 && c.onResponse != nil {
+		c.onResponse(ctx, res.StatusCode())
+	}
 	if err != nil {
 		if errors.Is(err, resty.ErrResponseBodyTooLarge) {
 			status := 0

@@ -35,6 +35,8 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 			}
 			opts = append(opts, qualifica.WithRateLimit(cfg.RateLimitRPS, burst))
 		}
+		// The transmission of each call records the platform's real status.
+		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus))
 		return &Adapter{client: qualifica.New(base, opts...), clientID: cfg.ClientID, secret: cfg.ClientSecret}, nil
 	}
 }
