@@ -83,16 +83,17 @@ func (db *DB) EraseCustomer(ctx context.Context, customerID int64, by svahub.Era
 	if err != nil {
 		return nil, err
 	}
-	if b := db.erasureBlockers(sc); len(b) > 0 {
-		return nil, svahub.ErasureConflict(customerID, b)
-	}
-	if sc.nothingLeft() {
-		if rec, err := db.lastErasure(ctx, customerID); err != nil || rec != nil {
-			if rec == nil {
-				return nil, err
-			}
+	if sc.nothingLeft() { // erased before, and nothing new pushed since
+		rec, err := db.lastErasure(ctx, customerID)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
 			return db.erasureView(rec, sc, true), nil
 		}
+	}
+	if b := db.erasureBlockers(sc); len(b) > 0 {
+		return nil, svahub.ErasureConflict(customerID, b)
 	}
 	values := db.personalValues(sc)
 	scrubbed, err := db.scrubTransmissions(ctx, values)
@@ -313,10 +314,13 @@ func union(a, b []string) []string {
 func (db *DB) lastErasure(ctx context.Context, customerID int64) (*erasureRow, error) {
 	var rec erasureRow
 	err := db.gorm.WithContext(ctx).Where("customer_id = ?", customerID).Order("id DESC").Take(&rec).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
 		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return &rec, err
+	return &rec, nil
 }
 
 // erasureView is the answer: the record plus the services and the

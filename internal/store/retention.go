@@ -42,13 +42,6 @@ type PurgeStats struct {
 	More bool
 }
 
-// PurgeTransmissions deletes transmissions older than retention (by the
-// store's clock), in batches (see PurgeOptions), and reports what it did.
-// Each batch takes a transaction slot like any other write, so it waits its
-// turn and holds the database only for one short statement. When ctx ends
-// it stops between batches (or interrupts the current one, which deletes
-// nothing) and reports More, not an error: the next call goes on.
-
 // qPurgeTransmissions deletes one batch of the oldest transmissions created
 // before a cut-off. The sub-query walks transmissions_created_idx from its
 // start, so each batch reads about as many index entries as it deletes;
@@ -57,6 +50,12 @@ type PurgeStats struct {
 const qPurgeTransmissions = `DELETE FROM transmissions WHERE id IN
 	(SELECT id FROM transmissions WHERE created_at < ? ORDER BY created_at LIMIT ?)`
 
+// PurgeTransmissions deletes transmissions older than retention (by the
+// store's clock), in batches (see PurgeOptions), and reports what it did.
+// Each batch takes a transaction slot like any other write, so it waits its
+// turn and holds the database only for one short statement. When ctx ends
+// it stops before the next batch (a started one finishes) and reports
+// More, not an error: the next call goes on.
 func (db *DB) PurgeTransmissions(ctx context.Context, retention time.Duration, o PurgeOptions) (PurgeStats, error) {
 	o = db.PurgeDefaults(o)
 	var st PurgeStats
