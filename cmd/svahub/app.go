@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/svahub/svahub/internal/app"
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/config"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/secret"
@@ -175,7 +176,7 @@ func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
 func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
-	log.Info("starting svahub", "config", cfg, "api", api, "workers", workers)
+	log.Info("starting svahub", "version", buildinfo.Version(), "config", cfg, "api", api, "workers", workers)
 	startPprof(cfg.PprofAddr, log)
 	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
