@@ -173,10 +173,17 @@ func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
 }
 
 // serve runs the API and/or the workers until ctx is cancelled, then drains.
+// It binds SVAHUB_ADDR first, so a taken port fails before anything
+// (migrations, the first API key, workers) has started.
 func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
 	log.Info("starting svahub", "version", buildinfo.Version(), "config", cfg, "api", api, "workers", workers)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
 	startPprof(cfg.PprofAddr, log)
 	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
@@ -202,40 +209,41 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		}
 		log.Info("workers started", "max_workers", cfg.MaxWorkers)
 	}
-	errc := make(chan error, 1)
-	var srv *http.Server
 	// A worker-only process still serves /healthz, /readyz and /metrics.
-	srv = a.Ops.HTTPServer(cfg.Addr)
+	srv := a.Ops.HTTPServer(cfg.Addr)
 	if api {
 		srv = a.API.HTTPServer(cfg.Addr)
 	}
-	{
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)
-		}
-		log.Info("listening", "addr", ln.Addr().String())
-		go func() { errc <- srv.Serve(ln) }()
-	}
+	errc := make(chan error, 1)
+	log.Info("listening", "addr", ln.Addr().String())
+	go func() { errc <- srv.Serve(ln) }()
+	return drain(ctx, cfg, log, srv, errc, workers, a)
+}
+
+// drain waits for ctx to end (or the server to fail), then shuts the HTTP
+// server and the workers down within SVAHUB_SHUTDOWN_GRACE.
+func drain(ctx context.Context, cfg config.Config, log *slog.Logger, srv *http.Server, errc <-chan error, workers bool, a *app.App) error {
+	var serveErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "grace", cfg.ShutdownGrace)
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+			serveErr = err
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	if srv != nil {
-		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn("http shutdown", "err", err)
-		}
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
 	}
 	if workers {
 		if err := a.Stop(sctx); err != nil {
 			log.Warn("workers shutdown", "err", err)
 		}
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("stopped")
 	return nil
