@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/buildinfo"
+	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 )
