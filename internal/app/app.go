@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/svahub/svahub/internal/httpapi"
@@ -130,8 +131,19 @@ func (a *App) Start(ctx context.Context) error { return a.Engine.Start(context.W
 // Stop drains running jobs until ctx ends.
 func (a *App) Stop(ctx context.Context) error { return a.Engine.Stop(ctx) }
 
-// Readiness reports whether the database answers and is fully migrated.
+// sealCheckEvery is how long Readiness trusts its last check that every
+// stored secret opens with this process's keys.
+const sealCheckEvery = time.Minute
+
+// Readiness reports whether the database answers, is fully migrated and
+// holds no secret this process's keys cannot open (checked at most once a
+// minute: it reads the sealed columns).
 func Readiness(db *store.DB) func(ctx context.Context) error {
+	var (
+		mu      sync.Mutex
+		checked time.Time
+		sealErr error
+	)
 	return func(ctx context.Context) error {
 		if err := db.Ping(ctx); err != nil {
 			return svahub.Errorf(svahub.EUNAVAILABLE, "banco de dados inacessível")
@@ -142,6 +154,19 @@ func Readiness(db *store.DB) func(ctx context.Context) error {
 		}
 		if pending {
 			return svahub.Errorf(svahub.EUNAVAILABLE, "migrações pendentes")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if checked.IsZero() || time.Since(checked) >= sealCheckEvery {
+			err := db.CheckSealKeys(ctx)
+			if err != nil && ctx.Err() != nil {
+				return svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível verificar as chaves dos segredos")
+			}
+			sealErr, checked = err, time.Now()
+		}
+		if sealErr != nil {
+			return svahub.Errorf(svahub.EUNAVAILABLE,
+				"há segredos cifrados com uma chave que este processo não tem: confira SVAHUB_SECRET_KEY, SVAHUB_SECRET_KEY_PREVIOUS e o arquivo svahub.key")
 		}
 		return nil
 	}
