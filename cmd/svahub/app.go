@@ -190,6 +190,10 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckSealKeys(ctx); err != nil {
+		log.Error("stored secrets cannot be opened: /readyz answers 503 until the key is fixed",
+			"err", err, "hint", "check SVAHUB_SECRET_KEY, SVAHUB_SECRET_KEY_PREVIOUS and, with SQLite, svahub.key")
+	}
 	if api {
 		if err := bootstrapKey(ctx, db, stderr); err != nil {
 			return err
