@@ -23,12 +23,23 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
+// newLogger builds the process logger (SVAHUB_LOG_LEVEL, SVAHUB_LOG_FORMAT).
+// Durations are written as Go duration strings ("1.5s") in both formats,
+// never as JSON nanoseconds.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Level}
+	opts := &slog.HandlerOptions{Level: cfg.Level, ReplaceAttr: readableDuration}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// readableDuration renders a time.Duration attribute as its String().
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // openStore opens the configured database with its secret box.
@@ -78,6 +89,14 @@ const apikeyUsage = `usage:
   svahub apikey list
   svahub apikey revoke --id ID`
 
+// apikeyFlagHelp says in the CLI's language (English, as its usage and
+// every message it writes) what the store's field errors mean; the store
+// words them in Portuguese for the API.
+var apikeyFlagHelp = map[string]string{
+	"nome":   "give a name of 1 to 100 characters",
+	"escopo": "use leitura or escrita",
+}
+
 // apikey runs "svahub apikey create|list|revoke".
 func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -124,7 +143,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			var se *svahub.Error
 			if errors.As(err, &se) && len(se.Fields) > 0 {
-				return fmt.Errorf("--%s: %s", se.Fields[0].Field, se.Fields[0].Message)
+				return fmt.Errorf("--%s: %s", se.Fields[0].Field, apikeyFlagHelp[se.Fields[0].Field])
 			}
 			return err
 		}

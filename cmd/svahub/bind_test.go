@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -22,4 +23,31 @@ func TestPortTakenBeforeWorkers(t *testing.T) {
 		require.NotContains(t, errOut, "No API key existed", "%s: no key is created for a process that cannot serve", cmd)
 		require.Empty(t, out)
 	}
+}
+
+// TestOneOffCommandsQuiet runs one-off commands on an up-to-date database:
+// they print their answer and nothing from River ("No migrations to
+// apply") or the migrations.
+func TestOneOffCommandsQuiet(t *testing.T) {
+	bin, _ := binaries(t)
+	dir := t.TempDir()
+	env := cleanEnv()
+	_, errOut, err := runBin(t, dir, env, bin, "migrate")
+	require.NoError(t, err, errOut)
+	require.Contains(t, errOut, `"msg":"migration applied"`)
+	require.NotContains(t, errOut, "rivermigrate")
+
+	_, errOut, err = runBin(t, dir, env, bin, "migrate")
+	require.NoError(t, err, errOut)
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	require.Len(t, lines, 1, errOut)
+	require.Contains(t, lines[0], `"msg":"database is up to date"`)
+
+	out, errOut, err := runBin(t, dir, env, bin, "apikey", "list")
+	require.NoError(t, err)
+	require.Empty(t, errOut)
+	require.Contains(t, out, "ID  NOME")
+	_, errOut, err = runBin(t, dir, env, bin, "apikey", "revoke", "--id", "7")
+	require.Error(t, err)
+	require.Equal(t, "svahub: no live API key with id 7\n", errOut)
 }
