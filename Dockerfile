@@ -29,7 +29,7 @@ ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" \
+    go build -trimpath -ldflags="-s -w -X github.com/svahub/svahub/internal/buildinfo.version=${VERSION}" \
         -o /out/bin/ ./cmd/svahub ./cmd/qualifica-sim \
  && mkdir -p /out/data
 

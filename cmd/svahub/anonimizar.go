@@ -45,16 +45,7 @@ func anonimizar(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	rec, err := db.EraseCustomer(ctx, *customer, svahub.ErasureActor{Origin: svahub.ErasureByCLI})
 	if err != nil {
-		var se *svahub.Error
-		if errors.As(err, &se) && se.Code != svahub.EINTERNAL {
-			var b strings.Builder
-			b.WriteString(se.Message)
-			for _, f := range se.Fields {
-				fmt.Fprintf(&b, "\n  %s: %s", f.Field, f.Message)
-			}
-			return errors.New(b.String())
-		}
-		return err
+		return erasureError(*customer, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -96,4 +87,26 @@ func printErasure(w io.Writer, rec *svahub.Erasure, loc *time.Location) {
 		}
 		fmt.Fprintf(w, "  %s (integration %d): %s%s\n", u.Platform, u.IntegrationID, u.PlatformUserID, shared)
 	}
+}
+
+// erasureError words a refused erasure in the CLI's language. The reasons
+// per service or subscription are the API's own (the erros list of the 409
+// answer), quoted as they are.
+func erasureError(customer int64, err error) error {
+	var se *svahub.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case svahub.ENOTFOUND:
+		return fmt.Errorf("customer %d has no services in svahub", customer)
+	case svahub.ECONFLICT:
+		var b strings.Builder
+		fmt.Fprintf(&b, "customer %d cannot be erased yet; what blocks it (as the API reports it):", customer)
+		for _, f := range se.Fields {
+			fmt.Fprintf(&b, "\n  %s: %s", f.Field, f.Message)
+		}
+		return errors.New(b.String())
+	}
+	return err
 }

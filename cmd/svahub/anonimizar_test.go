@@ -153,8 +153,9 @@ func TestAnonimizarCommand(t *testing.T) {
 	_, err = runCmd(t, "anonimizar", "--cliente", "1001", "extra")
 	require.ErrorContains(t, err, "unexpected argument")
 	_, err = runCmd(t, "anonimizar", "--cliente", "424242")
-	require.ErrorContains(t, err, "não tem serviços")
+	require.EqualError(t, err, "customer 424242 has no services in svahub")
 	_, err = runCmd(t, "anonimizar", "--cliente", "1002")
+	require.ErrorContains(t, err, "customer 1002 cannot be erased yet; what blocks it")
 	require.ErrorContains(t, err, "servicos/9002/status_prefixo")
 
 	out, err := runCmd(t, "anonimizar", "--cliente", "1001")

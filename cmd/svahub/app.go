@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/svahub/svahub/internal/app"
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/config"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/secret"
@@ -22,12 +23,23 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
+// newLogger builds the process logger (SVAHUB_LOG_LEVEL, SVAHUB_LOG_FORMAT).
+// Durations are written as Go duration strings ("1.5s") in both formats,
+// never as JSON nanoseconds.
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Level}
+	opts := &slog.HandlerOptions{Level: cfg.Level, ReplaceAttr: readableDuration}
 	if cfg.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// readableDuration renders a time.Duration attribute as its String().
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }
 
 // openStore opens the configured database with its secret box.
@@ -77,6 +89,14 @@ const apikeyUsage = `usage:
   svahub apikey list
   svahub apikey revoke --id ID`
 
+// apikeyFlagHelp says in the CLI's language (English, as its usage and
+// every message it writes) what the store's field errors mean; the store
+// words them in Portuguese for the API.
+var apikeyFlagHelp = map[string]string{
+	"nome":   "give a name of 1 to 100 characters",
+	"escopo": "use leitura or escrita",
+}
+
 // apikey runs "svahub apikey create|list|revoke".
 func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -123,7 +143,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			var se *svahub.Error
 			if errors.As(err, &se) && len(se.Fields) > 0 {
-				return fmt.Errorf("--%s: %s", se.Fields[0].Field, se.Fields[0].Message)
+				return fmt.Errorf("--%s: %s", se.Fields[0].Field, apikeyFlagHelp[se.Fields[0].Field])
 			}
 			return err
 		}
@@ -172,16 +192,27 @@ func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
 }
 
 // serve runs the API and/or the workers until ctx is cancelled, then drains.
+// It binds SVAHUB_ADDR first, so a taken port fails before anything
+// (migrations, the first API key, workers) has started.
 func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	slog.SetDefault(log)
-	log.Info("starting svahub", "config", cfg, "api", api, "workers", workers)
+	log.Info("starting svahub", "version", buildinfo.Version(), "config", cfg, "api", api, "workers", workers)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
 	startPprof(cfg.PprofAddr, log)
 	db, err := openMigrated(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := db.CheckSealKeys(ctx); err != nil {
+		log.Error("stored secrets cannot be opened: /readyz answers 503 until the key is fixed",
+			"err", err, "hint", "check SVAHUB_SECRET_KEY, SVAHUB_SECRET_KEY_PREVIOUS and, with SQLite, svahub.key")
+	}
 	if api {
 		if err := bootstrapKey(ctx, db, stderr); err != nil {
 			return err
@@ -201,40 +232,41 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		}
 		log.Info("workers started", "max_workers", cfg.MaxWorkers)
 	}
-	errc := make(chan error, 1)
-	var srv *http.Server
 	// A worker-only process still serves /healthz, /readyz and /metrics.
-	srv = a.Ops.HTTPServer(cfg.Addr)
+	srv := a.Ops.HTTPServer(cfg.Addr)
 	if api {
 		srv = a.API.HTTPServer(cfg.Addr)
 	}
-	{
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("SVAHUB_ADDR: listen %s: %w", cfg.Addr, err)
-		}
-		log.Info("listening", "addr", ln.Addr().String())
-		go func() { errc <- srv.Serve(ln) }()
-	}
+	errc := make(chan error, 1)
+	log.Info("listening", "addr", ln.Addr().String())
+	go func() { errc <- srv.Serve(ln) }()
+	return drain(ctx, cfg, log, srv, errc, workers, a)
+}
+
+// drain waits for ctx to end (or the server to fail), then shuts the HTTP
+// server and the workers down within SVAHUB_SHUTDOWN_GRACE.
+func drain(ctx context.Context, cfg config.Config, log *slog.Logger, srv *http.Server, errc <-chan error, workers bool, a *app.App) error {
+	var serveErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down", "grace", cfg.ShutdownGrace)
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
-			return err
+			serveErr = err
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	if srv != nil {
-		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn("http shutdown", "err", err)
-		}
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "err", err)
 	}
 	if workers {
 		if err := a.Stop(sctx); err != nil {
 			log.Warn("workers shutdown", "err", err)
 		}
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("stopped")
 	return nil

@@ -12,6 +12,7 @@
 //	svahub status [--json]             per-integration health summary
 //	svahub anonimizar --cliente ID     erase a former customer's personal data
 //	svahub rotate-secret-key           re-seal secrets under a new key
+//	svahub version                     print the build's version
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/config"
 )
 
@@ -55,11 +57,22 @@ Usage:
                                           the same as POST /api/v1/clientes/{id}/anonimizar
   svahub rotate-secret-key                re-seal stored secrets under SVAHUB_SECRET_KEY
                                           (old key in SVAHUB_SECRET_KEY_PREVIOUS)
+  svahub version (or --version)          print the version and exit
   svahub --help                           this text
 
 Configuration (environment variables):
 `)
 	fmt.Fprint(w, config.Usage())
+}
+
+// printVersion writes "svahub VERSION (revision REV, GOVERSION)".
+func printVersion(w io.Writer) {
+	bi := buildinfo.Get()
+	rev := ""
+	if bi.Revision != "" {
+		rev = "revision " + bi.Revision + ", "
+	}
+	fmt.Fprintf(w, "svahub %s (%s%s)\n", bi.Version, rev, bi.GoVersion)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,8 +81,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd, args = args[0], args[1:]
 	}
 	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
+		switch a {
+		case "-h", "--help", "-help":
 			usage(stdout)
+			return nil
+		case "--version", "-version":
+			printVersion(stdout)
 			return nil
 		}
 	}
@@ -117,6 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return rotateSecretKey(ctx, cfg, stdout, stderr)
 	case "help":
 		usage(stdout)
+		return nil
+	case "version":
+		printVersion(stdout)
 		return nil
 	}
 	usage(stderr)

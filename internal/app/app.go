@@ -5,7 +5,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/svahub/svahub/internal/httpapi"
@@ -130,8 +132,17 @@ func (a *App) Start(ctx context.Context) error { return a.Engine.Start(context.W
 // Stop drains running jobs until ctx ends.
 func (a *App) Stop(ctx context.Context) error { return a.Engine.Stop(ctx) }
 
-// Readiness reports whether the database answers and is fully migrated.
+// sealCheckEvery is how long Readiness trusts its last check that every
+// stored secret opens with this process's keys.
+const sealCheckEvery = time.Minute
+
+// Readiness reports whether the database answers, is fully migrated and
+// holds no secret this process's keys cannot open. The secrets check reads
+// the sealed columns, so it runs in the background at most once a minute,
+// each run bounded by its own timeout rather than the probe's; probes
+// answer its last result (the first probes wait for the first run).
 func Readiness(db *store.DB) func(ctx context.Context) error {
+	sc := &sealCheck{db: db, first: make(chan struct{})}
 	return func(ctx context.Context) error {
 		if err := db.Ping(ctx); err != nil {
 			return svahub.Errorf(svahub.EUNAVAILABLE, "banco de dados inacessível")
@@ -143,6 +154,59 @@ func Readiness(db *store.DB) func(ctx context.Context) error {
 		if pending {
 			return svahub.Errorf(svahub.EUNAVAILABLE, "migrações pendentes")
 		}
-		return nil
+		return sc.result(ctx)
+	}
+}
+
+// sealCheck runs store.CheckSealKeys in the background and keeps its
+// last result.
+type sealCheck struct {
+	db    *store.DB
+	first chan struct{} // closed when the first run ends
+
+	mu      sync.Mutex
+	running bool
+	at      time.Time
+	err     error
+}
+
+func (c *sealCheck) result(ctx context.Context) error {
+	c.mu.Lock()
+	if !c.running && (c.at.IsZero() || time.Since(c.at) >= sealCheckEvery) {
+		c.running = true
+		go c.run()
+	}
+	c.mu.Unlock()
+	select {
+	case <-c.first:
+	case <-ctx.Done():
+		return svahub.Errorf(svahub.EUNAVAILABLE, "verificando as chaves dos segredos")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if errors.Is(c.err, context.DeadlineExceeded) {
+		return svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível verificar as chaves dos segredos a tempo")
+	}
+	if c.err != nil {
+		return svahub.Errorf(svahub.EUNAVAILABLE,
+			"há segredos cifrados com uma chave que este processo não tem: confira SVAHUB_SECRET_KEY, SVAHUB_SECRET_KEY_PREVIOUS e o arquivo svahub.key")
+	}
+	return nil
+}
+
+func (c *sealCheck) run() {
+	ctx, cancel := context.WithTimeout(context.Background(), sealCheckEvery)
+	defer cancel()
+	err := c.db.CheckSealKeys(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running = false
+	if err != nil && ctx.Err() != nil && !c.at.IsZero() {
+		return // timed out: keep the last result and try again later
+	}
+	first := c.at.IsZero()
+	c.err, c.at = err, time.Now()
+	if first {
+		close(c.first)
 	}
 }

@@ -396,6 +396,15 @@ func (c Config) ResolveSecretKey(logger *slog.Logger) (key []byte, previous [][]
 	return key, previous, nil
 }
 
+// KeyFilePath returns the key file beside the SQLite database
+// (KeyFileName), or "" on PostgreSQL and for an in-memory database.
+func (c Config) KeyFilePath() string {
+	if c.Dialect != DialectSQLite || isMemory(c.SQLitePath) {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(c.SQLitePath), KeyFileName)
+}
+
 // ErrSecretKeyRequired is returned by ResolveSecretKey when SVAHUB_SECRET_KEY
 // is empty and the database is PostgreSQL.
 var ErrSecretKeyRequired = errors.New("SVAHUB_SECRET_KEY is required with PostgreSQL (generate one with: openssl rand -base64 32)")

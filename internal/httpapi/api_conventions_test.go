@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
@@ -189,11 +190,20 @@ func TestOpenRoutes(t *testing.T) {
 		e := newEnv(t, dialect)
 		r := e.doWith("", "", "GET", "/healthz", nil)
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
-		require.JSONEq(t, `{"status": "ok"}`, string(r.Body))
+		require.JSONEq(t, `{"status": "ok", "versao": "`+buildinfo.Version()+`"}`, string(r.Body))
 		r = e.doWith("", "", "GET", "/readyz", nil)
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.JSONEq(t, `{"status": "ok"}`, string(r.Body))
 
+		noFollow := *e.srv.Client()
+		noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		for _, p := range []string{"/swagger", "/swagger/"} {
+			res, err := noFollow.Get(e.srv.URL + p)
+			require.NoError(t, err)
+			_ = res.Body.Close()
+			require.Equal(t, http.StatusMovedPermanently, res.StatusCode, p)
+			require.Equal(t, "/swagger/index.html", res.Header.Get("Location"), p)
+		}
 		r = e.doWith("", "", "GET", "/swagger/index.html", nil)
 		require.Equal(t, http.StatusOK, r.Status)
 		require.Contains(t, r.Header.Get("Content-Type"), "text/html")

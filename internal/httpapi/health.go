@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -14,6 +15,8 @@ import (
 type Health struct {
 	Status string `json:"status" example:"ok"`
 	Detail string `json:"detail,omitempty"`
+	// Versao is the running build's version (svahub version); /healthz only.
+	Versao string `json:"versao,omitempty" example:"v1.4.0"`
 }
 
 // healthz godoc
@@ -24,7 +27,7 @@ type Health struct {
 //	@Success	200	{object}	Health
 //	@Router		/healthz [get]
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, Health{Status: "ok"})
+	return c.JSON(http.StatusOK, Health{Status: "ok", Versao: buildinfo.Version()})
 }
 
 // readyz godoc

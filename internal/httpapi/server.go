@@ -97,7 +97,10 @@ func build(d Deps, api bool) *Server {
 	if !api {
 		return s
 	}
-	e.GET("/swagger", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") })
+	toIndex := func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/swagger/index.html") }
+	// echo-swagger would send /swagger/ to /swagger//index.html.
+	e.GET("/swagger", toIndex)
+	e.GET("/swagger/", toIndex)
 	e.GET("/swagger/*", echoSwagger.WrapHandler)
 
 	// Auth runs for every matched /api/v1 route. It is not group

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/svahub/svahub/internal/buildinfo"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -125,6 +126,12 @@ func New(o Options) *Metrics {
 			Help: "Transmissions deleted by the periodic sweep because they were older than SVAHUB_TRANSMISSION_RETENTION.",
 		}),
 	}
+	bi := buildinfo.Get()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "build_info",
+		Help: "Always 1; the labels name the running build (version, VCS revision, Go version).",
+	}, []string{"version", "revision", "goversion"})
+	build.WithLabelValues(bi.Version, bi.Revision, bi.GoVersion).Set(1)
 	for _, p := range o.Platforms {
 		m.tokenRenewals.WithLabelValues(p, "ok")
 		m.tokenRenewals.WithLabelValues(p, "error")
@@ -132,7 +139,7 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired, m.purged,
+		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired, m.purged, build,
 	)
 	if o.Stats != nil {
 		m.reg.MustRegister(newDBCollector(o))

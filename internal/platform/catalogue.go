@@ -76,17 +76,19 @@ func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, u svahub.In
 		return nil, err
 	}
 	if out.Token.Status != svahub.TokenPending {
-		return out, nil
+		return c.effective(out), nil
 	}
 	return c.afterSave(ctx, out)
 }
 
+// afterSave generates the integration's token and answers it read again,
+// with its effective rate limit.
 func (c *Catalogue) afterSave(ctx context.Context, out *svahub.Integration) (*svahub.Integration, error) {
 	if _, err := c.m.RenewToken(ctx, out.ID); err != nil {
 		c.m.opts.Logger.Warn("token generation failed", "integration", out.ID, "err", err)
-		return out, nil
+		return c.effective(out), nil
 	}
-	return c.CatalogueStore.FindIntegrationByID(ctx, out.ID)
+	return c.FindIntegrationByID(ctx, out.ID)
 }
 
 // verify checks code against the platform catalogue: (true, nil) when

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -96,4 +97,37 @@ func waitForKeyFile(path string) (string, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// ReplaceKeyFile writes key (base64, checked with ParseKey) to the key file
+// at path, atomically: a temporary file with mode 0600 in the same
+// directory, synced, then renamed over path. Readers see the old key or the
+// new one, never a partial file.
+func ReplaceKeyFile(path, key string) error {
+	if _, err := ParseKey(key); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("secret: replacing key file %s: %w", path, err)
+	}
+	tmp := f.Name()
+	err = f.Chmod(0o600)
+	if err == nil {
+		_, err = f.WriteString(key + "\n")
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("secret: replacing key file %s: %w", path, err)
+	}
+	return nil
 }

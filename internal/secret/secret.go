@@ -223,3 +223,15 @@ func GenerateKey() (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(key), nil
 }
+
+// KeyIDs returns the ids of every key the Box can open with, the current
+// one first.
+func (b *Box) KeyIDs() []string {
+	ids := []string{b.currentID}
+	for id := range b.byID {
+		if id != b.currentID {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

@@ -70,3 +70,41 @@ func (db *DB) RotateSecrets(ctx context.Context) (int, error) {
 	}
 	return total, nil
 }
+
+// keyLister is implemented by sealers that name their keys
+// (internal/secret.Box).
+type keyLister interface {
+	KeyIDs() []string
+}
+
+// CheckSealKeys returns an error when a stored secret was sealed with a key
+// the sealer does not have (or cannot be opened), so that a process
+// started with the wrong SVAHUB_SECRET_KEY or key file is not ready rather
+// than failing on every call that needs a secret. It reads every sealed
+// column once (one indexed-free scan of each table, stopping at the first
+// unknown value); callers cache the answer.
+func (db *DB) CheckSealKeys(ctx context.Context) error {
+	kl, ok := db.sealer.(keyLister)
+	if !ok {
+		return nil
+	}
+	var prefixes []string
+	for _, id := range kl.KeyIDs() {
+		prefixes = append(prefixes, "v1:"+id)
+	}
+	for _, c := range sealedColumns {
+		var values []string
+		err := db.gorm.WithContext(ctx).Table(c.table).
+			Where(c.column+" <> '' AND substr("+c.column+", 1, 11) NOT IN ?", prefixes).
+			Limit(1).Pluck(c.column, &values).Error
+		if err != nil {
+			return err
+		}
+		for _, v := range values {
+			if _, err := db.sealer.Open(v); err != nil {
+				return fmt.Errorf("store: %s.%s holds a secret this process cannot open: %w", c.table, c.column, err)
+			}
+		}
+	}
+	return nil
+}

@@ -38,8 +38,13 @@ func TestRotateSecrets(t *testing.T) {
 			Customer: svahub.CustomerInput{ID: 1, Name: "Maria"}})
 		require.NoError(t, err)
 
+		require.NoError(t, db.CheckSealKeys(ctx))
+		// A process with only the new key cannot open them: not ready.
+		require.ErrorIs(t, open(newKey).CheckSealKeys(ctx), secret.ErrUnknownKey)
+
 		// During rotation a server with both keys reads everything.
 		both := open(newKey, oldKey)
+		require.NoError(t, both.CheckSealKeys(ctx))
 		n, err := both.RotateSecrets(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 3, n)
@@ -49,6 +54,8 @@ func TestRotateSecrets(t *testing.T) {
 
 		// After it, the new key alone opens every secret.
 		fresh := open(newKey)
+		require.NoError(t, fresh.CheckSealKeys(ctx))
+		require.ErrorIs(t, open(oldKey).CheckSealKeys(ctx), secret.ErrUnknownKey, "the old key alone no longer opens them")
 		creds, err := fresh.Credentials(ctx, integ.ID)
 		require.NoError(t, err)
 		require.Equal(t, "segredo-antigo", creds.ClientSecret)

@@ -235,6 +235,24 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return db.migrate(ctx)
 }
 
+// minLevel drops records below min before they reach Handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
 // migrationLockID is the advisory lock key serialising migrations.
 const migrationLockID = 7_342_118_905_001
 
@@ -250,7 +268,11 @@ func (db *DB) migrate(ctx context.Context) error {
 	for _, r := range results {
 		db.log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
-	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	// River's migrator logs every step at info ("No migrations to apply"
+	// on each start and one-off command); svahub logs the applied versions
+	// itself, so only River's warnings and errors get through.
+	rlog := slog.New(minLevel{Handler: db.log.Handler(), min: slog.LevelWarn})
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: rlog})
 	if err != nil {
 		return fmt.Errorf("store: river migrations: %w", err)
 	}
@@ -259,7 +281,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: river migrate: %w", err)
 	}
 	for _, v := range res.Versions {
-		db.log.Info("river migration applied", "version", v.Version, "name", v.Name)
+		db.log.Info("river migration applied", "version", v.Version, "name", v.Name, "duration", v.Duration)
 	}
 	return nil
 }

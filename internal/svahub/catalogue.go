@@ -35,11 +35,13 @@ type Integration struct {
 // IntegrationParams are an integration's platform parameters as shown to
 // callers: the client secret is write-only, only whether it is set is shown.
 type IntegrationParams struct {
-	ClientID     string         `json:"client_id"`
-	SecretSet    bool           `json:"client_secret_definido"`
-	Username     UsernamePolicy `json:"usuario"`
-	BaseURL      string         `json:"url_base"`
-	RateLimitRPS float64        `json:"limite_requisicoes_por_segundo"`
+	ClientID  string         `json:"client_id"`
+	SecretSet bool           `json:"client_secret_definido"`
+	Username  UsernamePolicy `json:"usuario"`
+	BaseURL   string         `json:"url_base"`
+	// RateLimitRPS is the request rate in force: the integration's own, or
+	// SVAHUB_PLATFORM_RATE_LIMIT when it sets none.
+	RateLimitRPS float64 `json:"limite_requisicoes_por_segundo"`
 }
 
 // TokenInfo is the integration's token block. The token itself is never shown.
