@@ -2590,6 +2590,11 @@ const docTemplate = `{
                 "status": {
                     "type": "string",
                     "example": "ok"
+                },
+                "versao": {
+                    "description": "Versao is the running build's version (svahub version); /healthz only.",
+                    "type": "string",
+                    "example": "v1.4.0"
                 }
             }
         },
@@ -3194,6 +3199,7 @@ const docTemplate = `{
                     "type": "boolean"
                 },
                 "limite_requisicoes_por_segundo": {
+                    "description": "RateLimitRPS is the request rate in force: the integration's own, or\nSVAHUB_PLATFORM_RATE_LIMIT when it sets none.",
                     "type": "number"
                 },
                 "url_base": {
