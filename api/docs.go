@@ -15,7 +15,7 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
-        "/assinaturas": {
+        "/api/v1/assinaturas": {
             "get": {
                 "security": [
                     {
@@ -79,25 +79,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                            "$ref": "#/definitions/SubscriptionList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/assinaturas/{id}": {
+        "/api/v1/assinaturas/{id}": {
             "get": {
                 "security": [
                     {
@@ -124,25 +124,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -178,7 +178,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ExpiryInput"
+                            "$ref": "#/definitions/ExpiryInput"
                         }
                     }
                 ],
@@ -186,61 +186,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/assinaturas/{id}/retransmitir": {
+        "/api/v1/assinaturas/{id}/retransmitir": {
             "post": {
                 "security": [
                     {
@@ -268,37 +268,37 @@ const docTemplate = `{
                     "202": {
                         "description": "Accepted",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Accepted"
+                            "$ref": "#/definitions/Accepted"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/clientes/{id_cliente}/anonimizar": {
+        "/api/v1/clientes/{id_cliente}/anonimizar": {
             "post": {
                 "security": [
                     {
@@ -332,43 +332,43 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Erasure"
+                            "$ref": "#/definitions/Erasure"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/cobrancas": {
+        "/api/v1/cobrancas": {
             "get": {
                 "security": [
                     {
@@ -408,44 +408,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.BillingResponse"
+                            "$ref": "#/definitions/BillingResponse"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/healthz": {
-            "get": {
-                "produces": [
-                    "application/json"
-                ],
-                "tags": [
-                    "saude"
-                ],
-                "summary": "Processo vivo",
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "schema": {
-                            "$ref": "#/definitions/httpapi.Health"
-                        }
-                    }
-                }
-            }
-        },
-        "/integracoes": {
+        "/api/v1/integracoes": {
             "get": {
                 "security": [
                     {
@@ -481,19 +462,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Integration"
+                            "$ref": "#/definitions/IntegrationList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -528,7 +509,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.IntegrationInput"
+                            "$ref": "#/definitions/IntegrationInput"
                         }
                     }
                 ],
@@ -536,49 +517,49 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}": {
+        "/api/v1/integracoes/{id}": {
             "get": {
                 "security": [
                     {
@@ -605,25 +586,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -659,7 +640,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.IntegrationUpdate"
+                            "$ref": "#/definitions/IntegrationUpdate"
                         }
                     }
                 ],
@@ -667,55 +648,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -746,37 +727,37 @@ const docTemplate = `{
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/produtos": {
+        "/api/v1/integracoes/{id}/produtos": {
             "get": {
                 "security": [
                     {
@@ -815,25 +796,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Product"
+                            "$ref": "#/definitions/ProductList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -875,7 +856,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ProductInput"
+                            "$ref": "#/definitions/ProductInput"
                         }
                     }
                 ],
@@ -883,61 +864,61 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/produtos/sincronizar": {
+        "/api/v1/integracoes/{id}/produtos/sincronizar": {
             "post": {
                 "security": [
                     {
@@ -964,43 +945,43 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Product"
+                            "$ref": "#/definitions/ProductList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "503": {
                         "description": "Service Unavailable",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/testar": {
+        "/api/v1/integracoes/{id}/testar": {
             "post": {
                 "security": [
                     {
@@ -1028,37 +1009,37 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.TokenInfo"
+                            "$ref": "#/definitions/TokenInfo"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/pacotes": {
+        "/api/v1/pacotes": {
             "get": {
                 "security": [
                     {
@@ -1102,19 +1083,19 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Package"
+                            "$ref": "#/definitions/PackageList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1149,7 +1130,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PackageInput"
+                            "$ref": "#/definitions/PackageInput"
                         }
                     }
                 ],
@@ -1157,49 +1138,49 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/pacotes/{id}": {
+        "/api/v1/pacotes/{id}": {
             "get": {
                 "security": [
                     {
@@ -1226,25 +1207,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1280,7 +1261,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PackageUpdate"
+                            "$ref": "#/definitions/PackageUpdate"
                         }
                     }
                 ],
@@ -1288,55 +1269,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1367,37 +1348,37 @@ const docTemplate = `{
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/planos": {
+        "/api/v1/planos": {
             "get": {
                 "security": [
                     {
@@ -1429,25 +1410,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Plan"
+                            "$ref": "#/definitions/PlanList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/planos/{id}": {
+        "/api/v1/planos/{id}": {
             "get": {
                 "security": [
                     {
@@ -1474,25 +1455,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1528,7 +1509,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PlanUpdate"
+                            "$ref": "#/definitions/PlanUpdate"
                         }
                     }
                 ],
@@ -1536,49 +1517,49 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1610,31 +1591,31 @@ const docTemplate = `{
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/produtos/{id}": {
+        "/api/v1/produtos/{id}": {
             "get": {
                 "security": [
                     {
@@ -1661,25 +1642,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1714,7 +1695,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ProductInput"
+                            "$ref": "#/definitions/ProductInput"
                         }
                     }
                 ],
@@ -1722,55 +1703,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1801,62 +1782,37 @@ const docTemplate = `{
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/readyz": {
-            "get": {
-                "produces": [
-                    "application/json"
-                ],
-                "tags": [
-                    "saude"
-                ],
-                "summary": "Pronto para tráfego (banco acessível, migrações aplicadas)",
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "schema": {
-                            "$ref": "#/definitions/httpapi.Health"
-                        }
-                    },
-                    "503": {
-                        "description": "Service Unavailable",
-                        "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
-                        }
-                    }
-                }
-            }
-        },
-        "/servicos": {
+        "/api/v1/servicos": {
             "get": {
                 "security": [
                     {
@@ -1906,25 +1862,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_CustomerService"
+                            "$ref": "#/definitions/CustomerServiceList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/status": {
+        "/api/v1/servicos/status": {
             "post": {
                 "security": [
                     {
@@ -1955,7 +1911,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.StatusBatchInput"
+                            "$ref": "#/definitions/StatusBatchInput"
                         }
                     }
                 ],
@@ -1963,49 +1919,49 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.StatusBatchResponse"
+                            "$ref": "#/definitions/StatusBatchResponse"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}": {
+        "/api/v1/servicos/{id}": {
             "get": {
                 "security": [
                     {
@@ -2032,25 +1988,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2086,7 +2042,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ServiceInput"
+                            "$ref": "#/definitions/ServiceInput"
                         }
                     }
                 ],
@@ -2094,55 +2050,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/pacotes": {
+        "/api/v1/servicos/{id}/pacotes": {
             "get": {
                 "security": [
                     {
@@ -2181,25 +2137,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                            "$ref": "#/definitions/SubscriptionList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2241,7 +2197,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.AttachInput"
+                            "$ref": "#/definitions/AttachInput"
                         }
                     }
                 ],
@@ -2249,61 +2205,61 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
                         "description": "Conflict",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/pacotes/{id_assinatura}": {
+        "/api/v1/servicos/{id}/pacotes/{id_assinatura}": {
             "delete": {
                 "security": [
                     {
@@ -2337,31 +2293,31 @@ const docTemplate = `{
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/status": {
+        "/api/v1/servicos/{id}/status": {
             "put": {
                 "security": [
                     {
@@ -2393,7 +2349,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.StatusInput"
+                            "$ref": "#/definitions/StatusInput"
                         }
                     }
                 ],
@@ -2401,55 +2357,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
                         "description": "Forbidden",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
                         "description": "Not Found",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
                         "description": "Request Entity Too Large",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
                         "description": "Unsupported Media Type",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
                         "description": "Unprocessable Entity",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/transmissoes": {
+        "/api/v1/transmissoes": {
             "get": {
                 "security": [
                     {
@@ -2534,19 +2490,63 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Transmission"
+                            "$ref": "#/definitions/TransmissionList"
                         }
                     },
                     "400": {
                         "description": "Bad Request",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
                         "description": "Unauthorized",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/healthz": {
+            "get": {
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "saude"
+                ],
+                "summary": "Processo vivo",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Health"
+                        }
+                    }
+                }
+            }
+        },
+        "/readyz": {
+            "get": {
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "saude"
+                ],
+                "summary": "Pronto para tráfego (banco acessível, migrações aplicadas)",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Health"
+                        }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2554,7 +2554,7 @@ const docTemplate = `{
         }
     },
     "definitions": {
-        "httpapi.Accepted": {
+        "Accepted": {
             "type": "object",
             "properties": {
                 "status": {
@@ -2563,208 +2563,7 @@ const docTemplate = `{
                 }
             }
         },
-        "httpapi.BillingResponse": {
-            "type": "object",
-            "properties": {
-                "competencia": {
-                    "type": "string",
-                    "example": "2026-11"
-                },
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.BillingItem"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.Health": {
-            "type": "object",
-            "properties": {
-                "detail": {
-                    "type": "string"
-                },
-                "status": {
-                    "type": "string",
-                    "example": "ok"
-                }
-            }
-        },
-        "httpapi.List-svahub_CustomerService": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.CustomerService"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Integration": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Integration"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Package": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Package"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Plan": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Plan"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Product": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Product"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Subscription": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Subscription"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Transmission": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Transmission"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.Pagination": {
-            "type": "object",
-            "properties": {
-                "itens_por_pagina": {
-                    "type": "integer",
-                    "example": 50
-                },
-                "pagina_atual": {
-                    "type": "integer",
-                    "example": 0
-                },
-                "total_registros": {
-                    "type": "integer",
-                    "example": 1506
-                },
-                "ultima_pagina": {
-                    "type": "integer",
-                    "example": 30
-                }
-            }
-        },
-        "httpapi.Problem": {
-            "type": "object",
-            "properties": {
-                "codigos_validos": {
-                    "description": "CodigosValidos lists the platform's product codes when a code is unknown.",
-                    "type": "array",
-                    "items": {
-                        "type": "string"
-                    }
-                },
-                "detail": {
-                    "type": "string",
-                    "example": "dados inválidos"
-                },
-                "erros": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.FieldError"
-                    }
-                },
-                "instance": {
-                    "type": "string",
-                    "example": "/api/v1/pacotes"
-                },
-                "request_id": {
-                    "type": "string"
-                },
-                "status": {
-                    "type": "integer",
-                    "example": 422
-                },
-                "title": {
-                    "type": "string",
-                    "example": "Dados inválidos"
-                },
-                "type": {
-                    "type": "string",
-                    "example": "urn:svahub:problema:dados-invalidos"
-                }
-            }
-        },
-        "httpapi.StatusBatchResponse": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.StatusBatchResult"
-                    }
-                }
-            }
-        },
-        "svahub.Access": {
+        "Access": {
             "type": "object",
             "properties": {
                 "codigo_produto": {
@@ -2778,7 +2577,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.AccessState"
+                            "$ref": "#/definitions/AccessState"
                         }
                     ]
                 },
@@ -2790,7 +2589,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.AccessState"
+                            "$ref": "#/definitions/AccessState"
                         }
                     ]
                 },
@@ -2805,7 +2604,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.AccessState": {
+        "AccessState": {
             "type": "string",
             "enum": [
                 "",
@@ -2820,7 +2619,7 @@ const docTemplate = `{
                 "AccessCancelled"
             ]
         },
-        "svahub.AttachInput": {
+        "AttachInput": {
             "type": "object",
             "required": [
                 "id_pacote"
@@ -2836,7 +2635,20 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.BillingItem": {
+        "BatchResult": {
+            "type": "string",
+            "enum": [
+                "atualizado",
+                "inalterado",
+                "nao_encontrado"
+            ],
+            "x-enum-varnames": [
+                "BatchUpdated",
+                "BatchUnchanged",
+                "BatchNotFound"
+            ]
+        },
+        "BillingItem": {
             "type": "object",
             "properties": {
                 "data_cancelamento": {
@@ -2880,7 +2692,25 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Customer": {
+        "BillingResponse": {
+            "type": "object",
+            "properties": {
+                "competencia": {
+                    "type": "string",
+                    "example": "2026-11"
+                },
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/BillingItem"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "Customer": {
             "type": "object",
             "properties": {
                 "codigo_cliente": {
@@ -2903,7 +2733,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.CustomerInput": {
+        "CustomerInput": {
             "type": "object",
             "required": [
                 "id_cliente",
@@ -2940,11 +2770,11 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.CustomerService": {
+        "CustomerService": {
             "type": "object",
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/svahub.Customer"
+                    "$ref": "#/definitions/Customer"
                 },
                 "data_atualizacao": {
                     "type": "string"
@@ -2964,18 +2794,32 @@ const docTemplate = `{
                 "pacotes": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.Subscription"
+                        "$ref": "#/definitions/Subscription"
                     }
                 },
                 "senha_definida": {
                     "type": "boolean"
                 },
                 "status_prefixo": {
-                    "$ref": "#/definitions/svahub.ServiceStatus"
+                    "$ref": "#/definitions/ServiceStatus"
                 }
             }
         },
-        "svahub.ErasedPlatformUser": {
+        "CustomerServiceList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/CustomerService"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "ErasedPlatformUser": {
             "type": "object",
             "properties": {
                 "compartilhado": {
@@ -3000,7 +2844,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Erasure": {
+        "Erasure": {
             "type": "object",
             "properties": {
                 "chave_api": {
@@ -3061,12 +2905,12 @@ const docTemplate = `{
                     "description": "PlatformUsers are the customer's users on the platforms, whose\ndeletion must be requested from each platform.",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.ErasedPlatformUser"
+                        "$ref": "#/definitions/ErasedPlatformUser"
                     }
                 }
             }
         },
-        "svahub.ExpiryInput": {
+        "ExpiryInput": {
             "type": "object",
             "required": [
                 "data_expiracao"
@@ -3078,7 +2922,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.FieldError": {
+        "FieldError": {
             "type": "object",
             "properties": {
                 "campo": {
@@ -3089,7 +2933,19 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Integration": {
+        "Health": {
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "Integration": {
             "type": "object",
             "properties": {
                 "ativo": {
@@ -3108,7 +2964,7 @@ const docTemplate = `{
                     "type": "integer"
                 },
                 "parametros": {
-                    "$ref": "#/definitions/svahub.IntegrationParams"
+                    "$ref": "#/definitions/IntegrationParams"
                 },
                 "plataforma": {
                     "type": "string"
@@ -3117,11 +2973,11 @@ const docTemplate = `{
                     "type": "boolean"
                 },
                 "token": {
-                    "$ref": "#/definitions/svahub.TokenInfo"
+                    "$ref": "#/definitions/TokenInfo"
                 }
             }
         },
-        "svahub.IntegrationInput": {
+        "IntegrationInput": {
             "type": "object",
             "required": [
                 "descricao",
@@ -3138,7 +2994,7 @@ const docTemplate = `{
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "$ref": "#/definitions/svahub.IntegrationParamInput"
+                    "$ref": "#/definitions/IntegrationParamInput"
                 },
                 "plataforma": {
                     "type": "string",
@@ -3151,7 +3007,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.IntegrationParamInput": {
+        "IntegrationList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Integration"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "IntegrationParamInput": {
             "type": "object",
             "required": [
                 "client_id"
@@ -3184,7 +3054,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.IntegrationParams": {
+        "IntegrationParams": {
             "type": "object",
             "properties": {
                 "client_id": {
@@ -3200,11 +3070,11 @@ const docTemplate = `{
                     "type": "string"
                 },
                 "usuario": {
-                    "$ref": "#/definitions/svahub.UsernamePolicy"
+                    "$ref": "#/definitions/UsernamePolicy"
                 }
             }
         },
-        "svahub.IntegrationParamsUpdate": {
+        "IntegrationParamsUpdate": {
             "type": "object",
             "properties": {
                 "client_id": {
@@ -3246,7 +3116,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.IntegrationUpdate": {
+        "IntegrationUpdate": {
             "type": "object",
             "properties": {
                 "ativo": {
@@ -3265,7 +3135,7 @@ const docTemplate = `{
                     "description": "Params are the platform parameters; each one omitted is kept.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.IntegrationParamsUpdate"
+                            "$ref": "#/definitions/IntegrationParamsUpdate"
                         }
                     ]
                 },
@@ -3283,7 +3153,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Operation": {
+        "Operation": {
             "type": "string",
             "enum": [
                 "token",
@@ -3308,7 +3178,7 @@ const docTemplate = `{
                 "OpQuery"
             ]
         },
-        "svahub.Origin": {
+        "Origin": {
             "type": "string",
             "enum": [
                 "plano",
@@ -3319,7 +3189,7 @@ const docTemplate = `{
                 "OriginSingle"
             ]
         },
-        "svahub.Outcome": {
+        "Outcome": {
             "type": "string",
             "enum": [
                 "sucesso",
@@ -3332,7 +3202,7 @@ const docTemplate = `{
                 "OutcomeTemporary"
             ]
         },
-        "svahub.Package": {
+        "Package": {
             "type": "object",
             "properties": {
                 "ativo": {
@@ -3359,7 +3229,7 @@ const docTemplate = `{
                 "produtos": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.ProductRef"
+                        "$ref": "#/definitions/ProductRef"
                     }
                 },
                 "valor": {
@@ -3368,7 +3238,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.PackageInput": {
+        "PackageInput": {
             "type": "object",
             "required": [
                 "descricao",
@@ -3413,7 +3283,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.PackageUpdate": {
+        "PackageList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Package"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "PackageUpdate": {
             "type": "object",
             "properties": {
                 "ativo": {
@@ -3460,7 +3344,28 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Plan": {
+        "Pagination": {
+            "type": "object",
+            "properties": {
+                "itens_por_pagina": {
+                    "type": "integer",
+                    "example": 50
+                },
+                "pagina_atual": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "total_registros": {
+                    "type": "integer",
+                    "example": 1506
+                },
+                "ultima_pagina": {
+                    "type": "integer",
+                    "example": 30
+                }
+            }
+        },
+        "Plan": {
             "type": "object",
             "properties": {
                 "data_atualizacao": {
@@ -3478,12 +3383,12 @@ const docTemplate = `{
                 "pacotes": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.PlanItem"
+                        "$ref": "#/definitions/PlanItem"
                     }
                 }
             }
         },
-        "svahub.PlanItem": {
+        "PlanItem": {
             "type": "object",
             "properties": {
                 "descricao": {
@@ -3498,7 +3403,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.PlanUpdate": {
+        "PlanList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Plan"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "PlanUpdate": {
             "type": "object",
             "properties": {
                 "descricao": {
@@ -3522,7 +3441,48 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Product": {
+        "Problem": {
+            "type": "object",
+            "properties": {
+                "codigos_validos": {
+                    "description": "CodigosValidos lists the platform's product codes when a code is unknown.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "detail": {
+                    "type": "string",
+                    "example": "dados inválidos"
+                },
+                "erros": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/FieldError"
+                    }
+                },
+                "instance": {
+                    "type": "string",
+                    "example": "/api/v1/pacotes"
+                },
+                "request_id": {
+                    "type": "string"
+                },
+                "status": {
+                    "type": "integer",
+                    "example": 422
+                },
+                "title": {
+                    "type": "string",
+                    "example": "Dados inválidos"
+                },
+                "type": {
+                    "type": "string",
+                    "example": "urn:svahub:problema:dados-invalidos"
+                }
+            }
+        },
+        "Product": {
             "type": "object",
             "properties": {
                 "codigo": {
@@ -3545,7 +3505,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.ProductInput": {
+        "ProductInput": {
             "type": "object",
             "required": [
                 "codigo",
@@ -3563,7 +3523,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.ProductRef": {
+        "ProductList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Product"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "ProductRef": {
             "type": "object",
             "properties": {
                 "codigo": {
@@ -3577,14 +3551,14 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.ServiceInput": {
+        "ServiceInput": {
             "type": "object",
             "required": [
                 "status_prefixo"
             ],
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/svahub.CustomerInput"
+                    "$ref": "#/definitions/CustomerInput"
                 },
                 "id_servico": {
                     "type": "integer",
@@ -3606,7 +3580,7 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.ServiceStatus": {
+        "ServiceStatus": {
             "type": "string",
             "enum": [
                 "servico_habilitado",
@@ -3639,7 +3613,7 @@ const docTemplate = `{
                 "StatusQuotaExceeded"
             ]
         },
-        "svahub.StatusBatchInput": {
+        "StatusBatchInput": {
             "type": "object",
             "required": [
                 "itens"
@@ -3650,12 +3624,12 @@ const docTemplate = `{
                     "maxItems": 1000,
                     "minItems": 1,
                     "items": {
-                        "$ref": "#/definitions/svahub.StatusBatchItem"
+                        "$ref": "#/definitions/StatusBatchItem"
                     }
                 }
             }
         },
-        "svahub.StatusBatchItem": {
+        "StatusBatchItem": {
             "type": "object",
             "required": [
                 "id_cliente_servico",
@@ -3672,23 +3646,29 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.StatusBatchResult": {
+        "StatusBatchResponse": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/StatusBatchResult"
+                    }
+                }
+            }
+        },
+        "StatusBatchResult": {
             "type": "object",
             "properties": {
                 "id_cliente_servico": {
                     "type": "integer"
                 },
                 "resultado": {
-                    "type": "string",
-                    "enum": [
-                        "atualizado",
-                        "inalterado",
-                        "nao_encontrado"
-                    ]
+                    "$ref": "#/definitions/BatchResult"
                 }
             }
         },
-        "svahub.StatusInput": {
+        "StatusInput": {
             "type": "object",
             "required": [
                 "status_prefixo"
@@ -3700,13 +3680,13 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Subscription": {
+        "Subscription": {
             "type": "object",
             "properties": {
                 "acessos": {
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.Access"
+                        "$ref": "#/definitions/Access"
                     }
                 },
                 "data_cadastro": {
@@ -3738,7 +3718,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Origin"
+                            "$ref": "#/definitions/Origin"
                         }
                     ]
                 },
@@ -3753,7 +3733,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.SubscriptionStatus"
+                            "$ref": "#/definitions/SubscriptionStatus"
                         }
                     ]
                 },
@@ -3766,7 +3746,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.SubscriptionStatus": {
+        "SubscriptionList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Subscription"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "SubscriptionStatus": {
             "type": "string",
             "enum": [
                 "pendente",
@@ -3785,7 +3779,7 @@ const docTemplate = `{
                 "SubError"
             ]
         },
-        "svahub.TokenInfo": {
+        "TokenInfo": {
             "type": "object",
             "properties": {
                 "expira_em": {
@@ -3802,13 +3796,13 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.TokenStatus"
+                            "$ref": "#/definitions/TokenStatus"
                         }
                     ]
                 }
             }
         },
-        "svahub.TokenStatus": {
+        "TokenStatus": {
             "type": "string",
             "enum": [
                 "pendente",
@@ -3821,7 +3815,7 @@ const docTemplate = `{
                 "TokenError"
             ]
         },
-        "svahub.Transmission": {
+        "Transmission": {
             "type": "object",
             "properties": {
                 "data": {
@@ -3859,7 +3853,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Operation"
+                            "$ref": "#/definitions/Operation"
                         }
                     ]
                 },
@@ -3871,7 +3865,7 @@ const docTemplate = `{
                     ],
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Outcome"
+                            "$ref": "#/definitions/Outcome"
                         }
                     ]
                 },
@@ -3883,7 +3877,21 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.UsernamePolicy": {
+        "TransmissionList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Transmission"
+                    }
+                },
+                "paginacao": {
+                    "$ref": "#/definitions/Pagination"
+                }
+            }
+        },
+        "UsernamePolicy": {
             "type": "string",
             "enum": [
                 "login_autenticacao",
@@ -3913,7 +3921,7 @@ const docTemplate = `{
 var SwaggerInfo = &swag.Spec{
 	Version:          "1.0",
 	Host:             "",
-	BasePath:         "/api/v1",
+	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "svahub — Plataformas de Conteúdo",
 	Description:      "Catálogo de integrações, produtos, pacotes e combos; serviços do cliente, assinaturas e a sincronização com plataformas de conteúdo (Qualifica).\nErros seguem RFC 9457 (application/problem+json) com mensagens em português.",

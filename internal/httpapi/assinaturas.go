@@ -30,9 +30,9 @@ var subscriptionStatuses = []svahub.SubscriptionStatus{svahub.SubPending, svahub
 //	@Param		id_cliente_servico	query		int		false	"serviço do cliente"
 //	@Param		pagina				query		int		false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Subscription]
+//	@Success	200					{object}	SubscriptionList
 //	@Failure	400,401				{object}	Problem
-//	@Router		/assinaturas [get]
+//	@Router		/api/v1/assinaturas [get]
 func (s *Server) listSubscriptions(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Server) listSubscriptions(c echo.Context) error {
 //	@Param		id	path		int	true	"id_assinatura"
 //	@Success	200	{object}	svahub.Subscription
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/assinaturas/{id} [get]
+//	@Router		/api/v1/assinaturas/{id} [get]
 func (s *Server) getSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *Server) getSubscription(c echo.Context) error {
 //	@Param			body	body		svahub.ExpiryInput	true	"data"
 //	@Success		200		{object}	svahub.Subscription
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/assinaturas/{id} [patch]
+//	@Router			/api/v1/assinaturas/{id} [patch]
 func (s *Server) patchSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -132,7 +132,7 @@ type Accepted struct {
 //	@Param			id	path		int	true	"id_assinatura"
 //	@Success		202	{object}	Accepted
 //	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/assinaturas/{id}/retransmitir [post]
+//	@Router			/api/v1/assinaturas/{id}/retransmitir [post]
 func (s *Server) retransmit(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -163,7 +163,7 @@ type BillingResponse struct {
 //	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
 //	@Success		200					{object}	BillingResponse
 //	@Failure		400,401				{object}	Problem
-//	@Router			/cobrancas [get]
+//	@Router			/api/v1/cobrancas [get]
 func (s *Server) billing(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *Server) customerRoutes(g *echo.Group) {
 //	@Param			Idempotency-Key	header		string	false	"chave de idempotência"
 //	@Success		200				{object}	svahub.Erasure
 //	@Failure		400,401,403,404,409	{object}	Problem
-//	@Router			/clientes/{id_cliente}/anonimizar [post]
+//	@Router			/api/v1/clientes/{id_cliente}/anonimizar [post]
 func (s *Server) eraseCustomer(c echo.Context) error {
 	id, err := pathID(c, "id_cliente")
 	if err != nil {

@@ -309,3 +309,23 @@ func created(c echo.Context, location string, v any) error {
 	c.Response().Header().Set(echo.HeaderLocation, location)
 	return c.JSON(http.StatusCreated, v)
 }
+
+// The list models of the OpenAPI document: swag names a generic instance
+// after its Go type arguments (List-svahub_Package), so each list the API
+// answers gets a named type with exactly List[T]'s shape.
+type (
+	// IntegrationList is a page of integrations.
+	IntegrationList List[svahub.Integration]
+	// ProductList is a page of products.
+	ProductList List[svahub.Product]
+	// PackageList is a page of packages.
+	PackageList List[svahub.Package]
+	// PlanList is a page of plans.
+	PlanList List[svahub.Plan]
+	// CustomerServiceList is a page of customer services.
+	CustomerServiceList List[svahub.CustomerService]
+	// SubscriptionList is a page of subscriptions.
+	SubscriptionList List[svahub.Subscription]
+	// TransmissionList is a page of transmissions.
+	TransmissionList List[svahub.Transmission]
+)

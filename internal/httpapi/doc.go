@@ -9,7 +9,7 @@
 //	@version					1.0
 //	@description				Catálogo de integrações, produtos, pacotes e combos; serviços do cliente, assinaturas e a sincronização com plataformas de conteúdo (Qualifica).
 //	@description				Erros seguem RFC 9457 (application/problem+json) com mensagens em português.
-//	@BasePath					/api/v1
+//	@BasePath					/
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization

@@ -30,7 +30,7 @@ func (s *Server) integrationRoutes(g *echo.Group) {
 //	@Param			body			body		svahub.IntegrationInput	true	"integração"
 //	@Success		201				{object}	svahub.Integration
 //	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/integracoes [post]
+//	@Router			/api/v1/integracoes [post]
 func (s *Server) createIntegration(c echo.Context) error {
 	var in svahub.IntegrationInput
 	if err := decode(c, &in); err != nil {
@@ -51,9 +51,9 @@ func (s *Server) createIntegration(c echo.Context) error {
 //	@Produce	json
 //	@Param		pagina				query		int	false	"página (0-based)"	minimum(0)
 //	@Param		itens_por_pagina	query		int	false	"itens por página"	minimum(1)	maximum(500)	default(50)
-//	@Success	200					{object}	List[svahub.Integration]
+//	@Success	200					{object}	IntegrationList
 //	@Failure	400,401				{object}	Problem
-//	@Router		/integracoes [get]
+//	@Router		/api/v1/integracoes [get]
 func (s *Server) listIntegrations(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -75,7 +75,7 @@ func (s *Server) listIntegrations(c echo.Context) error {
 //	@Param		id	path		int	true	"id_integracao"
 //	@Success	200	{object}	svahub.Integration
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/integracoes/{id} [get]
+//	@Router		/api/v1/integracoes/{id} [get]
 func (s *Server) getIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Server) getIntegration(c echo.Context) error {
 //	@Param			body	body		svahub.IntegrationUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Integration
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/integracoes/{id} [put]
+//	@Router			/api/v1/integracoes/{id} [put]
 func (s *Server) updateIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Server) updateIntegration(c echo.Context) error {
 //	@Param		id	path	int	true	"id_integracao"
 //	@Success	204
 //	@Failure	400,401,403,404,409	{object}	Problem
-//	@Router		/integracoes/{id} [delete]
+//	@Router		/api/v1/integracoes/{id} [delete]
 func (s *Server) deleteIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 //	@Param			id	path		int	true	"id_integracao"
 //	@Success		200	{object}	svahub.TokenInfo
 //	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/integracoes/{id}/testar [post]
+//	@Router			/api/v1/integracoes/{id}/testar [post]
 func (s *Server) testIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -29,7 +29,7 @@ func (s *Server) packageRoutes(g *echo.Group) {
 //	@Param			body			body		svahub.PackageInput	true	"pacote"
 //	@Success		201				{object}	svahub.Package
 //	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/pacotes [post]
+//	@Router			/api/v1/pacotes [post]
 func (s *Server) createPackage(c echo.Context) error {
 	var in svahub.PackageInput
 	if err := decode(c, &in); err != nil {
@@ -52,9 +52,9 @@ func (s *Server) createPackage(c echo.Context) error {
 //	@Param		ativo				query		bool	false	"filtra por ativo"
 //	@Param		pagina				query		int		false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Package]
+//	@Success	200					{object}	PackageList
 //	@Failure	400,401				{object}	Problem
-//	@Router		/pacotes [get]
+//	@Router		/api/v1/pacotes [get]
 func (s *Server) listPackages(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Server) listPackages(c echo.Context) error {
 //	@Param		id	path		int	true	"id_pacote"
 //	@Success	200	{object}	svahub.Package
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/pacotes/{id} [get]
+//	@Router		/api/v1/pacotes/{id} [get]
 func (s *Server) getPackage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) getPackage(c echo.Context) error {
 //	@Param			body	body		svahub.PackageUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Package
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/pacotes/{id} [put]
+//	@Router			/api/v1/pacotes/{id} [put]
 func (s *Server) updatePackage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Server) updatePackage(c echo.Context) error {
 //	@Param		id	path	int	true	"id_pacote"
 //	@Success	204
 //	@Failure	400,401,403,404,409	{object}	Problem
-//	@Router		/pacotes/{id} [delete]
+//	@Router		/api/v1/pacotes/{id} [delete]
 func (s *Server) deletePackage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

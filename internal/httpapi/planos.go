@@ -29,7 +29,7 @@ func (s *Server) planRoutes(g *echo.Group) {
 //	@Success		200		{object}	svahub.Plan
 //	@Success		201		{object}	svahub.Plan
 //	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/planos/{id} [put]
+//	@Router			/api/v1/planos/{id} [put]
 func (s *Server) upsertPlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -57,9 +57,9 @@ func (s *Server) upsertPlan(c echo.Context) error {
 //	@Produce	json
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Plan]
+//	@Success	200					{object}	PlanList
 //	@Failure	400,401				{object}	Problem
-//	@Router		/planos [get]
+//	@Router		/api/v1/planos [get]
 func (s *Server) listPlans(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *Server) listPlans(c echo.Context) error {
 //	@Param		id	path		int	true	"id_servico"
 //	@Success	200	{object}	svahub.Plan
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/planos/{id} [get]
+//	@Router		/api/v1/planos/{id} [get]
 func (s *Server) getPlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Server) getPlan(c echo.Context) error {
 //	@Param			id	path	int	true	"id_servico"
 //	@Success		204
 //	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/planos/{id} [delete]
+//	@Router			/api/v1/planos/{id} [delete]
 func (s *Server) deletePlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -31,7 +31,7 @@ func (s *Server) productRoutes(g *echo.Group) {
 //	@Param			body			body		svahub.ProductInput	true	"produto"
 //	@Success		201				{object}	svahub.Product
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/integracoes/{id}/produtos [post]
+//	@Router			/api/v1/integracoes/{id}/produtos [post]
 func (s *Server) createProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -57,9 +57,9 @@ func (s *Server) createProduct(c echo.Context) error {
 //	@Param		id					path		int	true	"id_integracao"
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Product]
+//	@Success	200					{object}	ProductList
 //	@Failure	400,401,404			{object}	Problem
-//	@Router		/integracoes/{id}/produtos [get]
+//	@Router		/api/v1/integracoes/{id}/produtos [get]
 func (s *Server) listProducts(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -83,9 +83,9 @@ func (s *Server) listProducts(c echo.Context) error {
 //	@Security	BearerAuth
 //	@Produce	json
 //	@Param		id	path		int	true	"id_integracao"
-//	@Success	200	{object}	List[svahub.Product]
+//	@Success	200	{object}	ProductList
 //	@Failure	400,401,403,404,503	{object}	Problem
-//	@Router		/integracoes/{id}/produtos/sincronizar [post]
+//	@Router		/api/v1/integracoes/{id}/produtos/sincronizar [post]
 func (s *Server) syncProducts(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Server) syncProducts(c echo.Context) error {
 //	@Param		id	path		int	true	"id_produto"
 //	@Success	200	{object}	svahub.Product
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/produtos/{id} [get]
+//	@Router		/api/v1/produtos/{id} [get]
 func (s *Server) getProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Server) getProduct(c echo.Context) error {
 //	@Param		body	body		svahub.ProductInput	true	"produto"
 //	@Success	200		{object}	svahub.Product
 //	@Failure	400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router		/produtos/{id} [put]
+//	@Router		/api/v1/produtos/{id} [put]
 func (s *Server) updateProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Server) updateProduct(c echo.Context) error {
 //	@Param		id	path	int	true	"id_produto"
 //	@Success	204
 //	@Failure	400,401,403,404,409	{object}	Problem
-//	@Router		/produtos/{id} [delete]
+//	@Router		/api/v1/produtos/{id} [delete]
 func (s *Server) deleteProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -34,7 +34,7 @@ func (s *Server) serviceRoutes(g *echo.Group) {
 //	@Success		200		{object}	svahub.CustomerService
 //	@Success		201		{object}	svahub.CustomerService
 //	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/servicos/{id} [put]
+//	@Router			/api/v1/servicos/{id} [put]
 func (s *Server) upsertService(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -65,9 +65,9 @@ func (s *Server) upsertService(c echo.Context) error {
 //	@Param		cpf_cnpj			query		string	false	"CPF/CNPJ (com ou sem pontuação)"
 //	@Param		pagina				query		int		false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.CustomerService]
+//	@Success	200					{object}	CustomerServiceList
 //	@Failure	400,401				{object}	Problem
-//	@Router		/servicos [get]
+//	@Router		/api/v1/servicos [get]
 func (s *Server) listServices(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Server) listServices(c echo.Context) error {
 //	@Param		id	path		int	true	"id_cliente_servico"
 //	@Success	200	{object}	svahub.CustomerService
 //	@Failure	400,401,404	{object}	Problem
-//	@Router		/servicos/{id} [get]
+//	@Router		/api/v1/servicos/{id} [get]
 func (s *Server) getService(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Server) getService(c echo.Context) error {
 //	@Param			body	body		svahub.StatusInput	true	"status"
 //	@Success		200		{object}	svahub.CustomerService
 //	@Failure		400,401,403,404,413,415,422	{object}	Problem
-//	@Router			/servicos/{id}/status [put]
+//	@Router			/api/v1/servicos/{id}/status [put]
 func (s *Server) setServiceStatus(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -169,7 +169,7 @@ type StatusBatchResponse struct {
 //	@Param			body			body		svahub.StatusBatchInput	true	"itens"
 //	@Success		200				{object}	StatusBatchResponse
 //	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/servicos/status [post]
+//	@Router			/api/v1/servicos/status [post]
 func (s *Server) setServiceStatuses(c echo.Context) error {
 	var in svahub.StatusBatchInput
 	if err := decode(c, &in); err != nil {
@@ -198,7 +198,7 @@ func (s *Server) setServiceStatuses(c echo.Context) error {
 //	@Param			body			body		svahub.AttachInput	true	"pacote"
 //	@Success		201				{object}	svahub.Subscription
 //	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/servicos/{id}/pacotes [post]
+//	@Router			/api/v1/servicos/{id}/pacotes [post]
 func (s *Server) attachPackage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -224,9 +224,9 @@ func (s *Server) attachPackage(c echo.Context) error {
 //	@Param		id					path		int	true	"id_cliente_servico"
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Subscription]
+//	@Success	200					{object}	SubscriptionList
 //	@Failure	400,401,404			{object}	Problem
-//	@Router		/servicos/{id}/pacotes [get]
+//	@Router		/api/v1/servicos/{id}/pacotes [get]
 func (s *Server) listServicePackages(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -255,7 +255,7 @@ func (s *Server) listServicePackages(c echo.Context) error {
 //	@Param		id_assinatura	path	int	true	"id_assinatura"
 //	@Success	204
 //	@Failure	400,401,403,404	{object}	Problem
-//	@Router		/servicos/{id}/pacotes/{id_assinatura} [delete]
+//	@Router		/api/v1/servicos/{id}/pacotes/{id_assinatura} [delete]
 func (s *Server) cancelSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

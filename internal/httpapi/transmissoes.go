@@ -54,9 +54,9 @@ func queryTime(c echo.Context, name string, loc *time.Location, end bool) (*time
 //	@Param			ate					query		string	false	"até, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339"
 //	@Param			pagina				query		int		false	"página (0-based)"
 //	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success		200					{object}	List[svahub.Transmission]
+//	@Success		200					{object}	TransmissionList
 //	@Failure		400,401				{object}	Problem
-//	@Router			/transmissoes [get]
+//	@Router			/api/v1/transmissoes [get]
 func (s *Server) listTransmissions(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

@@ -19,6 +19,9 @@ const (
 	TokenError   TokenStatus = "erro"
 )
 
+// TokenStatuses lists every token state.
+var TokenStatuses = []TokenStatus{TokenPending, TokenValid, TokenError}
+
 // Integration is one account on one content platform.
 type Integration struct {
 	ID            int64             `json:"id_integracao"`

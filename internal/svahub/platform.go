@@ -181,6 +181,9 @@ const (
 	OutcomeTemporary Outcome = "erro_temporario"
 )
 
+// Outcomes lists every transmission outcome.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeTemporary}
+
 // Transmission is one logged platform call.
 type Transmission struct {
 	ID             int64     `json:"id_transmissao"`

@@ -80,10 +80,23 @@ type StatusBatchInput struct {
 	Items []StatusBatchItem `json:"itens" validate:"required,min=1,max=1000,dive"`
 }
 
+// BatchResult is the outcome of one item of POST /servicos/status.
+type BatchResult string
+
+// Batch item outcomes.
+const (
+	BatchUpdated   BatchResult = "atualizado"
+	BatchUnchanged BatchResult = "inalterado"
+	BatchNotFound  BatchResult = "nao_encontrado"
+)
+
+// BatchResults lists every batch item outcome.
+var BatchResults = []BatchResult{BatchUpdated, BatchUnchanged, BatchNotFound}
+
 // StatusBatchResult is the outcome of one batch item.
 type StatusBatchResult struct {
 	ServiceID int64  `json:"id_cliente_servico"`
-	Result    string `json:"resultado" enums:"atualizado,inalterado,nao_encontrado"`
+	Result    BatchResult `json:"resultado"`
 }
 
 // ServiceFilter filters customer service lists.
@@ -103,6 +116,9 @@ const (
 	OriginSingle Origin = "avulso"
 )
 
+// Origins lists every subscription origin.
+var Origins = []Origin{OriginPlan, OriginSingle}
+
 // SubscriptionStatus is the status of a subscription shown in the API.
 type SubscriptionStatus string
 
@@ -115,6 +131,9 @@ const (
 	SubExpired   SubscriptionStatus = "expirado"
 	SubError     SubscriptionStatus = "erro"
 )
+
+// SubscriptionStatuses lists every subscription status.
+var SubscriptionStatuses = []SubscriptionStatus{SubPending, SubActive, SubSuspended, SubCancelled, SubExpired, SubError}
 
 // Subscription is one package attached to one customer service.
 type Subscription struct {
