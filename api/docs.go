@@ -23,7 +23,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -83,13 +84,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -105,7 +112,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -128,19 +136,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -158,7 +172,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -190,49 +205,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -249,13 +270,20 @@ const docTemplate = `{
                 ],
                 "description": "Reagenda o trabalho na plataforma (por exemplo, depois de corrigir um código de produto); limpa o erro.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
                 ],
                 "summary": "Retransmite a assinatura",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_assinatura",
@@ -272,25 +300,43 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -307,7 +353,8 @@ const docTemplate = `{
                 ],
                 "description": "Só quando todo serviço do cliente está cancelado ou inativo e nenhum trabalho na plataforma está pendente para ele (senão 409, com cada impedimento em erros). Substitui nome, CPF/CNPJ, e-mail, telefone, login e senha de cada serviço do cliente por valores neutros (nome \"Cliente anonimizado\", os demais vazios), troca o usuário das contas de plataforma que só ele usa por \"anonimizado:\u003cid\u003e\", remove as mensagens da plataforma das suas transmissões e qualquer mensagem, resposta guardada de Idempotency-Key ou erro de job que cite seus dados. Mantém ids, datas, valores e resultados (cobranças e auditoria não mudam) e registra quando e com qual chave de API foi feito.\nIdempotente: repetir responde o mesmo registro com ja_anonimizado=true. O svahub não pede à plataforma que apague o usuário (seus planos já foram cancelados): usuarios_plataforma lista os ids a encaminhar à plataforma.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "clientes"
@@ -336,31 +383,43 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -377,7 +436,8 @@ const docTemplate = `{
                 ],
                 "description": "Cada assinatura com valor \u003e 0 que existiu e não estava cancelada em algum dia do mês: dias_cobrados, dias_no_mes e valor_proporcional = valor × dias_cobrados ÷ dias_no_mes (arredondado meio para cima). O dia do cancelamento e os dias após data_expiracao não são cobrados.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "cobrancas"
@@ -412,13 +472,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -434,7 +500,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -466,13 +533,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -490,7 +563,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -521,37 +595,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -567,7 +653,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -590,19 +677,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -620,7 +713,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -652,49 +746,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -706,6 +806,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -725,31 +828,37 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -765,7 +874,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -800,19 +910,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -830,7 +946,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -868,49 +985,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -926,13 +1049,20 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
                 ],
                 "summary": "Importa o catálogo da plataforma",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_integracao",
@@ -949,31 +1079,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -990,13 +1138,20 @@ const docTemplate = `{
                 ],
                 "description": "Gera um token agora e responde o bloco token: \"valido\" ou \"erro\" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
                 ],
                 "summary": "Testa a integração (Ações \u003e Testar)",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_integracao",
@@ -1013,25 +1168,43 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1047,7 +1220,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1087,13 +1261,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1111,7 +1291,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1142,37 +1323,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1188,7 +1381,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1211,19 +1405,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1241,7 +1441,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1273,49 +1474,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1327,6 +1534,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1346,31 +1556,37 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1386,7 +1602,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1414,13 +1631,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1436,7 +1659,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1459,19 +1683,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1489,7 +1719,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1527,37 +1758,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1571,6 +1814,9 @@ const docTemplate = `{
                     }
                 ],
                 "description": "Os serviços mantêm as assinaturas que o plano já lhes deu.",
+                "produces": [
+                    "application/problem+json"
+                ],
                 "tags": [
                     "planos"
                 ],
@@ -1589,25 +1835,31 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1623,7 +1875,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1646,19 +1899,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1675,7 +1934,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1707,49 +1967,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1761,6 +2027,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1780,31 +2049,37 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1820,7 +2095,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -1834,8 +2110,23 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
+                        "enum": [
+                            "servico_habilitado",
+                            "suspenso_debito",
+                            "suspenso_parcialmente",
+                            "suspenso_pedido_cliente",
+                            "cancelado",
+                            "inativo",
+                            "aguardando_instalacao",
+                            "aguardando_assinatura_contrato",
+                            "aguardando_configuracao",
+                            "aguardando_liberacao_ti",
+                            "aguardando_migracao",
+                            "agendado_para_instalacao",
+                            "franquia_excedida"
+                        ],
                         "type": "string",
-                        "description": "status",
+                        "description": "status do serviço",
                         "name": "status_prefixo",
                         "in": "query"
                     },
@@ -1866,13 +2157,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1892,7 +2189,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -1923,37 +2221,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1969,7 +2279,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -1992,19 +2303,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2022,7 +2339,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2060,37 +2378,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "404": {
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2106,7 +2436,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2141,19 +2472,25 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2171,7 +2508,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2209,49 +2547,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2265,6 +2609,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2291,25 +2638,31 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2329,7 +2682,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2361,43 +2715,49 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2414,7 +2774,8 @@ const docTemplate = `{
                 ],
                 "description": "Mais recentes primeiro. Segredos, senhas e tokens nunca aparecem.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "transmissoes"
@@ -2494,13 +2855,19 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2511,7 +2878,8 @@ const docTemplate = `{
         "/healthz": {
             "get": {
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "saude"
@@ -2523,6 +2891,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/Health"
                         }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
                     }
                 }
             }
@@ -2530,7 +2904,8 @@ const docTemplate = `{
         "/readyz": {
             "get": {
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "saude"
@@ -2543,8 +2918,14 @@ const docTemplate = `{
                             "$ref": "#/definitions/Health"
                         }
                     },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2558,6 +2939,7 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "status": {
+                    "description": "Sempre agendado: a transmissão foi posta na fila e roda em segundo plano.",
                     "type": "string",
                     "example": "agendado"
                 }
@@ -2567,40 +2949,42 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "codigo_produto": {
-                    "type": "string"
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
                 },
                 "estado_desejado": {
-                    "enum": [
-                        "ativo",
-                        "suspenso",
-                        "cancelado"
-                    ],
+                    "description": "Estado que o svahub quer na plataforma para este produto; vazio enquanto o serviço ainda não pede usuário (ex.: aguardando_instalacao).",
                     "allOf": [
                         {
                             "$ref": "#/definitions/AccessState"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "estado_plataforma": {
-                    "enum": [
-                        "ativo",
-                        "suspenso",
-                        "cancelado"
-                    ],
+                    "description": "Estado que a plataforma confirmou por último; vazio enquanto nada foi criado nela.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/AccessState"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "sincronizado_em": {
-                    "type": "string"
+                    "description": "Quando a plataforma confirmou o estado atual; null se nunca sincronizou.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "ultimo_erro": {
-                    "type": "string"
+                    "description": "Último erro permanente da plataforma para este produto; vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "usuario_plataforma": {
-                    "type": "string"
+                    "description": "Usuário do cliente na plataforma (vazio até ser criado).",
+                    "type": "string",
+                    "example": "maria.silva"
                 }
             }
         },
@@ -2626,10 +3010,12 @@ const docTemplate = `{
             ],
             "properties": {
                 "data_expiracao": {
+                    "description": "Data de expiração (AAAA-MM-DD), opcional; sem ela a assinatura não expira.",
                     "type": "string",
                     "example": "2027-11-27"
                 },
                 "id_pacote": {
+                    "description": "Pacote a assinar (id_pacote); precisa estar ativo.",
                     "type": "integer",
                     "example": 1
                 }
@@ -2652,41 +3038,57 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "data_cancelamento": {
+                    "description": "Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.",
                     "type": "string",
                     "example": "2026-11-30"
                 },
                 "data_inicio": {
+                    "description": "Primeiro dia cobrado (AAAA-MM-DD).",
                     "type": "string",
                     "example": "2026-11-14"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Descrição do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "dias_cobrados": {
+                    "description": "Dias da competência em que a assinatura esteve ativa.",
                     "type": "integer",
                     "example": 17
                 },
                 "dias_no_mes": {
+                    "description": "Dias do mês da competência.",
                     "type": "integer",
                     "example": 30
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Assinatura cobrada.",
+                    "type": "integer",
+                    "example": 42
                 },
                 "id_cliente": {
-                    "type": "integer"
+                    "description": "Cliente do HubSoft.",
+                    "type": "integer",
+                    "example": 1001
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Serviço do cliente (id_cliente_servico do HubSoft).",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote assinado.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "valor": {
+                    "description": "Valor mensal da assinatura, duas casas decimais (0.00 para pacotes de combo).",
                     "type": "string",
                     "example": "29.90"
                 },
                 "valor_proporcional": {
+                    "description": "valor × dias_cobrados ÷ dias_no_mes, duas casas decimais.",
                     "type": "string",
                     "example": "16.94"
                 }
@@ -2696,17 +3098,24 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "competencia": {
+                    "description": "Mês cobrado (AAAA-MM).",
                     "type": "string",
                     "example": "2026-11"
                 },
                 "itens": {
+                    "description": "Linhas de cobrança desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/BillingItem"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -2714,22 +3123,34 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "codigo_cliente": {
-                    "type": "string"
+                    "description": "Código do cliente no HubSoft.",
+                    "type": "string",
+                    "example": "C1001"
                 },
                 "cpf_cnpj": {
-                    "type": "string"
+                    "description": "CPF ou CNPJ, só dígitos.",
+                    "type": "string",
+                    "example": "52998224725"
                 },
                 "email_principal": {
-                    "type": "string"
+                    "description": "E-mail principal.",
+                    "type": "string",
+                    "example": "maria@example.com"
                 },
                 "id_cliente": {
-                    "type": "integer"
+                    "description": "Id do cliente no HubSoft.",
+                    "type": "integer",
+                    "example": 1001
                 },
                 "nome_razaosocial": {
-                    "type": "string"
+                    "description": "Nome ou razão social.",
+                    "type": "string",
+                    "example": "Maria da Silva"
                 },
                 "telefone_primario": {
-                    "type": "string"
+                    "description": "Telefone principal.",
+                    "type": "string",
+                    "example": "+55 11 99999-0000"
                 }
             }
         },
@@ -2741,29 +3162,35 @@ const docTemplate = `{
             ],
             "properties": {
                 "codigo_cliente": {
+                    "description": "Código do cliente no HubSoft (até 64 caracteres).",
                     "type": "string",
                     "maxLength": 64,
                     "example": "C1001"
                 },
                 "cpf_cnpj": {
+                    "description": "CPF ou CNPJ válido, com ou sem pontuação (guardado só com dígitos).",
                     "type": "string",
                     "example": "529.982.247-25"
                 },
                 "email_principal": {
+                    "description": "E-mail principal.",
                     "type": "string",
                     "maxLength": 254,
                     "example": "maria@example.com"
                 },
                 "id_cliente": {
+                    "description": "Id do cliente no HubSoft (obrigatório, \u003e 0).",
                     "type": "integer",
                     "example": 1001
                 },
                 "nome_razaosocial": {
+                    "description": "Nome ou razão social (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Maria da Silva"
                 },
                 "telefone_primario": {
+                    "description": "Telefone principal (até 30 caracteres).",
                     "type": "string",
                     "maxLength": 30,
                     "example": "+55 11 99999-0000"
@@ -2774,34 +3201,58 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/Customer"
+                    "description": "Cliente dono do serviço.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Customer"
+                        }
+                    ]
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do serviço.",
+                    "type": "string",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o serviço foi criado no svahub.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Id do serviço do cliente no HubSoft.",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_servico": {
-                    "type": "integer"
+                    "description": "Plano (id_servico) do serviço; null se não informado.",
+                    "type": "integer",
+                    "example": 10
                 },
                 "login": {
-                    "type": "string"
+                    "description": "Login de autenticação do cliente.",
+                    "type": "string",
+                    "example": "maria.silva"
                 },
                 "pacotes": {
+                    "description": "Assinaturas do serviço.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Subscription"
                     }
                 },
                 "senha_definida": {
-                    "type": "boolean"
+                    "description": "Se uma senha foi informada (a senha nunca é devolvida).",
+                    "type": "boolean",
+                    "example": true
                 },
                 "status_prefixo": {
-                    "$ref": "#/definitions/ServiceStatus"
+                    "description": "Status do serviço no HubSoft; decide o estado das assinaturas nas plataformas.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/ServiceStatus"
+                        }
+                    ],
+                    "example": "servico_habilitado"
                 }
             }
         },
@@ -2809,13 +3260,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/CustomerService"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -2823,22 +3280,22 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "compartilhado": {
-                    "description": "Shared is true when another customer's service uses the same platform\naccount (e.g. the same e-mail): its username was kept for them.",
+                    "description": "true quando o serviço de outro cliente usa a mesma conta na plataforma (ex.: o mesmo e-mail): o usuário foi mantido para ele.",
                     "type": "boolean",
                     "example": false
                 },
                 "id_integracao": {
-                    "description": "IntegrationID is the integration (platform account) the user is on.",
+                    "description": "Integração (conta na plataforma) onde o usuário está.",
                     "type": "integer",
                     "example": 1
                 },
                 "id_usuario_plataforma": {
-                    "description": "PlatformUserID is the platform's id of the user.",
+                    "description": "Id do usuário na plataforma: peça a exclusão dele à plataforma.",
                     "type": "string",
                     "example": "u_000123"
                 },
                 "plataforma": {
-                    "description": "Platform names the platform (the integration's plataforma).",
+                    "description": "Plataforma da integração.",
                     "type": "string",
                     "example": "qualifica"
                 }
@@ -2848,36 +3305,37 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "chave_api": {
+                    "description": "Nome da chave de API que pediu (só origem api).",
                     "type": "string",
                     "example": "hubsoft"
                 },
                 "data_anonimizacao": {
-                    "description": "At is when the personal data was erased.",
+                    "description": "Quando os dados pessoais foram apagados.",
                     "type": "string",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_anonimizacao": {
-                    "description": "ID numbers the erasure record.",
+                    "description": "Número do registro de anonimização.",
                     "type": "integer",
                     "example": 1
                 },
                 "id_chave_api": {
-                    "description": "APIKeyID and APIKeyName identify the API key that asked (api only).",
+                    "description": "Id da chave de API que pediu (só origem api; null na cli).",
                     "type": "integer",
                     "example": 2
                 },
                 "id_cliente": {
-                    "description": "CustomerID is HubSoft's id of the erased customer (kept).",
+                    "description": "Id do cliente no HubSoft (mantido).",
                     "type": "integer",
                     "example": 1001
                 },
                 "ja_anonimizado": {
-                    "description": "AlreadyErased is true when an earlier erasure had already removed\neverything: this answer repeats its record.",
+                    "description": "true quando uma anonimização anterior já tinha removido tudo: esta resposta repete o registro dela.",
                     "type": "boolean",
                     "example": false
                 },
                 "origem": {
-                    "description": "Origin is api (this endpoint) or cli (svahub anonimizar).",
+                    "description": "Quem pediu: api (este endpoint) ou cli (svahub anonimizar).",
                     "type": "string",
                     "enum": [
                         "api",
@@ -2886,7 +3344,7 @@ const docTemplate = `{
                     "example": "api"
                 },
                 "servicos": {
-                    "description": "Services lists the customer services anonymised.",
+                    "description": "Serviços do cliente anonimizados.",
                     "type": "array",
                     "items": {
                         "type": "integer"
@@ -2897,12 +3355,12 @@ const docTemplate = `{
                     ]
                 },
                 "transmissoes_anonimizadas": {
-                    "description": "Transmissions counts the transmissions whose message was removed.",
+                    "description": "Transmissões cuja mensagem foi removida.",
                     "type": "integer",
                     "example": 12
                 },
                 "usuarios_plataforma": {
-                    "description": "PlatformUsers are the customer's users on the platforms, whose\ndeletion must be requested from each platform.",
+                    "description": "Usuários do cliente nas plataformas: o svahub cancelou os planos mas não exclui usuários; peça a exclusão a cada plataforma.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/ErasedPlatformUser"
@@ -2917,6 +3375,7 @@ const docTemplate = `{
             ],
             "properties": {
                 "data_expiracao": {
+                    "description": "Nova data de expiração (AAAA-MM-DD).",
                     "type": "string",
                     "example": "2028-01-31"
                 }
@@ -2926,20 +3385,22 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "campo": {
-                    "type": "string"
+                    "description": "Campo com problema, com o nome do JSON (aninhado com ponto, ex.: parametros.client_id).",
+                    "type": "string",
+                    "example": "parametros.client_id"
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "O que está errado no campo.",
+                    "type": "string",
+                    "example": "obrigatório"
                 }
             }
         },
         "Health": {
             "type": "object",
             "properties": {
-                "detail": {
-                    "type": "string"
-                },
                 "status": {
+                    "description": "Sempre ok.",
                     "type": "string",
                     "example": "ok"
                 }
@@ -2949,31 +3410,55 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "ativo": {
-                    "type": "boolean"
+                    "description": "false pausa as transmissões da integração.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração da integração.",
+                    "type": "string",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando a integração foi criada.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome da integração.",
+                    "type": "string",
+                    "example": "Qualifica - matriz"
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Id da integração.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "parametros": {
-                    "$ref": "#/definitions/IntegrationParams"
+                    "description": "Parâmetros de acesso à plataforma (o segredo nunca é mostrado).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/IntegrationParams"
+                        }
+                    ]
                 },
                 "plataforma": {
-                    "type": "string"
+                    "description": "Plataforma de conteúdo (adaptador).",
+                    "type": "string",
+                    "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
-                    "type": "boolean"
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos na plataforma.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "token": {
-                    "$ref": "#/definitions/TokenInfo"
+                    "description": "Estado do token da plataforma (o token nunca é mostrado).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/TokenInfo"
+                        }
+                    ]
                 }
             }
         },
@@ -2985,23 +3470,32 @@ const docTemplate = `{
             ],
             "properties": {
                 "ativo": {
+                    "description": "false pausa as transmissões da integração (padrão true).",
                     "type": "boolean",
                     "example": true
                 },
                 "descricao": {
+                    "description": "Nome da integração (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "$ref": "#/definitions/IntegrationParamInput"
+                    "description": "Parâmetros de acesso à plataforma.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/IntegrationParamInput"
+                        }
+                    ]
                 },
                 "plataforma": {
+                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
                     "type": "string",
                     "maxLength": 50,
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).",
                     "type": "boolean",
                     "example": true
                 }
@@ -3011,13 +3505,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Integration"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3028,28 +3528,39 @@ const docTemplate = `{
             ],
             "properties": {
                 "client_id": {
+                    "description": "Client id na plataforma (obrigatório).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "svahub-test"
                 },
                 "client_secret": {
+                    "description": "Client secret na plataforma; só de escrita, cifrado em repouso.",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
+                    "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000; omitido usa o padrão do servidor (10).",
                     "type": "number",
                     "maximum": 1000,
                     "example": 10
                 },
                 "url_base": {
+                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
                     "example": "http://127.0.0.1:9090"
                 },
                 "usuario": {
+                    "description": "Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).",
                     "type": "string",
+                    "enum": [
+                        "login_autenticacao",
+                        "cpf_cnpj",
+                        "email",
+                        "codigo_cliente"
+                    ],
                     "example": "login_autenticacao"
                 }
             }
@@ -3058,19 +3569,33 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "client_id": {
-                    "type": "string"
+                    "description": "Client id na plataforma.",
+                    "type": "string",
+                    "example": "svahub-test"
                 },
                 "client_secret_definido": {
-                    "type": "boolean"
+                    "description": "Se o client secret foi informado (ele nunca é mostrado).",
+                    "type": "boolean",
+                    "example": true
                 },
                 "limite_requisicoes_por_segundo": {
-                    "type": "number"
+                    "description": "Requisições por segundo à plataforma; 0 usa o padrão do servidor (10).",
+                    "type": "number",
+                    "example": 10
                 },
                 "url_base": {
-                    "type": "string"
+                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
+                    "type": "string",
+                    "example": "https://api.qualifica.example"
                 },
                 "usuario": {
-                    "$ref": "#/definitions/UsernamePolicy"
+                    "description": "Como o usuário do cliente é formado na plataforma.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/UsernamePolicy"
+                        }
+                    ],
+                    "example": "login_autenticacao"
                 }
             }
         },
@@ -3078,33 +3603,33 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "client_id": {
-                    "description": "ClientID is the platform client id.",
+                    "description": "Client id na plataforma; omitido mantém o atual.",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
                     "example": "svahub-test"
                 },
                 "client_secret": {
-                    "description": "ClientSecret replaces the stored secret (write-only; omitted keeps it).",
+                    "description": "Novo client secret (só de escrita); omitido mantém o atual.",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
-                    "description": "RateLimitRPS is the integration's own request rate.",
+                    "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000.",
                     "type": "number",
                     "maximum": 1000,
                     "example": 10
                 },
                 "url_base": {
-                    "description": "BaseURL is the platform address (\"\" falls back to the server's).",
+                    "description": "Endereço da API da plataforma; \"\" volta ao padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
                     "example": "https://api.qualifica.example"
                 },
                 "usuario": {
-                    "description": "Username is the platform username policy; it cannot change while the\nintegration has platform accounts (409).",
+                    "description": "Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).",
                     "type": "string",
                     "enum": [
                         "login_autenticacao",
@@ -3120,19 +3645,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "ativo": {
-                    "description": "Active pauses (false) or resumes (true) the integration's transmissions.",
+                    "description": "false pausa as transmissões da integração, true as retoma.",
                     "type": "boolean",
                     "example": true
                 },
                 "descricao": {
-                    "description": "Description is the integration's name.",
+                    "description": "Nome da integração (até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "description": "Params are the platform parameters; each one omitted is kept.",
+                    "description": "Parâmetros de acesso; cada um omitido mantém o atual.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/IntegrationParamsUpdate"
@@ -3140,14 +3665,14 @@ const docTemplate = `{
                     ]
                 },
                 "plataforma": {
-                    "description": "Platform is the adapter (qualifica).",
+                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
                     "type": "string",
                     "maxLength": 50,
                     "minLength": 1,
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
-                    "description": "SuspendOnDebt is the debt key (suspender_inadimplencia).",
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos.",
                     "type": "boolean",
                     "example": true
                 }
@@ -3206,33 +3731,49 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "ativo": {
-                    "type": "boolean"
+                    "description": "Se o pacote pode ser assinado.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "codigo": {
-                    "type": "string"
+                    "description": "Código do pacote no provedor (pode ser vazio).",
+                    "type": "string",
+                    "example": "QPRO"
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do pacote.",
+                    "type": "string",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o pacote foi criado.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Integração dos produtos do pacote.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Id do pacote.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "produtos": {
+                    "description": "Produtos da plataforma que o pacote libera (1 a 10).",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/ProductRef"
                     }
                 },
                 "valor": {
+                    "description": "Valor mensal, duas casas decimais; 0.00 é um benefício (combo).",
                     "type": "string",
                     "example": "29.90"
                 }
@@ -3248,24 +3789,29 @@ const docTemplate = `{
             ],
             "properties": {
                 "ativo": {
+                    "description": "Se o pacote pode ser assinado (padrão true).",
                     "type": "boolean",
                     "example": true
                 },
                 "codigo": {
+                    "description": "Código do pacote no provedor (até 64 caracteres).",
                     "type": "string",
                     "maxLength": 64,
                     "example": "QPRO"
                 },
                 "descricao": {
+                    "description": "Nome do pacote (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
+                    "description": "Integração dos produtos.",
                     "type": "integer",
                     "example": 1
                 },
                 "produtos": {
+                    "description": "Ids de 1 a 10 produtos da própria integração, sem repetir.",
                     "type": "array",
                     "maxItems": 10,
                     "minItems": 1,
@@ -3278,6 +3824,7 @@ const docTemplate = `{
                     ]
                 },
                 "valor": {
+                    "description": "Valor mensal com duas casas decimais (\"0.00\" é um benefício).",
                     "type": "string",
                     "example": "29.90"
                 }
@@ -3287,13 +3834,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Package"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3301,31 +3854,31 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "ativo": {
-                    "description": "Active says whether the package may be attached.",
+                    "description": "Se o pacote pode ser assinado.",
                     "type": "boolean",
                     "example": true
                 },
                 "codigo": {
-                    "description": "Code is the ISP's own code (\"\" clears it).",
+                    "description": "Código do pacote no provedor; \"\" limpa.",
                     "type": "string",
                     "maxLength": 64,
                     "example": "QPRO"
                 },
                 "descricao": {
-                    "description": "Description is what the ISP calls the package.",
+                    "description": "Nome do pacote (até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
                     "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
-                    "description": "IntegrationID cannot change once the package has subscriptions (409).",
+                    "description": "Integração dos produtos; não muda depois que o pacote tem assinaturas (409).",
                     "type": "integer",
                     "minimum": 1,
                     "example": 1
                 },
                 "produtos": {
-                    "description": "Products replaces the package's products (1–10 of its integration).",
+                    "description": "Substitui os produtos (1 a 10 da integração).",
                     "type": "array",
                     "maxItems": 10,
                     "minItems": 1,
@@ -3338,7 +3891,7 @@ const docTemplate = `{
                     ]
                 },
                 "valor": {
-                    "description": "Value is the monthly price, two decimals.",
+                    "description": "Valor mensal com duas casas decimais; não altera assinaturas existentes.",
                     "type": "string",
                     "example": "29.90"
                 }
@@ -3348,18 +3901,22 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens_por_pagina": {
+                    "description": "Tamanho da página (1–500, padrão 50).",
                     "type": "integer",
                     "example": 50
                 },
                 "pagina_atual": {
+                    "description": "Página devolvida (0 é a primeira).",
                     "type": "integer",
                     "example": 0
                 },
                 "total_registros": {
+                    "description": "Total de itens que atendem ao filtro.",
                     "type": "integer",
                     "example": 1506
                 },
                 "ultima_pagina": {
+                    "description": "Número da última página (0 quando não há itens).",
                     "type": "integer",
                     "example": 30
                 }
@@ -3369,18 +3926,27 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do plano.",
+                    "type": "string",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o plano foi criado no svahub.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do plano.",
+                    "type": "string",
+                    "example": "Fibra 500 Mega + Qualifica"
                 },
                 "id_servico": {
-                    "type": "integer"
+                    "description": "Id do plano (id_servico) no HubSoft.",
+                    "type": "integer",
+                    "example": 10
                 },
                 "pacotes": {
+                    "description": "Pacotes do combo (vazio se o plano não é combo).",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/PlanItem"
@@ -3392,12 +3958,17 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote incluído no plano.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "valor": {
+                    "description": "Valor mensal do pacote, duas casas decimais.",
                     "type": "string",
                     "example": "29.90"
                 }
@@ -3407,13 +3978,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Plan"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3421,14 +3998,14 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "descricao": {
-                    "description": "Description is the plan's name.",
+                    "description": "Nome do plano (obrigatório ao criar, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
                     "example": "Fibra 500 Mega + Qualifica"
                 },
                 "pacotes": {
-                    "description": "Packages replaces the combo's packages ([] empties it).",
+                    "description": "Substitui os pacotes do combo (até 50, sem repetir); [] esvazia.",
                     "type": "array",
                     "maxItems": 50,
                     "uniqueItems": true,
@@ -3445,38 +4022,50 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "codigos_validos": {
-                    "description": "CodigosValidos lists the platform's product codes when a code is unknown.",
+                    "description": "Códigos de produto que a plataforma aceita, quando o código enviado não existe nela.",
                     "type": "array",
                     "items": {
                         "type": "string"
-                    }
+                    },
+                    "example": [
+                        "basico",
+                        "pro"
+                    ]
                 },
                 "detail": {
+                    "description": "Explicação legível deste erro, em português.",
                     "type": "string",
                     "example": "dados inválidos"
                 },
                 "erros": {
+                    "description": "Erros por campo (dados inválidos, impedimentos).",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/FieldError"
                     }
                 },
                 "instance": {
+                    "description": "Caminho da requisição que falhou.",
                     "type": "string",
                     "example": "/api/v1/pacotes"
                 },
                 "request_id": {
-                    "type": "string"
+                    "description": "Id da requisição (também no cabeçalho X-Request-Id), para procurar nos logs.",
+                    "type": "string",
+                    "example": "4f2a9c1e0b7d3a5f6e8c2d1b"
                 },
                 "status": {
+                    "description": "Status HTTP da resposta.",
                     "type": "integer",
                     "example": 422
                 },
                 "title": {
+                    "description": "Título do tipo de problema.",
                     "type": "string",
                     "example": "Dados inválidos"
                 },
                 "type": {
+                    "description": "Tipo do problema (urn:svahub:problema:…): identifica o erro para o código cliente.",
                     "type": "string",
                     "example": "urn:svahub:problema:dados-invalidos"
                 }
@@ -3486,22 +4075,34 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "codigo": {
-                    "type": "string"
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o produto foi criado.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do produto.",
+                    "type": "string",
+                    "example": "Qualifica Pro"
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Integração (plataforma) do produto.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "id_produto": {
-                    "type": "integer"
+                    "description": "Id do produto.",
+                    "type": "integer",
+                    "example": 3
                 },
                 "verificado": {
-                    "type": "boolean"
+                    "description": "Se o código foi confirmado no catálogo da plataforma.",
+                    "type": "boolean",
+                    "example": true
                 }
             }
         },
@@ -3513,10 +4114,12 @@ const docTemplate = `{
             ],
             "properties": {
                 "codigo": {
+                    "description": "Código do produto na plataforma (obrigatório).",
                     "type": "string",
                     "example": "pro"
                 },
                 "descricao": {
+                    "description": "Nome do produto (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica Pro"
@@ -3527,13 +4130,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Product"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3541,13 +4150,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "codigo": {
-                    "type": "string"
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do produto.",
+                    "type": "string",
+                    "example": "Qualifica Pro"
                 },
                 "id_produto": {
-                    "type": "integer"
+                    "description": "Id do produto.",
+                    "type": "integer",
+                    "example": 3
                 }
             }
         },
@@ -3558,24 +4173,48 @@ const docTemplate = `{
             ],
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/CustomerInput"
+                    "description": "Cliente dono do serviço.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/CustomerInput"
+                        }
+                    ]
                 },
                 "id_servico": {
+                    "description": "Plano (id_servico) do serviço; um plano combo traz seus pacotes.",
                     "type": "integer",
                     "example": 10
                 },
                 "login": {
+                    "description": "Login de autenticação do cliente (até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "maria.silva"
                 },
                 "senha": {
+                    "description": "Senha do cliente; só de escrita, cifrada; omitida mantém a atual.",
                     "type": "string",
                     "maxLength": 200,
                     "example": "s3nh4"
                 },
                 "status_prefixo": {
+                    "description": "Status do serviço no HubSoft (obrigatório).",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "servico_habilitado"
                 }
             }
@@ -3620,6 +4259,7 @@ const docTemplate = `{
             ],
             "properties": {
                 "itens": {
+                    "description": "De 1 a 1000 mudanças de status, aplicadas tudo-ou-nada.",
                     "type": "array",
                     "maxItems": 1000,
                     "minItems": 1,
@@ -3637,11 +4277,28 @@ const docTemplate = `{
             ],
             "properties": {
                 "id_cliente_servico": {
+                    "description": "Serviço a mudar.",
                     "type": "integer",
                     "example": 5001
                 },
                 "status_prefixo": {
+                    "description": "Novo status do serviço.",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "suspenso_debito"
                 }
             }
@@ -3650,6 +4307,7 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Resultado de cada item, na ordem enviada.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/StatusBatchResult"
@@ -3661,10 +4319,18 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Serviço do item.",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "resultado": {
-                    "$ref": "#/definitions/BatchResult"
+                    "description": "atualizado, inalterado (já tinha o status) ou nao_encontrado.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/BatchResult"
+                        }
+                    ],
+                    "example": "atualizado"
                 }
             }
         },
@@ -3675,7 +4341,23 @@ const docTemplate = `{
             ],
             "properties": {
                 "status_prefixo": {
+                    "description": "Novo status do serviço.",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "suspenso_debito"
                 }
             }
@@ -3684,63 +4366,72 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "acessos": {
+                    "description": "Um acesso por produto do pacote na plataforma.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Access"
                     }
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando a assinatura foi criada.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "data_cancelamento": {
-                    "type": "string"
+                    "description": "Quando foi cancelada; null se não foi.",
+                    "type": "string",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_expiracao": {
+                    "description": "Data de expiração (AAAA-MM-DD); vazia se não expira.",
                     "type": "string",
                     "example": "2027-11-27"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Id da assinatura.",
+                    "type": "integer",
+                    "example": 42
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Serviço do cliente.",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote assinado.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "origem": {
-                    "enum": [
-                        "plano",
-                        "avulso"
-                    ],
+                    "description": "plano: veio do combo do plano; avulso: anexada pela API.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/Origin"
                         }
-                    ]
+                    ],
+                    "example": "avulso"
                 },
                 "status": {
-                    "enum": [
-                        "pendente",
-                        "ativo",
-                        "suspenso",
-                        "cancelado",
-                        "expirado",
-                        "erro"
-                    ],
+                    "description": "Situação da assinatura, derivada dos acessos nas plataformas.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/SubscriptionStatus"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "ultimo_erro": {
-                    "type": "string"
+                    "description": "Último erro permanente da plataforma (com status erro); vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "valor": {
+                    "description": "Valor mensal, duas casas decimais (0.00 nos pacotes de combo).",
                     "type": "string",
                     "example": "29.90"
                 }
@@ -3750,13 +4441,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Subscription"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3783,22 +4480,23 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "expira_em": {
-                    "type": "string"
+                    "description": "Quando o token atual expira; null sem token.",
+                    "type": "string",
+                    "example": "2026-11-30T11:15:00-03:00"
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "Erro do último pedido de token; vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "status": {
-                    "enum": [
-                        "valido",
-                        "pendente",
-                        "erro"
-                    ],
+                    "description": "pendente antes do primeiro token, valido ou erro.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/TokenStatus"
                         }
-                    ]
+                    ],
+                    "example": "valido"
                 }
             }
         },
@@ -3819,61 +4517,67 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "data": {
-                    "type": "string"
+                    "description": "Quando a chamada foi feita.",
+                    "type": "string",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "duracao_ms": {
-                    "type": "integer"
+                    "description": "Duração da chamada em milissegundos.",
+                    "type": "integer",
+                    "example": 184
                 },
                 "id_acesso": {
-                    "type": "integer"
+                    "description": "Acesso (produto da assinatura) envolvido; null quando não há.",
+                    "type": "integer",
+                    "example": 77
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Assinatura envolvida; null em chamadas de catálogo e token.",
+                    "type": "integer",
+                    "example": 42
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Integração chamada.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "id_transmissao": {
-                    "type": "integer"
+                    "description": "Id da transmissão.",
+                    "type": "integer",
+                    "example": 981
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "Resumo da resposta ou do erro (sem segredos, senhas ou tokens).",
+                    "type": "string",
+                    "example": "plano ativado"
                 },
                 "operacao": {
-                    "enum": [
-                        "token",
-                        "catalogo",
-                        "criar_usuario",
-                        "ativar_plano",
-                        "atualizar_expiracao",
-                        "suspender",
-                        "reativar",
-                        "cancelar",
-                        "consultar"
-                    ],
+                    "description": "Chamada feita à plataforma.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/Operation"
                         }
-                    ]
+                    ],
+                    "example": "ativar_plano"
                 },
                 "resultado": {
-                    "enum": [
-                        "sucesso",
-                        "erro",
-                        "erro_temporario"
-                    ],
+                    "description": "sucesso, erro (permanente) ou erro_temporario (será repetida).",
                     "allOf": [
                         {
                             "$ref": "#/definitions/Outcome"
                         }
-                    ]
+                    ],
+                    "example": "sucesso"
                 },
                 "status_http": {
-                    "type": "integer"
+                    "description": "Status HTTP da plataforma; 0 sem resposta (timeout, conexão).",
+                    "type": "integer",
+                    "example": 200
                 },
                 "tentativa": {
-                    "type": "integer"
+                    "description": "Número da tentativa (1 é a primeira).",
+                    "type": "integer",
+                    "example": 1
                 }
             }
         },
@@ -3881,13 +4585,19 @@ const docTemplate = `{
             "type": "object",
             "properties": {
                 "itens": {
+                    "description": "Itens desta página.",
                     "type": "array",
                     "items": {
                         "$ref": "#/definitions/Transmission"
                     }
                 },
                 "paginacao": {
-                    "$ref": "#/definitions/Pagination"
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
@@ -3909,7 +4619,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "\"Bearer \u003cchave de API\u003e\" — crie uma com ` + "`" + `svahub apikey create --nome NOME` + "`" + `.",
+            "description": "Digite a palavra Bearer, um espaço e a chave de API, por exemplo: Bearer svh_3q2f… (a chave sozinha é recusada com 401). Crie uma chave com: svahub apikey create --nome NOME",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"

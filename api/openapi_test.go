@@ -145,10 +145,14 @@ func TestOpenAPIModels(t *testing.T) {
 	t.Parallel()
 	d := load(t)
 	name := regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+	// A Go doc comment ("Description is the …") is no description for an
+	// API user: descriptions speak the API's Portuguese.
+	goSpeak := regexp.MustCompile(`^[A-Z][A-Za-z]* (is|are|lists|names|counts|says|carries) `)
 	for dn, def := range d.Definitions {
 		require.Regexpf(t, name, dn, "model name %q is a Go internal; name it with // @name", dn)
 		for pn, p := range def.Properties {
 			require.NotEmptyf(t, p.Description, "%s.%s has no description", dn, pn)
+			require.NotRegexpf(t, goSpeak, p.Description, "%s.%s is described in Go terms", dn, pn)
 			target := d.resolve(p)
 			if p.Items != nil {
 				target = d.resolve(p.Items)
@@ -171,9 +175,10 @@ func TestOpenAPIAuthorizeHint(t *testing.T) {
 	require.Contains(t, hint, "Bearer ")
 }
 
-// problemStatuses are the error statuses every operation may answer: 500 on
-// any failure, 401/403 around the API key, 400/404/413/415/422 from the
-// path, query and body.
+// expectedErrors are the error statuses an operation can answer whatever
+// its service does: 500 on any failure, 401/403 around the API key,
+// 400/404/413/415/422 from the path, query and body, 409/422 from the
+// Idempotency-Key of a POST, 503 from readiness.
 func expectedErrors(method, url string, op *operation) []string {
 	want := []string{"500"}
 	if strings.HasPrefix(url, "/api/v1/") {
@@ -191,6 +196,11 @@ func expectedErrors(method, url string, op *operation) []string {
 		case "body":
 			want = append(want, "400", "413", "415", "422")
 		}
+	}
+	if method == "post" {
+		// Idempotency-Key: reused with another body (422), or the first
+		// request still running (409).
+		want = append(want, "400", "409", "422")
 	}
 	if strings.HasSuffix(url, "/readyz") {
 		want = append(want, "503")
@@ -235,6 +245,10 @@ func TestOpenAPIErrorResponses(t *testing.T) {
 				require.Containsf(t, r.Description, "urn:svahub:problema:", "%s %s does not name its problem type", key, status)
 			}
 			require.Containsf(t, op.Produces, "application/problem+json", "%s does not declare problem+json", key)
+			if m == "post" {
+				require.Truef(t, slices.ContainsFunc(op.Parameters, func(p param) bool { return p.In == "header" && p.Name == "Idempotency-Key" }),
+					"%s does not document the Idempotency-Key header every POST accepts", key)
+			}
 		}
 	}
 }
@@ -243,24 +257,24 @@ func TestOpenAPIErrorResponses(t *testing.T) {
 // values the code can put in that field or accept in that parameter.
 func domainEnums() map[string][]string {
 	return map[string][]string{
-		"Access.estado_desejado":             strs(svahub.AccessStates),
-		"Access.estado_plataforma":           strs(svahub.AccessStates),
-		"CustomerService.status_prefixo":     strs(svahub.ServiceStatuses),
-		"Erasure.origem":                     {svahub.ErasureByAPI, svahub.ErasureByCLI},
-		"IntegrationParams.usuario":          strs(svahub.UsernamePolicies),
-		"IntegrationParamInput.usuario":      strs(svahub.UsernamePolicies),
-		"IntegrationParamsUpdate.usuario":    strs(svahub.UsernamePolicies),
-		"ServiceInput.status_prefixo":        strs(svahub.ServiceStatuses),
-		"StatusInput.status_prefixo":         strs(svahub.ServiceStatuses),
-		"StatusBatchItem.status_prefixo":     strs(svahub.ServiceStatuses),
-		"StatusBatchResult.resultado":        strs(svahub.BatchResults),
-		"Subscription.origem":                strs(svahub.Origins),
-		"Subscription.status":                strs(svahub.SubscriptionStatuses),
-		"TokenInfo.status":                   strs(svahub.TokenStatuses),
-		"Transmission.operacao":              strs(svahub.Operations),
-		"Transmission.resultado":             strs(svahub.Outcomes),
-		"GET /api/v1/transmissoes?operacao":  strs(svahub.Operations),
-		"GET /api/v1/transmissoes?resultado": strs(svahub.Outcomes),
+		"Access.estado_desejado":              strs(svahub.AccessStates),
+		"Access.estado_plataforma":            strs(svahub.AccessStates),
+		"CustomerService.status_prefixo":      strs(svahub.ServiceStatuses),
+		"Erasure.origem":                      {svahub.ErasureByAPI, svahub.ErasureByCLI},
+		"IntegrationParams.usuario":           strs(svahub.UsernamePolicies),
+		"IntegrationParamInput.usuario":       strs(svahub.UsernamePolicies),
+		"IntegrationParamsUpdate.usuario":     strs(svahub.UsernamePolicies),
+		"ServiceInput.status_prefixo":         strs(svahub.ServiceStatuses),
+		"StatusInput.status_prefixo":          strs(svahub.ServiceStatuses),
+		"StatusBatchItem.status_prefixo":      strs(svahub.ServiceStatuses),
+		"StatusBatchResult.resultado":         strs(svahub.BatchResults),
+		"Subscription.origem":                 strs(svahub.Origins),
+		"Subscription.status":                 strs(svahub.SubscriptionStatuses),
+		"TokenInfo.status":                    strs(svahub.TokenStatuses),
+		"Transmission.operacao":               strs(svahub.Operations),
+		"Transmission.resultado":              strs(svahub.Outcomes),
+		"GET /api/v1/transmissoes?operacao":   strs(svahub.Operations),
+		"GET /api/v1/transmissoes?resultado":  strs(svahub.Outcomes),
 		"GET /api/v1/servicos?status_prefixo": strs(svahub.ServiceStatuses),
 		"GET /api/v1/assinaturas?status":      strs(svahub.SubscriptionStatuses),
 	}

@@ -90,10 +90,17 @@ func TestAuthentication(t *testing.T) {
 				}
 			})
 		}
+		// A bare key (the Authorize dialog's most likely mistake) gets a
+		// readable detail that says what to send: no \u003c escapes.
+		r := send(e.key, "GET", "/api/v1/integracoes", nil)
+		require.NotContains(t, string(r.Body), `\u00`)
+		detail, _ := r.JSON(t)["detail"].(string)
+		require.Contains(t, detail, "Authorization: Bearer svh_")
+		require.Contains(t, detail, "a palavra Bearer, um espaço e a chave")
 		// The scheme is case-insensitive.
 		require.Equal(t, http.StatusOK, send("bearer "+e.key, "GET", "/api/v1/integracoes", nil).Status)
 		// Nothing was created by the rejected writes.
-		r := e.do("GET", "/api/v1/integracoes", nil)
+		r = e.do("GET", "/api/v1/integracoes", nil)
 		require.EqualValues(t, 0, r.JSON(t)["paginacao"].(map[string]any)["total_registros"])
 	})
 }

@@ -254,15 +254,21 @@ func queryBool(c echo.Context, name string) (*bool, error) {
 
 // Pagination is the pagination block of list responses.
 type Pagination struct {
-	Page     int `json:"pagina_atual" example:"0"`
-	PerPage  int `json:"itens_por_pagina" example:"50"`
-	Total    int `json:"total_registros" example:"1506"`
+	// Página devolvida (0 é a primeira).
+	Page int `json:"pagina_atual" example:"0"`
+	// Tamanho da página (1–500, padrão 50).
+	PerPage int `json:"itens_por_pagina" example:"50"`
+	// Total de itens que atendem ao filtro.
+	Total int `json:"total_registros" example:"1506"`
+	// Número da última página (0 quando não há itens).
 	LastPage int `json:"ultima_pagina" example:"30"`
 }
 
 // List is the envelope of list responses.
 type List[T any] struct {
-	Items      []T        `json:"itens"`
+	// Itens desta página.
+	Items []T `json:"itens"`
+	// Posição desta página na lista.
 	Pagination Pagination `json:"paginacao"`
 }
 
@@ -297,10 +303,16 @@ func listOf[T any](items []T, p svahub.Page, total int) List[T] {
 	return List[T]{Items: items, Pagination: Pagination{Page: p.Number, PerPage: p.Size, Total: total, LastPage: last}}
 }
 
+// writeJSON writes v without HTML escaping: problem details are read by
+// people ("Bearer <chave>", not "Bearer \u003cchave\u003e") and never
+// served as HTML (nosniff).
 func writeJSON(c echo.Context, status int, contentType string, v any) error {
-	c.Response().Header().Set(echo.HeaderContentType, contentType+"; charset=utf-8")
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, contentType+"; charset=utf-8")
+	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 	c.Response().WriteHeader(status)
 	enc := json.NewEncoder(c.Response())
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 

@@ -13,5 +13,5 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				"Bearer <chave de API>" — crie uma com `svahub apikey create --nome NOME`.
+//	@description				Digite a palavra Bearer, um espaço e a chave de API, por exemplo: Bearer svh_3q2f… (a chave sozinha é recusada com 401). Crie uma chave com: svahub apikey create --nome NOME
 package httpapi

@@ -12,16 +12,17 @@ import (
 
 // Health is the body of /healthz and /readyz.
 type Health struct {
+	// Sempre ok.
 	Status string `json:"status" example:"ok"`
-	Detail string `json:"detail,omitempty"`
 }
 
 // healthz godoc
 //
 //	@Summary	Processo vivo
 //	@Tags		saude
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Success	200	{object}	Health
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/healthz [get]
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, Health{Status: "ok"})
@@ -31,9 +32,10 @@ func (s *Server) healthz(c echo.Context) error {
 //
 //	@Summary	Pronto para tráfego (banco acessível, migrações aplicadas)
 //	@Tags		saude
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Success	200	{object}	Health
-//	@Failure	503	{object}	Problem
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Failure	503	{object}	Problem	"urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto"
 //	@Router		/readyz [get]
 func (s *Server) readyz(c echo.Context) error {
 	if s.Ready != nil {

@@ -25,11 +25,18 @@ func (s *Server) integrationRoutes(g *echo.Group) {
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			Idempotency-Key	header		string					false	"chave de idempotência"
 //	@Param			body			body		svahub.IntegrationInput	true	"integração"
 //	@Success		201				{object}	svahub.Integration
-//	@Failure		400,401,403,413,415,422	{object}	Problem
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
+//	@Failure		413				{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415				{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/integracoes [post]
 func (s *Server) createIntegration(c echo.Context) error {
 	var in svahub.IntegrationInput
@@ -48,11 +55,13 @@ func (s *Server) createIntegration(c echo.Context) error {
 //	@Summary	Lista integrações
 //	@Tags		integracoes
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		pagina				query		int	false	"página (0-based)"	minimum(0)
 //	@Param		itens_por_pagina	query		int	false	"itens por página"	minimum(1)	maximum(500)	default(50)
 //	@Success	200					{object}	IntegrationList
-//	@Failure	400,401				{object}	Problem
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/api/v1/integracoes [get]
 func (s *Server) listIntegrations(c echo.Context) error {
 	p, err := page(c)
@@ -71,10 +80,13 @@ func (s *Server) listIntegrations(c echo.Context) error {
 //	@Summary	Consulta uma integração
 //	@Tags		integracoes
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_integracao"
 //	@Success	200	{object}	svahub.Integration
-//	@Failure	400,401,404	{object}	Problem
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/api/v1/integracoes/{id} [get]
 func (s *Server) getIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
@@ -95,11 +107,19 @@ func (s *Server) getIntegration(c echo.Context) error {
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int							true	"id_integracao"
 //	@Param			body	body		svahub.IntegrationUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Integration
-//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/integracoes/{id} [put]
 func (s *Server) updateIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
@@ -122,9 +142,15 @@ func (s *Server) updateIntegration(c echo.Context) error {
 //	@Summary	Exclui uma integração
 //	@Tags		integracoes
 //	@Security	BearerAuth
+//	@Produce	application/problem+json
 //	@Param		id	path	int	true	"id_integracao"
 //	@Success	204
-//	@Failure	400,401,403,404,409	{object}	Problem
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403	{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	409	{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/api/v1/integracoes/{id} [delete]
 func (s *Server) deleteIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
@@ -143,10 +169,17 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 //	@Description	Gera um token agora e responde o bloco token: "valido" ou "erro" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.
 //	@Tags			integracoes
 //	@Security		BearerAuth
-//	@Produce		json
-//	@Param			id	path		int	true	"id_integracao"
-//	@Success		200	{object}	svahub.TokenInfo
-//	@Failure		400,401,403,404	{object}	Problem
+//	@Produce		json,application/problem+json
+//	@Param			Idempotency-Key	header		string	false	"chave de idempotência"
+//	@Param			id				path		int		true	"id_integracao"
+//	@Success		200				{object}	svahub.TokenInfo
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/integracoes/{id}/testar [post]
 func (s *Server) testIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
