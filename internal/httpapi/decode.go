@@ -303,16 +303,10 @@ func listOf[T any](items []T, p svahub.Page, total int) List[T] {
 	return List[T]{Items: items, Pagination: Pagination{Page: p.Number, PerPage: p.Size, Total: total, LastPage: last}}
 }
 
-// writeJSON writes v without HTML escaping: problem details are read by
-// people ("Bearer <chave>", not "Bearer \u003cchave\u003e") and never
-// served as HTML (nosniff).
 func writeJSON(c echo.Context, status int, contentType string, v any) error {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, contentType+"; charset=utf-8")
-	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
+	c.Response().Header().Set(echo.HeaderContentType, contentType+"; charset=utf-8")
 	c.Response().WriteHeader(status)
 	enc := json.NewEncoder(c.Response())
-	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
