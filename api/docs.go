@@ -2974,6 +2974,7 @@ const docTemplate = `{
                 "sincronizado_em": {
                     "description": "Quando a plataforma confirmou o estado atual; null se nunca sincronizou.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "ultimo_erro": {
@@ -3040,6 +3041,7 @@ const docTemplate = `{
                 "data_cancelamento": {
                     "description": "Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "2026-11-30"
                 },
                 "data_inicio": {
@@ -3226,6 +3228,7 @@ const docTemplate = `{
                 "id_servico": {
                     "description": "Plano (id_servico) do serviço; null se não informado.",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 10
                 },
                 "login": {
@@ -3322,6 +3325,7 @@ const docTemplate = `{
                 "id_chave_api": {
                     "description": "Id da chave de API que pediu (só origem api; null na cli).",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 2
                 },
                 "id_cliente": {
@@ -3472,6 +3476,7 @@ const docTemplate = `{
                 "ativo": {
                     "description": "false pausa as transmissões da integração (padrão true).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "descricao": {
@@ -3497,6 +3502,7 @@ const docTemplate = `{
                 "suspender_inadimplencia": {
                     "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 }
             }
@@ -3538,12 +3544,14 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
                     "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000; omitido usa o padrão do servidor (10).",
                     "type": "number",
                     "maximum": 1000,
+                    "x-nullable": true,
                     "example": 10
                 },
                 "url_base": {
@@ -3607,6 +3615,7 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "svahub-test"
                 },
                 "client_secret": {
@@ -3614,18 +3623,21 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
                     "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000.",
                     "type": "number",
                     "maximum": 1000,
+                    "x-nullable": true,
                     "example": 10
                 },
                 "url_base": {
                     "description": "Endereço da API da plataforma; \"\" volta ao padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
+                    "x-nullable": true,
                     "example": "https://api.qualifica.example"
                 },
                 "usuario": {
@@ -3637,6 +3649,7 @@ const docTemplate = `{
                         "email",
                         "codigo_cliente"
                     ],
+                    "x-nullable": true,
                     "example": "login_autenticacao"
                 }
             }
@@ -3647,6 +3660,7 @@ const docTemplate = `{
                 "ativo": {
                     "description": "false pausa as transmissões da integração, true as retoma.",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "descricao": {
@@ -3654,6 +3668,7 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
@@ -3662,18 +3677,21 @@ const docTemplate = `{
                         {
                             "$ref": "#/definitions/IntegrationParamsUpdate"
                         }
-                    ]
+                    ],
+                    "x-nullable": true
                 },
                 "plataforma": {
                     "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
                     "type": "string",
                     "maxLength": 50,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
                     "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos.",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 }
             }
@@ -3791,6 +3809,7 @@ const docTemplate = `{
                 "ativo": {
                     "description": "Se o pacote pode ser assinado (padrão true).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "codigo": {
@@ -3856,12 +3875,14 @@ const docTemplate = `{
                 "ativo": {
                     "description": "Se o pacote pode ser assinado.",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "codigo": {
                     "description": "Código do pacote no provedor; \"\" limpa.",
                     "type": "string",
                     "maxLength": 64,
+                    "x-nullable": true,
                     "example": "QPRO"
                 },
                 "descricao": {
@@ -3869,12 +3890,14 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
                     "description": "Integração dos produtos; não muda depois que o pacote tem assinaturas (409).",
                     "type": "integer",
                     "minimum": 1,
+                    "x-nullable": true,
                     "example": 1
                 },
                 "produtos": {
@@ -3893,6 +3916,7 @@ const docTemplate = `{
                 "valor": {
                     "description": "Valor mensal com duas casas decimais; não altera assinaturas existentes.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "29.90"
                 }
             }
@@ -4002,6 +4026,7 @@ const docTemplate = `{
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "Fibra 500 Mega + Qualifica"
                 },
                 "pacotes": {
@@ -4183,6 +4208,7 @@ const docTemplate = `{
                 "id_servico": {
                     "description": "Plano (id_servico) do serviço; um plano combo traz seus pacotes.",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 10
                 },
                 "login": {
@@ -4195,6 +4221,7 @@ const docTemplate = `{
                     "description": "Senha do cliente; só de escrita, cifrada; omitida mantém a atual.",
                     "type": "string",
                     "maxLength": 200,
+                    "x-nullable": true,
                     "example": "s3nh4"
                 },
                 "status_prefixo": {
@@ -4380,6 +4407,7 @@ const docTemplate = `{
                 "data_cancelamento": {
                     "description": "Quando foi cancelada; null se não foi.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_expiracao": {
@@ -4482,6 +4510,7 @@ const docTemplate = `{
                 "expira_em": {
                     "description": "Quando o token atual expira; null sem token.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "2026-11-30T11:15:00-03:00"
                 },
                 "mensagem": {
@@ -4529,11 +4558,13 @@ const docTemplate = `{
                 "id_acesso": {
                     "description": "Acesso (produto da assinatura) envolvido; null quando não há.",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 77
                 },
                 "id_assinatura": {
                     "description": "Assinatura envolvida; null em chamadas de catálogo e token.",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 42
                 },
                 "id_integracao": {

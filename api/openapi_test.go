@@ -2,9 +2,11 @@ package api_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -32,6 +34,7 @@ type schema struct {
 	AllOf       []schema           `json:"allOf"`
 	Items       *schema            `json:"items"`
 	Properties  map[string]*schema `json:"properties"`
+	Nullable    bool               `json:"x-nullable"`
 }
 
 type param struct {
@@ -331,5 +334,73 @@ func TestOpenAPIEnums(t *testing.T) {
 	}
 	for key := range want {
 		require.Truef(t, found[key], "%s documents no enum", key)
+	}
+}
+
+// goTypes maps the object models to the Go types the API encodes/decodes.
+var goTypes = map[string]reflect.Type{
+	"Accepted": reflect.TypeFor[httpapi.Accepted](), "BillingResponse": reflect.TypeFor[httpapi.BillingResponse](),
+	"Health": reflect.TypeFor[httpapi.Health](), "Pagination": reflect.TypeFor[httpapi.Pagination](),
+	"Problem": reflect.TypeFor[httpapi.Problem](), "StatusBatchResponse": reflect.TypeFor[httpapi.StatusBatchResponse](),
+	"IntegrationList": reflect.TypeFor[httpapi.IntegrationList](), "ProductList": reflect.TypeFor[httpapi.ProductList](),
+	"PackageList": reflect.TypeFor[httpapi.PackageList](), "PlanList": reflect.TypeFor[httpapi.PlanList](),
+	"CustomerServiceList": reflect.TypeFor[httpapi.CustomerServiceList](), "SubscriptionList": reflect.TypeFor[httpapi.SubscriptionList](),
+	"TransmissionList": reflect.TypeFor[httpapi.TransmissionList](),
+	"Access":           reflect.TypeFor[svahub.Access](), "AttachInput": reflect.TypeFor[svahub.AttachInput](),
+	"BillingItem": reflect.TypeFor[svahub.BillingItem](), "Customer": reflect.TypeFor[svahub.Customer](),
+	"CustomerInput": reflect.TypeFor[svahub.CustomerInput](), "CustomerService": reflect.TypeFor[svahub.CustomerService](),
+	"ErasedPlatformUser": reflect.TypeFor[svahub.ErasedPlatformUser](), "Erasure": reflect.TypeFor[svahub.Erasure](),
+	"ExpiryInput": reflect.TypeFor[svahub.ExpiryInput](), "FieldError": reflect.TypeFor[svahub.FieldError](),
+	"Integration": reflect.TypeFor[svahub.Integration](), "IntegrationInput": reflect.TypeFor[svahub.IntegrationInput](),
+	"IntegrationParamInput": reflect.TypeFor[svahub.IntegrationParamInput](), "IntegrationParams": reflect.TypeFor[svahub.IntegrationParams](),
+	"IntegrationParamsUpdate": reflect.TypeFor[svahub.IntegrationParamsUpdate](), "IntegrationUpdate": reflect.TypeFor[svahub.IntegrationUpdate](),
+	"Package": reflect.TypeFor[svahub.Package](), "PackageInput": reflect.TypeFor[svahub.PackageInput](),
+	"PackageUpdate": reflect.TypeFor[svahub.PackageUpdate](), "Plan": reflect.TypeFor[svahub.Plan](),
+	"PlanItem": reflect.TypeFor[svahub.PlanItem](), "PlanUpdate": reflect.TypeFor[svahub.PlanUpdate](),
+	"Product": reflect.TypeFor[svahub.Product](), "ProductInput": reflect.TypeFor[svahub.ProductInput](),
+	"ProductRef": reflect.TypeFor[svahub.ProductRef](), "ServiceInput": reflect.TypeFor[svahub.ServiceInput](),
+	"StatusBatchInput": reflect.TypeFor[svahub.StatusBatchInput](), "StatusBatchItem": reflect.TypeFor[svahub.StatusBatchItem](),
+	"StatusBatchResult": reflect.TypeFor[svahub.StatusBatchResult](), "StatusInput": reflect.TypeFor[svahub.StatusInput](),
+	"Subscription": reflect.TypeFor[svahub.Subscription](), "TokenInfo": reflect.TypeFor[svahub.TokenInfo](),
+	"Transmission": reflect.TypeFor[svahub.Transmission](),
+}
+
+// TestOpenAPIMatchesGoTypes: each model has exactly its Go type's JSON
+// members, and a member that can be null (a pointer) says so (x-nullable),
+// so a strict generated client accepts it.
+func TestOpenAPIMatchesGoTypes(t *testing.T) {
+	t.Parallel()
+	d := load(t)
+	for dn, def := range d.Definitions {
+		if def.Type != "object" {
+			continue
+		}
+		typ, ok := goTypes[dn]
+		require.Truef(t, ok, "model %s has no Go type in goTypes", dn)
+		members := map[string]reflect.StructField{}
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.IsExported() && name != "-" && name != "" {
+				members[name] = f
+			}
+		}
+		require.ElementsMatchf(t, slices.Collect(maps.Keys(members)), slices.Collect(maps.Keys(def.Properties)), "%s: members differ from %s", dn, typ)
+		for name, f := range members {
+			require.Equalf(t, f.Type.Kind() == reflect.Pointer, def.Properties[name].Nullable,
+				"%s.%s: x-nullable must be true exactly when the member can be null", dn, name)
+		}
+	}
+}
+
+// TestOpenAPIEnumExamples: an enum's example is one of its values.
+func TestOpenAPIEnumExamples(t *testing.T) {
+	t.Parallel()
+	d := load(t)
+	for dn, def := range d.Definitions {
+		for pn, p := range def.Properties {
+			if enum := d.enumOf(p); enum != nil && p.Example != nil && p.Items == nil {
+				require.Containsf(t, enum, p.Example, "%s.%s: example %v is not one of %v", dn, pn, p.Example, enum)
+			}
+		}
 	}
 }

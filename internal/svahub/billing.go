@@ -81,7 +81,7 @@ type BillingItem struct {
 	// Primeiro dia cobrado (AAAA-MM-DD).
 	StartDate Date `json:"data_inicio" swaggertype:"string" example:"2026-11-14"`
 	// Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.
-	CancelledOn *Date `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30"`
+	CancelledOn *Date `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30" extensions:"x-nullable"`
 }
 
 // BillingService serves the billing feed.

@@ -64,7 +64,7 @@ type TokenInfo struct {
 	// pendente antes do primeiro token, valido ou erro.
 	Status TokenStatus `json:"status" example:"valido"`
 	// Quando o token atual expira; null sem token.
-	ExpiresAt *time.Time `json:"expira_em" example:"2026-11-30T11:15:00-03:00"`
+	ExpiresAt *time.Time `json:"expira_em" example:"2026-11-30T11:15:00-03:00" extensions:"x-nullable"`
 	// Erro do último pedido de token; vazio quando não há.
 	Message string `json:"mensagem" example:""`
 }
@@ -79,9 +79,9 @@ type IntegrationInput struct {
 	// Parâmetros de acesso à plataforma.
 	Params IntegrationParamInput `json:"parametros"`
 	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).
-	SuspendOnDebt *bool `json:"suspender_inadimplencia" example:"true"`
+	SuspendOnDebt *bool `json:"suspender_inadimplencia" example:"true" extensions:"x-nullable"`
 	// false pausa as transmissões da integração (padrão true).
-	Active *bool `json:"ativo" example:"true"`
+	Active *bool `json:"ativo" example:"true" extensions:"x-nullable"`
 }
 
 // IntegrationParamInput carries the platform parameters on writes.
@@ -89,13 +89,13 @@ type IntegrationParamInput struct {
 	// Client id na plataforma (obrigatório).
 	ClientID string `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
 	// Client secret na plataforma; só de escrita, cifrado em repouso.
-	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste"`
+	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste" extensions:"x-nullable"`
 	// Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).
 	Username string `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente"`
 	// Endereço da API da plataforma; vazio usa o padrão do servidor.
 	BaseURL string `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"http://127.0.0.1:9090"`
 	// Requisições por segundo à plataforma, > 0 e ≤ 1000; omitido usa o padrão do servidor (10).
-	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10"`
+	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10" extensions:"x-nullable"`
 }
 
 // Normalize trims text fields and fills defaults.
@@ -184,7 +184,7 @@ type PackageInput struct {
 	// Ids de 1 a 10 produtos da própria integração, sem repetir.
 	Products []int64 `json:"produtos" validate:"required,min=1,max=10,unique,dive,gt=0" example:"1"`
 	// Se o pacote pode ser assinado (padrão true).
-	Active *bool `json:"ativo" example:"true"`
+	Active *bool `json:"ativo" example:"true" extensions:"x-nullable"`
 }
 
 // Normalize trims the text fields.

@@ -198,7 +198,7 @@ type Erasure struct {
 	// Quem pediu: api (este endpoint) ou cli (svahub anonimizar).
 	Origin string `json:"origem" enums:"api,cli" example:"api"`
 	// Id da chave de API que pediu (só origem api; null na cli).
-	APIKeyID *int64 `json:"id_chave_api" example:"2"`
+	APIKeyID *int64 `json:"id_chave_api" example:"2" extensions:"x-nullable"`
 	// Nome da chave de API que pediu (só origem api).
 	APIKeyName string `json:"chave_api" example:"hubsoft"`
 	// Serviços do cliente anonimizados.

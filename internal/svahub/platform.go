@@ -191,9 +191,9 @@ type Transmission struct {
 	// Integração chamada.
 	IntegrationID int64 `json:"id_integracao" example:"1"`
 	// Assinatura envolvida; null em chamadas de catálogo e token.
-	SubscriptionID *int64 `json:"id_assinatura" example:"42"`
+	SubscriptionID *int64 `json:"id_assinatura" example:"42" extensions:"x-nullable"`
 	// Acesso (produto da assinatura) envolvido; null quando não há.
-	AccessID *int64 `json:"id_acesso" example:"77"`
+	AccessID *int64 `json:"id_acesso" example:"77" extensions:"x-nullable"`
 	// Chamada feita à plataforma.
 	Operation Operation `json:"operacao" example:"ativar_plano"`
 	// sucesso, erro (permanente) ou erro_temporario (será repetida).

@@ -27,7 +27,7 @@ type CustomerService struct {
 	// Id do serviço do cliente no HubSoft.
 	ID int64 `json:"id_cliente_servico" example:"5001"`
 	// Plano (id_servico) do serviço; null se não informado.
-	PlanID *int64 `json:"id_servico" example:"10"`
+	PlanID *int64 `json:"id_servico" example:"10" extensions:"x-nullable"`
 	// Login de autenticação do cliente.
 	Login    string `json:"login" example:"maria.silva"`
 	Password string `json:"-"` // write-only, encrypted at rest
@@ -64,11 +64,11 @@ type CustomerInput struct {
 // ServiceInput is the body of PUT /servicos/{id_cliente_servico}.
 type ServiceInput struct {
 	// Plano (id_servico) do serviço; um plano combo traz seus pacotes.
-	PlanID *int64 `json:"id_servico" validate:"omitempty,gt=0" example:"10"`
+	PlanID *int64 `json:"id_servico" validate:"omitempty,gt=0" example:"10" extensions:"x-nullable"`
 	// Login de autenticação do cliente (até 200 caracteres).
 	Login string `json:"login" validate:"max=200,texto" example:"maria.silva"`
 	// Senha do cliente; só de escrita, cifrada; omitida mantém a atual.
-	Password *string `json:"senha,omitempty" validate:"omitempty,max=200,texto" example:"s3nh4"`
+	Password *string `json:"senha,omitempty" validate:"omitempty,max=200,texto" example:"s3nh4" extensions:"x-nullable"`
 	// Status do serviço no HubSoft (obrigatório).
 	Status string `json:"status_prefixo" validate:"required,status_prefixo" example:"servico_habilitado" enums:"servico_habilitado,suspenso_debito,suspenso_parcialmente,suspenso_pedido_cliente,cancelado,inativo,aguardando_instalacao,aguardando_assinatura_contrato,aguardando_configuracao,aguardando_liberacao_ti,aguardando_migracao,agendado_para_instalacao,franquia_excedida"`
 	// Cliente dono do serviço.
@@ -192,7 +192,7 @@ type Subscription struct {
 	// Quando a assinatura foi criada.
 	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
 	// Quando foi cancelada; null se não foi.
-	CancelledAt *time.Time `json:"data_cancelamento" example:"2026-11-30T13:20:00-03:00"`
+	CancelledAt *time.Time `json:"data_cancelamento" example:"2026-11-30T13:20:00-03:00" extensions:"x-nullable"`
 }
 
 // Access is one product of one subscription on the platform.
@@ -209,7 +209,7 @@ type Access struct {
 	// Último erro permanente da plataforma para este produto; vazio quando não há.
 	LastError string `json:"ultimo_erro" example:""`
 	// Quando a plataforma confirmou o estado atual; null se nunca sincronizou.
-	SynchronizedAt *time.Time `json:"sincronizado_em" example:"2026-11-30T10:15:00-03:00"`
+	SynchronizedAt *time.Time `json:"sincronizado_em" example:"2026-11-30T10:15:00-03:00" extensions:"x-nullable"`
 }
 
 // AttachInput is the body of POST /servicos/{id}/pacotes.
