@@ -229,7 +229,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -247,7 +247,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -324,13 +324,13 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -407,13 +407,13 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -613,7 +613,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -631,7 +631,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -770,7 +770,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -788,7 +788,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -852,7 +852,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1009,7 +1009,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1027,7 +1027,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1103,13 +1103,13 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1192,13 +1192,13 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1341,7 +1341,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1359,7 +1359,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1498,7 +1498,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1516,7 +1516,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1580,7 +1580,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1775,12 +1775,6 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
-                    "404": {
-                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
-                        "schema": {
-                            "$ref": "#/definitions/Problem"
-                        }
-                    },
                     "413": {
                         "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
@@ -1794,7 +1788,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1991,7 +1985,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2009,7 +2003,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2073,7 +2067,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2239,7 +2233,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2257,7 +2251,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2395,12 +2389,6 @@ const docTemplate = `{
                             "$ref": "#/definitions/Problem"
                         }
                     },
-                    "404": {
-                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
-                        "schema": {
-                            "$ref": "#/definitions/Problem"
-                        }
-                    },
                     "413": {
                         "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
@@ -2414,7 +2402,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2571,7 +2559,7 @@ const docTemplate = `{
                         }
                     },
                     "409": {
-                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2589,7 +2577,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -2751,7 +2739,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }

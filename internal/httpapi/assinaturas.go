@@ -104,10 +104,10 @@ func (s *Server) getSubscription(c echo.Context) error {
 //	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
 //	@Failure		404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
-//	@Failure		409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
+//	@Failure		409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
 //	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
 //	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
-//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
 //	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/assinaturas/{id} [patch]
 func (s *Server) patchSubscription(c echo.Context) error {
@@ -150,8 +150,8 @@ type Accepted struct {
 //	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
 //	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
-//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
-//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
 //	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/assinaturas/{id}/retransmitir [post]
 func (s *Server) retransmit(c echo.Context) error {

@@ -27,8 +27,8 @@ func (s *Server) customerRoutes(g *echo.Group) {
 //	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
 //	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
-//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado, ou a mesma Idempotency-Key ainda em andamento)"
-//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos), ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
 //	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/clientes/{id_cliente}/anonimizar [post]
 func (s *Server) eraseCustomer(c echo.Context) error {
