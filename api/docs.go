@@ -2962,6 +2962,7 @@ const docTemplate = `{
                 "sincronizado_em": {
                     "description": "Quando a plataforma confirmou o estado atual; null se nunca sincronizou.",
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true,
                     "example": "2026-11-30T10:15:00-03:00"
                 },
@@ -2999,7 +3000,7 @@ const docTemplate = `{
             ],
             "properties": {
                 "data_expiracao": {
-                    "description": "Data de expiração (AAAA-MM-DD), opcional; sem ela a assinatura não expira.",
+                    "description": "Data de expiração (AAAA-MM-DD), opcional; omitida, é o mesmo dia um ano depois.",
                     "type": "string",
                     "example": "2027-11-27"
                 },
@@ -3029,12 +3030,14 @@ const docTemplate = `{
                 "data_cancelamento": {
                     "description": "Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.",
                     "type": "string",
+                    "format": "date",
                     "x-nullable": true,
                     "example": "2026-11-30"
                 },
                 "data_inicio": {
                     "description": "Primeiro dia cobrado (AAAA-MM-DD).",
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-14"
                 },
                 "descricao": {
@@ -3201,11 +3204,13 @@ const docTemplate = `{
                 "data_atualizacao": {
                     "description": "Última alteração do serviço.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
                     "description": "Quando o serviço foi criado no svahub.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_cliente_servico": {
@@ -3303,6 +3308,7 @@ const docTemplate = `{
                 "data_anonimizacao": {
                     "description": "Quando os dados pessoais foram apagados.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_anonimizacao": {
@@ -3409,11 +3415,13 @@ const docTemplate = `{
                 "data_atualizacao": {
                     "description": "Última alteração da integração.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
                     "description": "Quando a integração foi criada.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
@@ -3749,11 +3757,13 @@ const docTemplate = `{
                 "data_atualizacao": {
                     "description": "Última alteração do pacote.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
                     "description": "Quando o pacote foi criado.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
@@ -3940,11 +3950,13 @@ const docTemplate = `{
                 "data_atualizacao": {
                     "description": "Última alteração do plano.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
                     "description": "Quando o plano foi criado no svahub.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
@@ -4095,6 +4107,7 @@ const docTemplate = `{
                 "data_cadastro": {
                     "description": "Quando o produto foi criado.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
@@ -4390,17 +4403,20 @@ const docTemplate = `{
                 "data_cadastro": {
                     "description": "Quando a assinatura foi criada.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "data_cancelamento": {
                     "description": "Quando foi cancelada; null se não foi.",
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true,
                     "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_expiracao": {
-                    "description": "Data de expiração (AAAA-MM-DD); vazia se não expira.",
+                    "description": "Data de expiração (AAAA-MM-DD); sem data informada, o mesmo dia um ano após o cadastro.",
                     "type": "string",
+                    "format": "date",
                     "example": "2027-11-27"
                 },
                 "descricao": {
@@ -4498,6 +4514,7 @@ const docTemplate = `{
                 "expira_em": {
                     "description": "Quando o token atual expira; null sem token.",
                     "type": "string",
+                    "format": "date-time",
                     "x-nullable": true,
                     "example": "2026-11-30T11:15:00-03:00"
                 },
@@ -4536,6 +4553,7 @@ const docTemplate = `{
                 "data": {
                     "description": "Quando a chamada foi feita.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "duracao_ms": {
@@ -4594,7 +4612,7 @@ const docTemplate = `{
                     "example": 200
                 },
                 "tentativa": {
-                    "description": "Número da tentativa (1 é a primeira).",
+                    "description": "Tentativa do trabalho que fez a chamada (1 é a primeira; 1 também fora de trabalhos).",
                     "type": "integer",
                     "example": 1
                 }

@@ -79,9 +79,9 @@ type BillingItem struct {
 	// valor × dias_cobrados ÷ dias_no_mes, duas casas decimais.
 	ProratedValue Money `json:"valor_proporcional" swaggertype:"string" example:"16.94"`
 	// Primeiro dia cobrado (AAAA-MM-DD).
-	StartDate Date `json:"data_inicio" swaggertype:"string" example:"2026-11-14"`
+	StartDate Date `json:"data_inicio" swaggertype:"string" example:"2026-11-14" format:"date"`
 	// Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.
-	CancelledOn *Date `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30" extensions:"x-nullable"`
+	CancelledOn *Date `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30" extensions:"x-nullable" format:"date"`
 }
 
 // BillingService serves the billing feed.

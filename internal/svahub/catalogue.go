@@ -39,9 +39,9 @@ type Integration struct {
 	// Estado do token da plataforma (o token nunca é mostrado).
 	Token TokenInfo `json:"token"`
 	// Quando a integração foi criada.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Última alteração da integração.
-	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00"`
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // IntegrationParams are an integration's platform parameters as shown to
@@ -64,7 +64,7 @@ type TokenInfo struct {
 	// pendente antes do primeiro token, valido ou erro.
 	Status TokenStatus `json:"status" example:"valido"`
 	// Quando o token atual expira; null sem token.
-	ExpiresAt *time.Time `json:"expira_em" example:"2026-11-30T11:15:00-03:00" extensions:"x-nullable"`
+	ExpiresAt *time.Time `json:"expira_em" example:"2026-11-30T11:15:00-03:00" extensions:"x-nullable" format:"date-time"`
 	// Erro do último pedido de token; vazio quando não há.
 	Message string `json:"mensagem" example:""`
 }
@@ -122,7 +122,7 @@ type Product struct {
 	// Se o código foi confirmado no catálogo da plataforma.
 	Verified bool `json:"verificado" example:"true"`
 	// Quando o produto foi criado.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 }
 
 // ProductInput is the body of product writes.
@@ -166,9 +166,9 @@ type Package struct {
 	// Se o pacote pode ser assinado.
 	Active bool `json:"ativo" example:"true"`
 	// Quando o pacote foi criado.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Última alteração do pacote.
-	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00"`
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // PackageInput is the body of POST /pacotes (PUT sends a PackageUpdate).
@@ -203,9 +203,9 @@ type Plan struct {
 	// Pacotes do combo (vazio se o plano não é combo).
 	Packages []PlanItem `json:"pacotes"`
 	// Quando o plano foi criado no svahub.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Última alteração do plano.
-	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00"`
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // PlanItem is a package included in a plan.

@@ -194,7 +194,7 @@ type Erasure struct {
 	// Id do cliente no HubSoft (mantido).
 	CustomerID int64 `json:"id_cliente" example:"1001"`
 	// Quando os dados pessoais foram apagados.
-	At time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00"`
+	At time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Quem pediu: api (este endpoint) ou cli (svahub anonimizar).
 	Origin string `json:"origem" enums:"api,cli" example:"api"`
 	// Id da chave de API que pediu (só origem api; null na cli).

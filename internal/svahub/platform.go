@@ -204,10 +204,10 @@ type Transmission struct {
 	Message string `json:"mensagem" example:"plano ativado"`
 	// Duração da chamada em milissegundos.
 	DurationMS int64 `json:"duracao_ms" example:"184"`
-	// Número da tentativa (1 é a primeira).
+	// Tentativa do trabalho que fez a chamada (1 é a primeira; 1 também fora de trabalhos).
 	Attempt int `json:"tentativa" example:"1"`
 	// Quando a chamada foi feita.
-	CreatedAt time.Time `json:"data" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 }
 
 // TransmissionFilter filters transmission lists (newest first).

@@ -40,9 +40,9 @@ type CustomerService struct {
 	// Assinaturas do serviço.
 	Subscriptions []Subscription `json:"pacotes"`
 	// Quando o serviço foi criado no svahub.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Última alteração do serviço.
-	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00"`
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // CustomerInput is the customer block of a service upsert.
@@ -181,8 +181,8 @@ type Subscription struct {
 	Origin Origin `json:"origem" example:"avulso"`
 	// Valor mensal, duas casas decimais (0.00 nos pacotes de combo).
 	Value Money `json:"valor" swaggertype:"string" example:"29.90"`
-	// Data de expiração (AAAA-MM-DD); vazia se não expira.
-	ExpiresOn Date `json:"data_expiracao" swaggertype:"string" example:"2027-11-27"`
+	// Data de expiração (AAAA-MM-DD); sem data informada, o mesmo dia um ano após o cadastro.
+	ExpiresOn Date `json:"data_expiracao" swaggertype:"string" example:"2027-11-27" format:"date"`
 	// Situação da assinatura, derivada dos acessos nas plataformas.
 	Status SubscriptionStatus `json:"status" example:"ativo"`
 	// Último erro permanente da plataforma (com status erro); vazio quando não há.
@@ -190,9 +190,9 @@ type Subscription struct {
 	// Um acesso por produto do pacote na plataforma.
 	Accesses []Access `json:"acessos"`
 	// Quando a assinatura foi criada.
-	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00"`
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Quando foi cancelada; null se não foi.
-	CancelledAt *time.Time `json:"data_cancelamento" example:"2026-11-30T13:20:00-03:00" extensions:"x-nullable"`
+	CancelledAt *time.Time `json:"data_cancelamento" example:"2026-11-30T13:20:00-03:00" extensions:"x-nullable" format:"date-time"`
 }
 
 // Access is one product of one subscription on the platform.
@@ -209,14 +209,14 @@ type Access struct {
 	// Último erro permanente da plataforma para este produto; vazio quando não há.
 	LastError string `json:"ultimo_erro" example:""`
 	// Quando a plataforma confirmou o estado atual; null se nunca sincronizou.
-	SynchronizedAt *time.Time `json:"sincronizado_em" example:"2026-11-30T10:15:00-03:00" extensions:"x-nullable"`
+	SynchronizedAt *time.Time `json:"sincronizado_em" example:"2026-11-30T10:15:00-03:00" extensions:"x-nullable" format:"date-time"`
 }
 
 // AttachInput is the body of POST /servicos/{id}/pacotes.
 type AttachInput struct {
 	// Pacote a assinar (id_pacote); precisa estar ativo.
 	PackageID int64 `json:"id_pacote" validate:"required,gt=0" example:"1"`
-	// Data de expiração (AAAA-MM-DD), opcional; sem ela a assinatura não expira.
+	// Data de expiração (AAAA-MM-DD), opcional; omitida, é o mesmo dia um ano depois.
 	ExpiresOn string `json:"data_expiracao,omitempty" validate:"omitempty,data" example:"2027-11-27"`
 }
 
