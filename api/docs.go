@@ -15,7 +15,7 @@ const docTemplate = `{
     "host": "{{.Host}}",
     "basePath": "{{.BasePath}}",
     "paths": {
-        "/assinaturas": {
+        "/api/v1/assinaturas": {
             "get": {
                 "security": [
                     {
@@ -23,7 +23,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -79,25 +80,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                            "$ref": "#/definitions/SubscriptionList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/assinaturas/{id}": {
+        "/api/v1/assinaturas/{id}": {
             "get": {
                 "security": [
                     {
@@ -105,7 +112,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -124,25 +132,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -158,7 +172,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
@@ -178,7 +193,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ExpiryInput"
+                            "$ref": "#/definitions/ExpiryInput"
                         }
                     }
                 ],
@@ -186,61 +201,67 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/assinaturas/{id}/retransmitir": {
+        "/api/v1/assinaturas/{id}/retransmitir": {
             "post": {
                 "security": [
                     {
@@ -249,13 +270,20 @@ const docTemplate = `{
                 ],
                 "description": "Reagenda o trabalho na plataforma (por exemplo, depois de corrigir um código de produto); limpa o erro.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "assinaturas"
                 ],
                 "summary": "Retransmite a assinatura",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_assinatura",
@@ -268,37 +296,55 @@ const docTemplate = `{
                     "202": {
                         "description": "Accepted",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Accepted"
+                            "$ref": "#/definitions/Accepted"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/clientes/{id_cliente}/anonimizar": {
+        "/api/v1/clientes/{id_cliente}/anonimizar": {
             "post": {
                 "security": [
                     {
@@ -307,7 +353,8 @@ const docTemplate = `{
                 ],
                 "description": "Só quando todo serviço do cliente está cancelado ou inativo e nenhum trabalho na plataforma está pendente para ele (senão 409, com cada impedimento em erros). Substitui nome, CPF/CNPJ, e-mail, telefone, login e senha de cada serviço do cliente por valores neutros (nome \"Cliente anonimizado\", os demais vazios), troca o usuário das contas de plataforma que só ele usa por \"anonimizado:\u003cid\u003e\", remove as mensagens da plataforma das suas transmissões e qualquer mensagem, resposta guardada de Idempotency-Key ou erro de job que cite seus dados. Mantém ids, datas, valores e resultados (cobranças e auditoria não mudam) e registra quando e com qual chave de API foi feito.\nIdempotente: repetir responde o mesmo registro com ja_anonimizado=true. O svahub não pede à plataforma que apague o usuário (seus planos já foram cancelados): usuarios_plataforma lista os ids a encaminhar à plataforma.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "clientes"
@@ -332,43 +379,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Erasure"
+                            "$ref": "#/definitions/Erasure"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/cobrancas": {
+        "/api/v1/cobrancas": {
             "get": {
                 "security": [
                     {
@@ -377,7 +436,8 @@ const docTemplate = `{
                 ],
                 "description": "Cada assinatura com valor \u003e 0 que existiu e não estava cancelada em algum dia do mês: dias_cobrados, dias_no_mes e valor_proporcional = valor × dias_cobrados ÷ dias_no_mes (arredondado meio para cima). O dia do cancelamento e os dias após data_expiracao não são cobrados.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "cobrancas"
@@ -408,44 +468,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.BillingResponse"
+                            "$ref": "#/definitions/BillingResponse"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/healthz": {
-            "get": {
-                "produces": [
-                    "application/json"
-                ],
-                "tags": [
-                    "saude"
-                ],
-                "summary": "Processo vivo",
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "schema": {
-                            "$ref": "#/definitions/httpapi.Health"
-                        }
-                    }
-                }
-            }
-        },
-        "/integracoes": {
+        "/api/v1/integracoes": {
             "get": {
                 "security": [
                     {
@@ -453,7 +500,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -481,19 +529,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Integration"
+                            "$ref": "#/definitions/IntegrationList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -509,7 +563,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -528,7 +583,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.IntegrationInput"
+                            "$ref": "#/definitions/IntegrationInput"
                         }
                     }
                 ],
@@ -536,49 +591,61 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}": {
+        "/api/v1/integracoes/{id}": {
             "get": {
                 "security": [
                     {
@@ -586,7 +653,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -605,25 +673,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -639,7 +713,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -659,7 +734,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.IntegrationUpdate"
+                            "$ref": "#/definitions/IntegrationUpdate"
                         }
                     }
                 ],
@@ -667,55 +742,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Integration"
+                            "$ref": "#/definitions/Integration"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -725,6 +806,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
@@ -744,39 +828,45 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/produtos": {
+        "/api/v1/integracoes/{id}/produtos": {
             "get": {
                 "security": [
                     {
@@ -784,7 +874,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -815,25 +906,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Product"
+                            "$ref": "#/definitions/ProductList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -849,7 +946,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -875,7 +973,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ProductInput"
+                            "$ref": "#/definitions/ProductInput"
                         }
                     }
                 ],
@@ -883,61 +981,67 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/produtos/sincronizar": {
+        "/api/v1/integracoes/{id}/produtos/sincronizar": {
             "post": {
                 "security": [
                     {
@@ -945,13 +1049,20 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
                 ],
                 "summary": "Importa o catálogo da plataforma",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_integracao",
@@ -964,43 +1075,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Product"
+                            "$ref": "#/definitions/ProductList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/integracoes/{id}/testar": {
+        "/api/v1/integracoes/{id}/testar": {
             "post": {
                 "security": [
                     {
@@ -1009,13 +1138,20 @@ const docTemplate = `{
                 ],
                 "description": "Gera um token agora e responde o bloco token: \"valido\" ou \"erro\" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "integracoes"
                 ],
                 "summary": "Testa a integração (Ações \u003e Testar)",
                 "parameters": [
+                    {
+                        "type": "string",
+                        "description": "chave de idempotência",
+                        "name": "Idempotency-Key",
+                        "in": "header"
+                    },
                     {
                         "type": "integer",
                         "description": "id_integracao",
@@ -1028,37 +1164,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.TokenInfo"
+                            "$ref": "#/definitions/TokenInfo"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "422": {
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/pacotes": {
+        "/api/v1/pacotes": {
             "get": {
                 "security": [
                     {
@@ -1066,7 +1220,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1102,19 +1257,25 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Package"
+                            "$ref": "#/definitions/PackageList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1130,7 +1291,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1149,7 +1311,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PackageInput"
+                            "$ref": "#/definitions/PackageInput"
                         }
                     }
                 ],
@@ -1157,49 +1319,61 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/pacotes/{id}": {
+        "/api/v1/pacotes/{id}": {
             "get": {
                 "security": [
                     {
@@ -1207,7 +1381,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1226,25 +1401,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1260,7 +1441,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1280,7 +1462,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PackageUpdate"
+                            "$ref": "#/definitions/PackageUpdate"
                         }
                     }
                 ],
@@ -1288,55 +1470,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Package"
+                            "$ref": "#/definitions/Package"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1346,6 +1534,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "pacotes"
@@ -1365,39 +1556,45 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/planos": {
+        "/api/v1/planos": {
             "get": {
                 "security": [
                     {
@@ -1405,7 +1602,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1429,25 +1627,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Plan"
+                            "$ref": "#/definitions/PlanList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/planos/{id}": {
+        "/api/v1/planos/{id}": {
             "get": {
                 "security": [
                     {
@@ -1455,7 +1659,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1474,25 +1679,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1508,7 +1719,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "planos"
@@ -1528,7 +1740,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.PlanUpdate"
+                            "$ref": "#/definitions/PlanUpdate"
                         }
                     }
                 ],
@@ -1536,49 +1748,55 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Plan"
+                            "$ref": "#/definitions/Plan"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1590,6 +1808,9 @@ const docTemplate = `{
                     }
                 ],
                 "description": "Os serviços mantêm as assinaturas que o plano já lhes deu.",
+                "produces": [
+                    "application/problem+json"
+                ],
                 "tags": [
                     "planos"
                 ],
@@ -1608,33 +1829,39 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/produtos/{id}": {
+        "/api/v1/produtos/{id}": {
             "get": {
                 "security": [
                     {
@@ -1642,7 +1869,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1661,25 +1889,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1694,7 +1928,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1714,7 +1949,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ProductInput"
+                            "$ref": "#/definitions/ProductInput"
                         }
                     }
                 ],
@@ -1722,55 +1957,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Product"
+                            "$ref": "#/definitions/Product"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -1780,6 +2021,9 @@ const docTemplate = `{
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "produtos"
@@ -1799,64 +2043,45 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
-                        }
-                    }
-                }
-            }
-        },
-        "/readyz": {
-            "get": {
-                "produces": [
-                    "application/json"
-                ],
-                "tags": [
-                    "saude"
-                ],
-                "summary": "Pronto para tráfego (banco acessível, migrações aplicadas)",
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "schema": {
-                            "$ref": "#/definitions/httpapi.Health"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
-                    "503": {
-                        "description": "Service Unavailable",
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos": {
+        "/api/v1/servicos": {
             "get": {
                 "security": [
                     {
@@ -1864,7 +2089,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -1878,8 +2104,23 @@ const docTemplate = `{
                         "in": "query"
                     },
                     {
+                        "enum": [
+                            "servico_habilitado",
+                            "suspenso_debito",
+                            "suspenso_parcialmente",
+                            "suspenso_pedido_cliente",
+                            "cancelado",
+                            "inativo",
+                            "aguardando_instalacao",
+                            "aguardando_assinatura_contrato",
+                            "aguardando_configuracao",
+                            "aguardando_liberacao_ti",
+                            "aguardando_migracao",
+                            "agendado_para_instalacao",
+                            "franquia_excedida"
+                        ],
                         "type": "string",
-                        "description": "status",
+                        "description": "status do serviço",
                         "name": "status_prefixo",
                         "in": "query"
                     },
@@ -1906,25 +2147,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_CustomerService"
+                            "$ref": "#/definitions/CustomerServiceList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/status": {
+        "/api/v1/servicos/status": {
             "post": {
                 "security": [
                     {
@@ -1936,7 +2183,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -1955,7 +2203,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.StatusBatchInput"
+                            "$ref": "#/definitions/StatusBatchInput"
                         }
                     }
                 ],
@@ -1963,49 +2211,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.StatusBatchResponse"
+                            "$ref": "#/definitions/StatusBatchResponse"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "409": {
+                        "description": "urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}": {
+        "/api/v1/servicos/{id}": {
             "get": {
                 "security": [
                     {
@@ -2013,7 +2273,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2032,25 +2293,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2066,7 +2333,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2086,7 +2354,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.ServiceInput"
+                            "$ref": "#/definitions/ServiceInput"
                         }
                     }
                 ],
@@ -2094,55 +2362,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/pacotes": {
+        "/api/v1/servicos/{id}/pacotes": {
             "get": {
                 "security": [
                     {
@@ -2150,7 +2424,8 @@ const docTemplate = `{
                     }
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2181,25 +2456,31 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Subscription"
+                            "$ref": "#/definitions/SubscriptionList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2215,7 +2496,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2241,7 +2523,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.AttachInput"
+                            "$ref": "#/definitions/AttachInput"
                         }
                     }
                 ],
@@ -2249,66 +2531,75 @@ const docTemplate = `{
                     "201": {
                         "description": "Created",
                         "schema": {
-                            "$ref": "#/definitions/svahub.Subscription"
+                            "$ref": "#/definitions/Subscription"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "409": {
-                        "description": "Conflict",
+                        "description": "urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/pacotes/{id_assinatura}": {
+        "/api/v1/servicos/{id}/pacotes/{id_assinatura}": {
             "delete": {
                 "security": [
                     {
                         "BearerAuth": []
                     }
+                ],
+                "produces": [
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2335,33 +2626,39 @@ const docTemplate = `{
                         "description": "No Content"
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/servicos/{id}/status": {
+        "/api/v1/servicos/{id}/status": {
             "put": {
                 "security": [
                     {
@@ -2373,7 +2670,8 @@ const docTemplate = `{
                     "application/json"
                 ],
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "servicos"
@@ -2393,7 +2691,7 @@ const docTemplate = `{
                         "in": "body",
                         "required": true,
                         "schema": {
-                            "$ref": "#/definitions/svahub.StatusInput"
+                            "$ref": "#/definitions/StatusInput"
                         }
                     }
                 ],
@@ -2401,55 +2699,61 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/svahub.CustomerService"
+                            "$ref": "#/definitions/CustomerService"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "403": {
-                        "description": "Forbidden",
+                        "description": "urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "urn:svahub:problema:nao-encontrado — o recurso do caminho não existe",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "415": {
-                        "description": "Unsupported Media Type",
+                        "description": "urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "422": {
-                        "description": "Unprocessable Entity",
+                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
             }
         },
-        "/transmissoes": {
+        "/api/v1/transmissoes": {
             "get": {
                 "security": [
                     {
@@ -2458,7 +2762,8 @@ const docTemplate = `{
                 ],
                 "description": "Mais recentes primeiro. Segredos, senhas e tokens nunca aparecem.",
                 "produces": [
-                    "application/json"
+                    "application/json",
+                    "application/problem+json"
                 ],
                 "tags": [
                     "transmissoes"
@@ -2534,19 +2839,83 @@ const docTemplate = `{
                     "200": {
                         "description": "OK",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.List-svahub_Transmission"
+                            "$ref": "#/definitions/TransmissionList"
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave",
                         "schema": {
-                            "$ref": "#/definitions/httpapi.Problem"
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/healthz": {
+            "get": {
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "saude"
+                ],
+                "summary": "Processo vivo",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Health"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    }
+                }
+            }
+        },
+        "/readyz": {
+            "get": {
+                "produces": [
+                    "application/json",
+                    "application/problem+json"
+                ],
+                "tags": [
+                    "saude"
+                ],
+                "summary": "Pronto para tráfego (banco acessível, migrações aplicadas)",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/Health"
+                        }
+                    },
+                    "500": {
+                        "description": "urn:svahub:problema:erro-interno — erro inesperado; informe o request_id",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
+                        }
+                    },
+                    "503": {
+                        "description": "urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto",
+                        "schema": {
+                            "$ref": "#/definitions/Problem"
                         }
                     }
                 }
@@ -2554,263 +2923,62 @@ const docTemplate = `{
         }
     },
     "definitions": {
-        "httpapi.Accepted": {
+        "Accepted": {
             "type": "object",
             "properties": {
                 "status": {
+                    "description": "Sempre agendado: a transmissão foi posta na fila e roda em segundo plano.",
                     "type": "string",
                     "example": "agendado"
                 }
             }
         },
-        "httpapi.BillingResponse": {
-            "type": "object",
-            "properties": {
-                "competencia": {
-                    "type": "string",
-                    "example": "2026-11"
-                },
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.BillingItem"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.Health": {
-            "type": "object",
-            "properties": {
-                "detail": {
-                    "type": "string"
-                },
-                "status": {
-                    "type": "string",
-                    "example": "ok"
-                },
-                "versao": {
-                    "description": "Versao is the running build's version (svahub version); /healthz only.",
-                    "type": "string",
-                    "example": "v1.4.0"
-                }
-            }
-        },
-        "httpapi.List-svahub_CustomerService": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.CustomerService"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Integration": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Integration"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Package": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Package"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Plan": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Plan"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Product": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Product"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Subscription": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Subscription"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.List-svahub_Transmission": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.Transmission"
-                    }
-                },
-                "paginacao": {
-                    "$ref": "#/definitions/httpapi.Pagination"
-                }
-            }
-        },
-        "httpapi.Pagination": {
-            "type": "object",
-            "properties": {
-                "itens_por_pagina": {
-                    "type": "integer",
-                    "example": 50
-                },
-                "pagina_atual": {
-                    "type": "integer",
-                    "example": 0
-                },
-                "total_registros": {
-                    "type": "integer",
-                    "example": 1506
-                },
-                "ultima_pagina": {
-                    "type": "integer",
-                    "example": 30
-                }
-            }
-        },
-        "httpapi.Problem": {
-            "type": "object",
-            "properties": {
-                "codigos_validos": {
-                    "description": "CodigosValidos lists the platform's product codes when a code is unknown.",
-                    "type": "array",
-                    "items": {
-                        "type": "string"
-                    }
-                },
-                "detail": {
-                    "type": "string",
-                    "example": "dados inválidos"
-                },
-                "erros": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.FieldError"
-                    }
-                },
-                "instance": {
-                    "type": "string",
-                    "example": "/api/v1/pacotes"
-                },
-                "request_id": {
-                    "type": "string"
-                },
-                "status": {
-                    "type": "integer",
-                    "example": 422
-                },
-                "title": {
-                    "type": "string",
-                    "example": "Dados inválidos"
-                },
-                "type": {
-                    "type": "string",
-                    "example": "urn:svahub:problema:dados-invalidos"
-                }
-            }
-        },
-        "httpapi.StatusBatchResponse": {
-            "type": "object",
-            "properties": {
-                "itens": {
-                    "type": "array",
-                    "items": {
-                        "$ref": "#/definitions/svahub.StatusBatchResult"
-                    }
-                }
-            }
-        },
-        "svahub.Access": {
+        "Access": {
             "type": "object",
             "properties": {
                 "codigo_produto": {
-                    "type": "string"
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
                 },
                 "estado_desejado": {
-                    "enum": [
-                        "ativo",
-                        "suspenso",
-                        "cancelado"
-                    ],
+                    "description": "Estado que o svahub quer na plataforma para este produto; vazio enquanto o serviço ainda não pede usuário (ex.: aguardando_instalacao).",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.AccessState"
+                            "$ref": "#/definitions/AccessState"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "estado_plataforma": {
-                    "enum": [
-                        "ativo",
-                        "suspenso",
-                        "cancelado"
-                    ],
+                    "description": "Estado que a plataforma confirmou por último; vazio enquanto nada foi criado nela.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.AccessState"
+                            "$ref": "#/definitions/AccessState"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "sincronizado_em": {
-                    "type": "string"
+                    "description": "Quando a plataforma confirmou o estado atual; null se nunca sincronizou.",
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "ultimo_erro": {
-                    "type": "string"
+                    "description": "Último erro permanente da plataforma para este produto; vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "usuario_plataforma": {
-                    "type": "string"
+                    "description": "Usuário do cliente na plataforma (vazio até ser criado).",
+                    "type": "string",
+                    "example": "maria.silva"
                 }
             }
         },
-        "svahub.AccessState": {
+        "AccessState": {
             "type": "string",
             "enum": [
                 "",
@@ -2825,90 +2993,161 @@ const docTemplate = `{
                 "AccessCancelled"
             ]
         },
-        "svahub.AttachInput": {
+        "AttachInput": {
             "type": "object",
             "required": [
                 "id_pacote"
             ],
             "properties": {
                 "data_expiracao": {
+                    "description": "Data de expiração (AAAA-MM-DD), opcional; omitida, é o mesmo dia um ano depois.",
                     "type": "string",
                     "example": "2027-11-27"
                 },
                 "id_pacote": {
+                    "description": "Pacote a assinar (id_pacote); precisa estar ativo.",
                     "type": "integer",
                     "example": 1
                 }
             }
         },
-        "svahub.BillingItem": {
+        "BatchResult": {
+            "type": "string",
+            "enum": [
+                "atualizado",
+                "inalterado",
+                "nao_encontrado"
+            ],
+            "x-enum-varnames": [
+                "BatchUpdated",
+                "BatchUnchanged",
+                "BatchNotFound"
+            ]
+        },
+        "BillingItem": {
             "type": "object",
             "properties": {
                 "data_cancelamento": {
+                    "description": "Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.",
                     "type": "string",
+                    "format": "date",
+                    "x-nullable": true,
                     "example": "2026-11-30"
                 },
                 "data_inicio": {
+                    "description": "Primeiro dia cobrado (AAAA-MM-DD).",
                     "type": "string",
+                    "format": "date",
                     "example": "2026-11-14"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Descrição do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "dias_cobrados": {
+                    "description": "Dias da competência em que a assinatura esteve ativa.",
                     "type": "integer",
                     "example": 17
                 },
                 "dias_no_mes": {
+                    "description": "Dias do mês da competência.",
                     "type": "integer",
                     "example": 30
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Assinatura cobrada.",
+                    "type": "integer",
+                    "example": 42
                 },
                 "id_cliente": {
-                    "type": "integer"
+                    "description": "Cliente do HubSoft.",
+                    "type": "integer",
+                    "example": 1001
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Serviço do cliente (id_cliente_servico do HubSoft).",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote assinado.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "valor": {
+                    "description": "Valor mensal da assinatura, duas casas decimais (0.00 para pacotes de combo).",
                     "type": "string",
                     "example": "29.90"
                 },
                 "valor_proporcional": {
+                    "description": "valor × dias_cobrados ÷ dias_no_mes, duas casas decimais.",
                     "type": "string",
                     "example": "16.94"
                 }
             }
         },
-        "svahub.Customer": {
+        "BillingResponse": {
             "type": "object",
             "properties": {
-                "codigo_cliente": {
-                    "type": "string"
+                "competencia": {
+                    "description": "Mês cobrado (AAAA-MM).",
+                    "type": "string",
+                    "example": "2026-11"
                 },
-                "cpf_cnpj": {
-                    "type": "string"
+                "itens": {
+                    "description": "Linhas de cobrança desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/BillingItem"
+                    }
                 },
-                "email_principal": {
-                    "type": "string"
-                },
-                "id_cliente": {
-                    "type": "integer"
-                },
-                "nome_razaosocial": {
-                    "type": "string"
-                },
-                "telefone_primario": {
-                    "type": "string"
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
-        "svahub.CustomerInput": {
+        "Customer": {
+            "type": "object",
+            "properties": {
+                "codigo_cliente": {
+                    "description": "Código do cliente no HubSoft.",
+                    "type": "string",
+                    "example": "C1001"
+                },
+                "cpf_cnpj": {
+                    "description": "CPF ou CNPJ, só dígitos.",
+                    "type": "string",
+                    "example": "52998224725"
+                },
+                "email_principal": {
+                    "description": "E-mail principal.",
+                    "type": "string",
+                    "example": "maria@example.com"
+                },
+                "id_cliente": {
+                    "description": "Id do cliente no HubSoft.",
+                    "type": "integer",
+                    "example": 1001
+                },
+                "nome_razaosocial": {
+                    "description": "Nome ou razão social.",
+                    "type": "string",
+                    "example": "Maria da Silva"
+                },
+                "telefone_primario": {
+                    "description": "Telefone principal.",
+                    "type": "string",
+                    "example": "+55 11 99999-0000"
+                }
+            }
+        },
+        "CustomerInput": {
             "type": "object",
             "required": [
                 "id_cliente",
@@ -2916,129 +3155,185 @@ const docTemplate = `{
             ],
             "properties": {
                 "codigo_cliente": {
+                    "description": "Código do cliente no HubSoft (até 64 caracteres).",
                     "type": "string",
                     "maxLength": 64,
                     "example": "C1001"
                 },
                 "cpf_cnpj": {
+                    "description": "CPF ou CNPJ válido, com ou sem pontuação (guardado só com dígitos).",
                     "type": "string",
                     "example": "529.982.247-25"
                 },
                 "email_principal": {
+                    "description": "E-mail principal.",
                     "type": "string",
                     "maxLength": 254,
                     "example": "maria@example.com"
                 },
                 "id_cliente": {
+                    "description": "Id do cliente no HubSoft (obrigatório, \u003e 0).",
                     "type": "integer",
                     "example": 1001
                 },
                 "nome_razaosocial": {
+                    "description": "Nome ou razão social (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Maria da Silva"
                 },
                 "telefone_primario": {
+                    "description": "Telefone principal (até 30 caracteres).",
                     "type": "string",
                     "maxLength": 30,
                     "example": "+55 11 99999-0000"
                 }
             }
         },
-        "svahub.CustomerService": {
+        "CustomerService": {
             "type": "object",
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/svahub.Customer"
+                    "description": "Cliente dono do serviço.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Customer"
+                        }
+                    ]
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do serviço.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o serviço foi criado no svahub.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Id do serviço do cliente no HubSoft.",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_servico": {
-                    "type": "integer"
+                    "description": "Plano (id_servico) do serviço; null se não informado.",
+                    "type": "integer",
+                    "x-nullable": true,
+                    "example": 10
                 },
                 "login": {
-                    "type": "string"
+                    "description": "Login de autenticação do cliente.",
+                    "type": "string",
+                    "example": "maria.silva"
                 },
                 "pacotes": {
+                    "description": "Assinaturas do serviço.",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.Subscription"
+                        "$ref": "#/definitions/Subscription"
                     }
                 },
                 "senha_definida": {
-                    "type": "boolean"
+                    "description": "Se uma senha foi informada (a senha nunca é devolvida).",
+                    "type": "boolean",
+                    "example": true
                 },
                 "status_prefixo": {
-                    "$ref": "#/definitions/svahub.ServiceStatus"
+                    "description": "Status do serviço no HubSoft; decide o estado das assinaturas nas plataformas.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/ServiceStatus"
+                        }
+                    ],
+                    "example": "servico_habilitado"
                 }
             }
         },
-        "svahub.ErasedPlatformUser": {
+        "CustomerServiceList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/CustomerService"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "ErasedPlatformUser": {
             "type": "object",
             "properties": {
                 "compartilhado": {
-                    "description": "Shared is true when another customer's service uses the same platform\naccount (e.g. the same e-mail): its username was kept for them.",
+                    "description": "true quando o serviço de outro cliente usa a mesma conta na plataforma (ex.: o mesmo e-mail): o usuário foi mantido para ele.",
                     "type": "boolean",
                     "example": false
                 },
                 "id_integracao": {
-                    "description": "IntegrationID is the integration (platform account) the user is on.",
+                    "description": "Integração (conta na plataforma) onde o usuário está.",
                     "type": "integer",
                     "example": 1
                 },
                 "id_usuario_plataforma": {
-                    "description": "PlatformUserID is the platform's id of the user.",
+                    "description": "Id do usuário na plataforma: peça a exclusão dele à plataforma.",
                     "type": "string",
                     "example": "u_000123"
                 },
                 "plataforma": {
-                    "description": "Platform names the platform (the integration's plataforma).",
+                    "description": "Plataforma da integração.",
                     "type": "string",
                     "example": "qualifica"
                 }
             }
         },
-        "svahub.Erasure": {
+        "Erasure": {
             "type": "object",
             "properties": {
                 "chave_api": {
+                    "description": "Nome da chave de API que pediu (só origem api).",
                     "type": "string",
                     "example": "hubsoft"
                 },
                 "data_anonimizacao": {
-                    "description": "At is when the personal data was erased.",
+                    "description": "Quando os dados pessoais foram apagados.",
                     "type": "string",
+                    "format": "date-time",
                     "example": "2026-11-30T10:15:00-03:00"
                 },
                 "id_anonimizacao": {
-                    "description": "ID numbers the erasure record.",
+                    "description": "Número do registro de anonimização.",
                     "type": "integer",
                     "example": 1
                 },
                 "id_chave_api": {
-                    "description": "APIKeyID and APIKeyName identify the API key that asked (api only).",
+                    "description": "Id da chave de API que pediu (só origem api; null na cli).",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 2
                 },
                 "id_cliente": {
-                    "description": "CustomerID is HubSoft's id of the erased customer (kept).",
+                    "description": "Id do cliente no HubSoft (mantido).",
                     "type": "integer",
                     "example": 1001
                 },
                 "ja_anonimizado": {
-                    "description": "AlreadyErased is true when an earlier erasure had already removed\neverything: this answer repeats its record.",
+                    "description": "true quando uma anonimização anterior já tinha removido tudo: esta resposta repete o registro dela.",
                     "type": "boolean",
                     "example": false
                 },
                 "origem": {
-                    "description": "Origin is api (this endpoint) or cli (svahub anonimizar).",
+                    "description": "Quem pediu: api (este endpoint) ou cli (svahub anonimizar).",
                     "type": "string",
                     "enum": [
                         "api",
@@ -3047,7 +3342,7 @@ const docTemplate = `{
                     "example": "api"
                 },
                 "servicos": {
-                    "description": "Services lists the customer services anonymised.",
+                    "description": "Serviços do cliente anonimizados.",
                     "type": "array",
                     "items": {
                         "type": "integer"
@@ -3058,75 +3353,121 @@ const docTemplate = `{
                     ]
                 },
                 "transmissoes_anonimizadas": {
-                    "description": "Transmissions counts the transmissions whose message was removed.",
+                    "description": "Transmissões cuja mensagem foi removida.",
                     "type": "integer",
                     "example": 12
                 },
                 "usuarios_plataforma": {
-                    "description": "PlatformUsers are the customer's users on the platforms, whose\ndeletion must be requested from each platform.",
+                    "description": "Usuários do cliente nas plataformas: o svahub cancelou os planos mas não exclui usuários; peça a exclusão a cada plataforma.",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.ErasedPlatformUser"
+                        "$ref": "#/definitions/ErasedPlatformUser"
                     }
                 }
             }
         },
-        "svahub.ExpiryInput": {
+        "ExpiryInput": {
             "type": "object",
             "required": [
                 "data_expiracao"
             ],
             "properties": {
                 "data_expiracao": {
+                    "description": "Nova data de expiração (AAAA-MM-DD).",
                     "type": "string",
                     "example": "2028-01-31"
                 }
             }
         },
-        "svahub.FieldError": {
+        "FieldError": {
             "type": "object",
             "properties": {
                 "campo": {
-                    "type": "string"
+                    "description": "Campo com problema, com o nome do JSON (aninhado com ponto, ex.: parametros.client_id).",
+                    "type": "string",
+                    "example": "parametros.client_id"
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "O que está errado no campo.",
+                    "type": "string",
+                    "example": "obrigatório"
                 }
             }
         },
-        "svahub.Integration": {
+        "Health": {
+            "type": "object",
+            "properties": {
+                "status": {
+                    "description": "Sempre ok.",
+                    "type": "string",
+                    "example": "ok"
+                },
+                "versao": {
+                    "description": "Versão do svahub em execução (svahub version); só em /healthz.",
+                    "type": "string",
+                    "example": "v1.4.0"
+                }
+            }
+        },
+        "Integration": {
             "type": "object",
             "properties": {
                 "ativo": {
-                    "type": "boolean"
+                    "description": "false pausa as transmissões da integração.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração da integração.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando a integração foi criada.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome da integração.",
+                    "type": "string",
+                    "example": "Qualifica - matriz"
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Id da integração.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "parametros": {
-                    "$ref": "#/definitions/svahub.IntegrationParams"
+                    "description": "Parâmetros de acesso à plataforma (o segredo nunca é mostrado).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/IntegrationParams"
+                        }
+                    ]
                 },
                 "plataforma": {
-                    "type": "string"
+                    "description": "Plataforma de conteúdo (adaptador).",
+                    "type": "string",
+                    "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
-                    "type": "boolean"
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos na plataforma.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "token": {
-                    "$ref": "#/definitions/svahub.TokenInfo"
+                    "description": "Estado do token da plataforma (o token nunca é mostrado).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/TokenInfo"
+                        }
+                    ]
                 }
             }
         },
-        "svahub.IntegrationInput": {
+        "IntegrationInput": {
             "type": "object",
             "required": [
                 "descricao",
@@ -3134,113 +3475,94 @@ const docTemplate = `{
             ],
             "properties": {
                 "ativo": {
+                    "description": "false pausa as transmissões da integração (padrão true).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "descricao": {
+                    "description": "Nome da integração (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "$ref": "#/definitions/svahub.IntegrationParamInput"
+                    "description": "Parâmetros de acesso à plataforma.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/IntegrationParamInput"
+                        }
+                    ]
                 },
                 "plataforma": {
+                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
                     "type": "string",
                     "maxLength": 50,
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 }
             }
         },
-        "svahub.IntegrationParamInput": {
+        "IntegrationList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Integration"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "IntegrationParamInput": {
             "type": "object",
             "required": [
                 "client_id"
             ],
             "properties": {
                 "client_id": {
+                    "description": "Client id na plataforma (obrigatório).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "svahub-test"
                 },
                 "client_secret": {
+                    "description": "Client secret na plataforma; só de escrita, cifrado em repouso.",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
+                    "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000; omitido usa o padrão do servidor (10).",
                     "type": "number",
                     "maximum": 1000,
+                    "x-nullable": true,
                     "example": 10
                 },
                 "url_base": {
+                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
                     "example": "http://127.0.0.1:9090"
                 },
                 "usuario": {
-                    "type": "string",
-                    "example": "login_autenticacao"
-                }
-            }
-        },
-        "svahub.IntegrationParams": {
-            "type": "object",
-            "properties": {
-                "client_id": {
-                    "type": "string"
-                },
-                "client_secret_definido": {
-                    "type": "boolean"
-                },
-                "limite_requisicoes_por_segundo": {
-                    "description": "RateLimitRPS is the request rate in force: the integration's own, or\nSVAHUB_PLATFORM_RATE_LIMIT when it sets none.",
-                    "type": "number"
-                },
-                "url_base": {
-                    "type": "string"
-                },
-                "usuario": {
-                    "$ref": "#/definitions/svahub.UsernamePolicy"
-                }
-            }
-        },
-        "svahub.IntegrationParamsUpdate": {
-            "type": "object",
-            "properties": {
-                "client_id": {
-                    "description": "ClientID is the platform client id.",
-                    "type": "string",
-                    "maxLength": 200,
-                    "minLength": 1,
-                    "example": "svahub-test"
-                },
-                "client_secret": {
-                    "description": "ClientSecret replaces the stored secret (write-only; omitted keeps it).",
-                    "type": "string",
-                    "maxLength": 500,
-                    "minLength": 1,
-                    "example": "segredo-teste"
-                },
-                "limite_requisicoes_por_segundo": {
-                    "description": "RateLimitRPS is the integration's own request rate.",
-                    "type": "number",
-                    "maximum": 1000,
-                    "example": 10
-                },
-                "url_base": {
-                    "description": "BaseURL is the platform address (\"\" falls back to the server's).",
-                    "type": "string",
-                    "maxLength": 500,
-                    "example": "https://api.qualifica.example"
-                },
-                "usuario": {
-                    "description": "Username is the platform username policy; it cannot change while the\nintegration has platform accounts (409).",
+                    "description": "Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).",
                     "type": "string",
                     "enum": [
                         "login_autenticacao",
@@ -3252,44 +3574,130 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.IntegrationUpdate": {
+        "IntegrationParams": {
             "type": "object",
             "properties": {
-                "ativo": {
-                    "description": "Active pauses (false) or resumes (true) the integration's transmissions.",
+                "client_id": {
+                    "description": "Client id na plataforma.",
+                    "type": "string",
+                    "example": "svahub-test"
+                },
+                "client_secret_definido": {
+                    "description": "Se o client secret foi informado (ele nunca é mostrado).",
                     "type": "boolean",
                     "example": true
                 },
-                "descricao": {
-                    "description": "Description is the integration's name.",
+                "limite_requisicoes_por_segundo": {
+                    "description": "Requisições por segundo à plataforma em vigor: o limite da integração ou,\nse ela não tiver um, o padrão do servidor (SVAHUB_PLATFORM_RATE_LIMIT).",
+                    "type": "number",
+                    "example": 10
+                },
+                "url_base": {
+                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
+                    "type": "string",
+                    "example": "https://api.qualifica.example"
+                },
+                "usuario": {
+                    "description": "Como o usuário do cliente é formado na plataforma.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/UsernamePolicy"
+                        }
+                    ],
+                    "example": "login_autenticacao"
+                }
+            }
+        },
+        "IntegrationParamsUpdate": {
+            "type": "object",
+            "properties": {
+                "client_id": {
+                    "description": "Client id na plataforma; omitido mantém o atual.",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
+                    "example": "svahub-test"
+                },
+                "client_secret": {
+                    "description": "Novo client secret (só de escrita); omitido mantém o atual.",
+                    "type": "string",
+                    "maxLength": 500,
+                    "minLength": 1,
+                    "x-nullable": true,
+                    "example": "segredo-teste"
+                },
+                "limite_requisicoes_por_segundo": {
+                    "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000.",
+                    "type": "number",
+                    "maximum": 1000,
+                    "x-nullable": true,
+                    "example": 10
+                },
+                "url_base": {
+                    "description": "Endereço da API da plataforma; \"\" volta ao padrão do servidor.",
+                    "type": "string",
+                    "maxLength": 500,
+                    "x-nullable": true,
+                    "example": "https://api.qualifica.example"
+                },
+                "usuario": {
+                    "description": "Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).",
+                    "type": "string",
+                    "enum": [
+                        "login_autenticacao",
+                        "cpf_cnpj",
+                        "email",
+                        "codigo_cliente"
+                    ],
+                    "x-nullable": true,
+                    "example": "login_autenticacao"
+                }
+            }
+        },
+        "IntegrationUpdate": {
+            "type": "object",
+            "properties": {
+                "ativo": {
+                    "description": "false pausa as transmissões da integração, true as retoma.",
+                    "type": "boolean",
+                    "x-nullable": true,
+                    "example": true
+                },
+                "descricao": {
+                    "description": "Nome da integração (até 200 caracteres).",
+                    "type": "string",
+                    "maxLength": 200,
+                    "minLength": 1,
+                    "x-nullable": true,
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "description": "Params are the platform parameters; each one omitted is kept.",
+                    "description": "Parâmetros de acesso; cada um omitido mantém o atual.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.IntegrationParamsUpdate"
+                            "$ref": "#/definitions/IntegrationParamsUpdate"
                         }
-                    ]
+                    ],
+                    "x-nullable": true
                 },
                 "plataforma": {
-                    "description": "Platform is the adapter (qualifica).",
+                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
                     "type": "string",
                     "maxLength": 50,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
-                    "description": "SuspendOnDebt is the debt key (suspender_inadimplencia).",
+                    "description": "Se suspenso_debito e suspenso_parcialmente suspendem os acessos.",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 }
             }
         },
-        "svahub.Operation": {
+        "Operation": {
             "type": "string",
             "enum": [
                 "token",
@@ -3314,7 +3722,7 @@ const docTemplate = `{
                 "OpQuery"
             ]
         },
-        "svahub.Origin": {
+        "Origin": {
             "type": "string",
             "enum": [
                 "plano",
@@ -3325,7 +3733,7 @@ const docTemplate = `{
                 "OriginSingle"
             ]
         },
-        "svahub.Outcome": {
+        "Outcome": {
             "type": "string",
             "enum": [
                 "sucesso",
@@ -3338,43 +3746,61 @@ const docTemplate = `{
                 "OutcomeTemporary"
             ]
         },
-        "svahub.Package": {
+        "Package": {
             "type": "object",
             "properties": {
                 "ativo": {
-                    "type": "boolean"
+                    "description": "Se o pacote pode ser assinado.",
+                    "type": "boolean",
+                    "example": true
                 },
                 "codigo": {
-                    "type": "string"
+                    "description": "Código do pacote no provedor (pode ser vazio).",
+                    "type": "string",
+                    "example": "QPRO"
                 },
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do pacote.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o pacote foi criado.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Integração dos produtos do pacote.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Id do pacote.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "produtos": {
+                    "description": "Produtos da plataforma que o pacote libera (1 a 10).",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.ProductRef"
+                        "$ref": "#/definitions/ProductRef"
                     }
                 },
                 "valor": {
+                    "description": "Valor mensal, duas casas decimais; 0.00 é um benefício (combo).",
                     "type": "string",
                     "example": "29.90"
                 }
             }
         },
-        "svahub.PackageInput": {
+        "PackageInput": {
             "type": "object",
             "required": [
                 "descricao",
@@ -3384,24 +3810,30 @@ const docTemplate = `{
             ],
             "properties": {
                 "ativo": {
+                    "description": "Se o pacote pode ser assinado (padrão true).",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "codigo": {
+                    "description": "Código do pacote no provedor (até 64 caracteres).",
                     "type": "string",
                     "maxLength": 64,
                     "example": "QPRO"
                 },
                 "descricao": {
+                    "description": "Nome do pacote (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
+                    "description": "Integração dos produtos.",
                     "type": "integer",
                     "example": 1
                 },
                 "produtos": {
+                    "description": "Ids de 1 a 10 produtos da própria integração, sem repetir.",
                     "type": "array",
                     "maxItems": 10,
                     "minItems": 1,
@@ -3414,40 +3846,65 @@ const docTemplate = `{
                     ]
                 },
                 "valor": {
+                    "description": "Valor mensal com duas casas decimais (\"0.00\" é um benefício).",
                     "type": "string",
                     "example": "29.90"
                 }
             }
         },
-        "svahub.PackageUpdate": {
+        "PackageList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Package"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "PackageUpdate": {
             "type": "object",
             "properties": {
                 "ativo": {
-                    "description": "Active says whether the package may be attached.",
+                    "description": "Se o pacote pode ser assinado.",
                     "type": "boolean",
+                    "x-nullable": true,
                     "example": true
                 },
                 "codigo": {
-                    "description": "Code is the ISP's own code (\"\" clears it).",
+                    "description": "Código do pacote no provedor; \"\" limpa.",
                     "type": "string",
                     "maxLength": 64,
+                    "x-nullable": true,
                     "example": "QPRO"
                 },
                 "descricao": {
-                    "description": "Description is what the ISP calls the package.",
+                    "description": "Nome do pacote (até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "Qualifica Pro mensal"
                 },
                 "id_integracao": {
-                    "description": "IntegrationID cannot change once the package has subscriptions (409).",
+                    "description": "Integração dos produtos; não muda depois que o pacote tem assinaturas (409).",
                     "type": "integer",
                     "minimum": 1,
+                    "x-nullable": true,
                     "example": 1
                 },
                 "produtos": {
-                    "description": "Products replaces the package's products (1–10 of its integration).",
+                    "description": "Substitui os produtos (1 a 10 da integração).",
                     "type": "array",
                     "maxItems": 10,
                     "minItems": 1,
@@ -3460,62 +3917,125 @@ const docTemplate = `{
                     ]
                 },
                 "valor": {
-                    "description": "Value is the monthly price, two decimals.",
+                    "description": "Valor mensal com duas casas decimais; não altera assinaturas existentes.",
                     "type": "string",
+                    "x-nullable": true,
                     "example": "29.90"
                 }
             }
         },
-        "svahub.Plan": {
+        "Pagination": {
+            "type": "object",
+            "properties": {
+                "itens_por_pagina": {
+                    "description": "Tamanho da página (1–500, padrão 50).",
+                    "type": "integer",
+                    "example": 50
+                },
+                "pagina_atual": {
+                    "description": "Página devolvida (0 é a primeira).",
+                    "type": "integer",
+                    "example": 0
+                },
+                "total_registros": {
+                    "description": "Total de itens que atendem ao filtro.",
+                    "type": "integer",
+                    "example": 1506
+                },
+                "ultima_pagina": {
+                    "description": "Número da última página (0 quando não há itens).",
+                    "type": "integer",
+                    "example": 30
+                }
+            }
+        },
+        "Plan": {
             "type": "object",
             "properties": {
                 "data_atualizacao": {
-                    "type": "string"
+                    "description": "Última alteração do plano.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando o plano foi criado no svahub.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do plano.",
+                    "type": "string",
+                    "example": "Fibra 500 Mega + Qualifica"
                 },
                 "id_servico": {
-                    "type": "integer"
+                    "description": "Id do plano (id_servico) no HubSoft.",
+                    "type": "integer",
+                    "example": 10
                 },
                 "pacotes": {
+                    "description": "Pacotes do combo (vazio se o plano não é combo).",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.PlanItem"
+                        "$ref": "#/definitions/PlanItem"
                     }
                 }
             }
         },
-        "svahub.PlanItem": {
+        "PlanItem": {
             "type": "object",
             "properties": {
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote incluído no plano.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "valor": {
+                    "description": "Valor mensal do pacote, duas casas decimais.",
                     "type": "string",
                     "example": "29.90"
                 }
             }
         },
-        "svahub.PlanUpdate": {
+        "PlanList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Plan"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "PlanUpdate": {
             "type": "object",
             "properties": {
                 "descricao": {
-                    "description": "Description is the plan's name.",
+                    "description": "Nome do plano (obrigatório ao criar, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "minLength": 1,
+                    "x-nullable": true,
                     "example": "Fibra 500 Mega + Qualifica"
                 },
                 "pacotes": {
-                    "description": "Packages replaces the combo's packages ([] empties it).",
+                    "description": "Substitui os pacotes do combo (até 50, sem repetir); [] esvazia.",
                     "type": "array",
                     "maxItems": 50,
                     "uniqueItems": true,
@@ -3528,30 +4048,96 @@ const docTemplate = `{
                 }
             }
         },
-        "svahub.Product": {
+        "Problem": {
             "type": "object",
             "properties": {
-                "codigo": {
-                    "type": "string"
+                "codigos_validos": {
+                    "description": "Códigos de produto que a plataforma aceita, quando o código enviado não existe nela.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "basico",
+                        "pro"
+                    ]
                 },
-                "data_cadastro": {
-                    "type": "string"
+                "detail": {
+                    "description": "Explicação legível deste erro, em português.",
+                    "type": "string",
+                    "example": "dados inválidos"
                 },
-                "descricao": {
-                    "type": "string"
+                "erros": {
+                    "description": "Erros por campo (dados inválidos, impedimentos).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/FieldError"
+                    }
                 },
-                "id_integracao": {
-                    "type": "integer"
+                "instance": {
+                    "description": "Caminho da requisição que falhou.",
+                    "type": "string",
+                    "example": "/api/v1/pacotes"
                 },
-                "id_produto": {
-                    "type": "integer"
+                "request_id": {
+                    "description": "Id da requisição (também no cabeçalho X-Request-Id), para procurar nos logs.",
+                    "type": "string",
+                    "example": "4f2a9c1e0b7d3a5f6e8c2d1b"
                 },
-                "verificado": {
-                    "type": "boolean"
+                "status": {
+                    "description": "Status HTTP da resposta.",
+                    "type": "integer",
+                    "example": 422
+                },
+                "title": {
+                    "description": "Título do tipo de problema.",
+                    "type": "string",
+                    "example": "Dados inválidos"
+                },
+                "type": {
+                    "description": "Tipo do problema (urn:svahub:problema:…): identifica o erro para o código cliente.",
+                    "type": "string",
+                    "example": "urn:svahub:problema:dados-invalidos"
                 }
             }
         },
-        "svahub.ProductInput": {
+        "Product": {
+            "type": "object",
+            "properties": {
+                "codigo": {
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
+                },
+                "data_cadastro": {
+                    "description": "Quando o produto foi criado.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
+                },
+                "descricao": {
+                    "description": "Nome do produto.",
+                    "type": "string",
+                    "example": "Qualifica Pro"
+                },
+                "id_integracao": {
+                    "description": "Integração (plataforma) do produto.",
+                    "type": "integer",
+                    "example": 1
+                },
+                "id_produto": {
+                    "description": "Id do produto.",
+                    "type": "integer",
+                    "example": 3
+                },
+                "verificado": {
+                    "description": "Se o código foi confirmado no catálogo da plataforma.",
+                    "type": "boolean",
+                    "example": true
+                }
+            }
+        },
+        "ProductInput": {
             "type": "object",
             "required": [
                 "codigo",
@@ -3559,60 +4145,114 @@ const docTemplate = `{
             ],
             "properties": {
                 "codigo": {
+                    "description": "Código do produto na plataforma (obrigatório).",
                     "type": "string",
                     "example": "pro"
                 },
                 "descricao": {
+                    "description": "Nome do produto (obrigatório, até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "Qualifica Pro"
                 }
             }
         },
-        "svahub.ProductRef": {
+        "ProductList": {
             "type": "object",
             "properties": {
-                "codigo": {
-                    "type": "string"
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Product"
+                    }
                 },
-                "descricao": {
-                    "type": "string"
-                },
-                "id_produto": {
-                    "type": "integer"
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
                 }
             }
         },
-        "svahub.ServiceInput": {
+        "ProductRef": {
+            "type": "object",
+            "properties": {
+                "codigo": {
+                    "description": "Código do produto na plataforma.",
+                    "type": "string",
+                    "example": "pro"
+                },
+                "descricao": {
+                    "description": "Nome do produto.",
+                    "type": "string",
+                    "example": "Qualifica Pro"
+                },
+                "id_produto": {
+                    "description": "Id do produto.",
+                    "type": "integer",
+                    "example": 3
+                }
+            }
+        },
+        "ServiceInput": {
             "type": "object",
             "required": [
                 "status_prefixo"
             ],
             "properties": {
                 "cliente": {
-                    "$ref": "#/definitions/svahub.CustomerInput"
+                    "description": "Cliente dono do serviço.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/CustomerInput"
+                        }
+                    ]
                 },
                 "id_servico": {
+                    "description": "Plano (id_servico) do serviço; um plano combo traz seus pacotes.",
                     "type": "integer",
+                    "x-nullable": true,
                     "example": 10
                 },
                 "login": {
+                    "description": "Login de autenticação do cliente (até 200 caracteres).",
                     "type": "string",
                     "maxLength": 200,
                     "example": "maria.silva"
                 },
                 "senha": {
+                    "description": "Senha do cliente; só de escrita, cifrada; omitida mantém a atual.",
                     "type": "string",
                     "maxLength": 200,
+                    "x-nullable": true,
                     "example": "s3nh4"
                 },
                 "status_prefixo": {
+                    "description": "Status do serviço no HubSoft (obrigatório).",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "servico_habilitado"
                 }
             }
         },
-        "svahub.ServiceStatus": {
+        "ServiceStatus": {
             "type": "string",
             "enum": [
                 "servico_habilitado",
@@ -3645,23 +4285,24 @@ const docTemplate = `{
                 "StatusQuotaExceeded"
             ]
         },
-        "svahub.StatusBatchInput": {
+        "StatusBatchInput": {
             "type": "object",
             "required": [
                 "itens"
             ],
             "properties": {
                 "itens": {
+                    "description": "De 1 a 1000 mudanças de status, aplicadas tudo-ou-nada.",
                     "type": "array",
                     "maxItems": 1000,
                     "minItems": 1,
                     "items": {
-                        "$ref": "#/definitions/svahub.StatusBatchItem"
+                        "$ref": "#/definitions/StatusBatchItem"
                     }
                 }
             }
         },
-        "svahub.StatusBatchItem": {
+        "StatusBatchItem": {
             "type": "object",
             "required": [
                 "id_cliente_servico",
@@ -3669,110 +4310,191 @@ const docTemplate = `{
             ],
             "properties": {
                 "id_cliente_servico": {
+                    "description": "Serviço a mudar.",
                     "type": "integer",
                     "example": 5001
                 },
                 "status_prefixo": {
+                    "description": "Novo status do serviço.",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "suspenso_debito"
                 }
             }
         },
-        "svahub.StatusBatchResult": {
+        "StatusBatchResponse": {
             "type": "object",
             "properties": {
-                "id_cliente_servico": {
-                    "type": "integer"
-                },
-                "resultado": {
-                    "type": "string",
-                    "enum": [
-                        "atualizado",
-                        "inalterado",
-                        "nao_encontrado"
-                    ]
+                "itens": {
+                    "description": "Resultado de cada item, na ordem enviada.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/StatusBatchResult"
+                    }
                 }
             }
         },
-        "svahub.StatusInput": {
+        "StatusBatchResult": {
+            "type": "object",
+            "properties": {
+                "id_cliente_servico": {
+                    "description": "Serviço do item.",
+                    "type": "integer",
+                    "example": 5001
+                },
+                "resultado": {
+                    "description": "atualizado, inalterado (já tinha o status) ou nao_encontrado.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/BatchResult"
+                        }
+                    ],
+                    "example": "atualizado"
+                }
+            }
+        },
+        "StatusInput": {
             "type": "object",
             "required": [
                 "status_prefixo"
             ],
             "properties": {
                 "status_prefixo": {
+                    "description": "Novo status do serviço.",
                     "type": "string",
+                    "enum": [
+                        "servico_habilitado",
+                        "suspenso_debito",
+                        "suspenso_parcialmente",
+                        "suspenso_pedido_cliente",
+                        "cancelado",
+                        "inativo",
+                        "aguardando_instalacao",
+                        "aguardando_assinatura_contrato",
+                        "aguardando_configuracao",
+                        "aguardando_liberacao_ti",
+                        "aguardando_migracao",
+                        "agendado_para_instalacao",
+                        "franquia_excedida"
+                    ],
                     "example": "suspenso_debito"
                 }
             }
         },
-        "svahub.Subscription": {
+        "Subscription": {
             "type": "object",
             "properties": {
                 "acessos": {
+                    "description": "Um acesso por produto do pacote na plataforma.",
                     "type": "array",
                     "items": {
-                        "$ref": "#/definitions/svahub.Access"
+                        "$ref": "#/definitions/Access"
                     }
                 },
                 "data_cadastro": {
-                    "type": "string"
+                    "description": "Quando a assinatura foi criada.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "data_cancelamento": {
-                    "type": "string"
+                    "description": "Quando foi cancelada; null se não foi.",
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-30T13:20:00-03:00"
                 },
                 "data_expiracao": {
+                    "description": "Data de expiração (AAAA-MM-DD); sem data informada, o mesmo dia um ano após o cadastro.",
                     "type": "string",
+                    "format": "date",
                     "example": "2027-11-27"
                 },
                 "descricao": {
-                    "type": "string"
+                    "description": "Nome do pacote.",
+                    "type": "string",
+                    "example": "Qualifica Pro mensal"
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Id da assinatura.",
+                    "type": "integer",
+                    "example": 42
                 },
                 "id_cliente_servico": {
-                    "type": "integer"
+                    "description": "Serviço do cliente.",
+                    "type": "integer",
+                    "example": 5001
                 },
                 "id_pacote": {
-                    "type": "integer"
+                    "description": "Pacote assinado.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "origem": {
-                    "enum": [
-                        "plano",
-                        "avulso"
-                    ],
+                    "description": "plano: veio do combo do plano; avulso: anexada pela API.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Origin"
+                            "$ref": "#/definitions/Origin"
                         }
-                    ]
+                    ],
+                    "example": "avulso"
                 },
                 "status": {
-                    "enum": [
-                        "pendente",
-                        "ativo",
-                        "suspenso",
-                        "cancelado",
-                        "expirado",
-                        "erro"
-                    ],
+                    "description": "Situação da assinatura, derivada dos acessos nas plataformas.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.SubscriptionStatus"
+                            "$ref": "#/definitions/SubscriptionStatus"
                         }
-                    ]
+                    ],
+                    "example": "ativo"
                 },
                 "ultimo_erro": {
-                    "type": "string"
+                    "description": "Último erro permanente da plataforma (com status erro); vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "valor": {
+                    "description": "Valor mensal, duas casas decimais (0.00 nos pacotes de combo).",
                     "type": "string",
                     "example": "29.90"
                 }
             }
         },
-        "svahub.SubscriptionStatus": {
+        "SubscriptionList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Subscription"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "SubscriptionStatus": {
             "type": "string",
             "enum": [
                 "pendente",
@@ -3791,30 +4513,33 @@ const docTemplate = `{
                 "SubError"
             ]
         },
-        "svahub.TokenInfo": {
+        "TokenInfo": {
             "type": "object",
             "properties": {
                 "expira_em": {
-                    "type": "string"
+                    "description": "Quando o token atual expira; null sem token.",
+                    "type": "string",
+                    "format": "date-time",
+                    "x-nullable": true,
+                    "example": "2026-11-30T11:15:00-03:00"
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "Erro do último pedido de token; vazio quando não há.",
+                    "type": "string",
+                    "example": ""
                 },
                 "status": {
-                    "enum": [
-                        "valido",
-                        "pendente",
-                        "erro"
-                    ],
+                    "description": "pendente antes do primeiro token, valido ou erro.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.TokenStatus"
+                            "$ref": "#/definitions/TokenStatus"
                         }
-                    ]
+                    ],
+                    "example": "valido"
                 }
             }
         },
-        "svahub.TokenStatus": {
+        "TokenStatus": {
             "type": "string",
             "enum": [
                 "pendente",
@@ -3827,69 +4552,98 @@ const docTemplate = `{
                 "TokenError"
             ]
         },
-        "svahub.Transmission": {
+        "Transmission": {
             "type": "object",
             "properties": {
                 "data": {
-                    "type": "string"
+                    "description": "Quando a chamada foi feita.",
+                    "type": "string",
+                    "format": "date-time",
+                    "example": "2026-11-30T10:15:00-03:00"
                 },
                 "duracao_ms": {
-                    "type": "integer"
+                    "description": "Duração da chamada em milissegundos.",
+                    "type": "integer",
+                    "example": 184
                 },
                 "id_acesso": {
-                    "type": "integer"
+                    "description": "Acesso (produto da assinatura) envolvido; null quando não há.",
+                    "type": "integer",
+                    "x-nullable": true,
+                    "example": 77
                 },
                 "id_assinatura": {
-                    "type": "integer"
+                    "description": "Assinatura envolvida; null em chamadas de catálogo e token.",
+                    "type": "integer",
+                    "x-nullable": true,
+                    "example": 42
                 },
                 "id_integracao": {
-                    "type": "integer"
+                    "description": "Integração chamada.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "id_transmissao": {
-                    "type": "integer"
+                    "description": "Id da transmissão.",
+                    "type": "integer",
+                    "example": 981
                 },
                 "mensagem": {
-                    "type": "string"
+                    "description": "Resumo da resposta ou do erro (sem segredos, senhas ou tokens).",
+                    "type": "string",
+                    "example": "plano ativado"
                 },
                 "operacao": {
-                    "enum": [
-                        "token",
-                        "catalogo",
-                        "criar_usuario",
-                        "ativar_plano",
-                        "atualizar_expiracao",
-                        "suspender",
-                        "reativar",
-                        "cancelar",
-                        "consultar"
-                    ],
+                    "description": "Chamada feita à plataforma.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Operation"
+                            "$ref": "#/definitions/Operation"
                         }
-                    ]
+                    ],
+                    "example": "ativar_plano"
                 },
                 "resultado": {
-                    "enum": [
-                        "sucesso",
-                        "erro",
-                        "erro_temporario"
-                    ],
+                    "description": "sucesso, erro (permanente) ou erro_temporario (será repetida).",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/svahub.Outcome"
+                            "$ref": "#/definitions/Outcome"
                         }
-                    ]
+                    ],
+                    "example": "sucesso"
                 },
                 "status_http": {
-                    "type": "integer"
+                    "description": "Status HTTP da plataforma; 0 sem resposta (timeout, conexão).",
+                    "type": "integer",
+                    "example": 200
                 },
                 "tentativa": {
-                    "type": "integer"
+                    "description": "Tentativa do trabalho que fez a chamada (1 é a primeira; 1 também fora de trabalhos).",
+                    "type": "integer",
+                    "example": 1
                 }
             }
         },
-        "svahub.UsernamePolicy": {
+        "TransmissionList": {
+            "type": "object",
+            "properties": {
+                "itens": {
+                    "description": "Itens desta página.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/Transmission"
+                    }
+                },
+                "paginacao": {
+                    "description": "Posição desta página na lista.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/Pagination"
+                        }
+                    ]
+                }
+            }
+        },
+        "UsernamePolicy": {
             "type": "string",
             "enum": [
                 "login_autenticacao",
@@ -3907,7 +4661,7 @@ const docTemplate = `{
     },
     "securityDefinitions": {
         "BearerAuth": {
-            "description": "\"Bearer \u003cchave de API\u003e\" — crie uma com ` + "`" + `svahub apikey create --nome NOME` + "`" + `.",
+            "description": "Digite a palavra Bearer, um espaço e a chave de API, por exemplo: Bearer svh_3q2f… (a chave sozinha é recusada com 401). Crie uma chave com: svahub apikey create --nome NOME",
             "type": "apiKey",
             "name": "Authorization",
             "in": "header"
@@ -3919,7 +4673,7 @@ const docTemplate = `{
 var SwaggerInfo = &swag.Spec{
 	Version:          "1.0",
 	Host:             "",
-	BasePath:         "/api/v1",
+	BasePath:         "/",
 	Schemes:          []string{},
 	Title:            "svahub — Plataformas de Conteúdo",
 	Description:      "Catálogo de integrações, produtos, pacotes e combos; serviços do cliente, assinaturas e a sincronização com plataformas de conteúdo (Qualifica).\nErros seguem RFC 9457 (application/problem+json) com mensagens em português.",

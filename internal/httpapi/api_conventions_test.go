@@ -91,10 +91,17 @@ func TestAuthentication(t *testing.T) {
 				}
 			})
 		}
+		// A bare key (the Authorize dialog's most likely mistake) gets a
+		// readable detail that says what to send: no \u003c escapes.
+		r := send(e.key, "GET", "/api/v1/integracoes", nil)
+		require.NotContains(t, string(r.Body), `\u00`)
+		detail, _ := r.JSON(t)["detail"].(string)
+		require.Contains(t, detail, "Authorization: Bearer svh_")
+		require.Contains(t, detail, "a palavra Bearer, um espaço e a chave")
 		// The scheme is case-insensitive.
 		require.Equal(t, http.StatusOK, send("bearer "+e.key, "GET", "/api/v1/integracoes", nil).Status)
 		// Nothing was created by the rejected writes.
-		r := e.do("GET", "/api/v1/integracoes", nil)
+		r = e.do("GET", "/api/v1/integracoes", nil)
 		require.EqualValues(t, 0, r.JSON(t)["paginacao"].(map[string]any)["total_registros"])
 	})
 }
@@ -215,9 +222,9 @@ func TestOpenRoutes(t *testing.T) {
 		require.NoError(t, json.Unmarshal(r.Body, &doc), "doc.json is valid JSON")
 		paths, ok := doc["paths"].(map[string]any)
 		require.True(t, ok, "doc.json has paths")
-		require.Contains(t, paths, "/integracoes")
-		require.Contains(t, string(r.Body), "/integracoes")
-		require.Equal(t, "/api/v1", doc["basePath"])
+		require.Contains(t, paths, "/api/v1/integracoes")
+		require.Contains(t, paths, "/healthz")
+		require.Equal(t, "/", doc["basePath"], "open routes are documented at their real URLs")
 
 		// Open routes also work with a key.
 		require.Equal(t, http.StatusOK, e.doWith(e.key, "", "GET", "/healthz", nil).Status)

@@ -23,16 +23,18 @@ var subscriptionStatuses = []svahub.SubscriptionStatus{svahub.SubPending, svahub
 //	@Summary	Lista assinaturas
 //	@Tags		assinaturas
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		status				query		string	false	"status"	Enums(pendente,ativo,suspenso,cancelado,expirado,erro)
 //	@Param		id_integracao		query		int		false	"integração"
 //	@Param		id_pacote			query		int		false	"pacote"
 //	@Param		id_cliente_servico	query		int		false	"serviço do cliente"
 //	@Param		pagina				query		int		false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Subscription]
-//	@Failure	400,401				{object}	Problem
-//	@Router		/assinaturas [get]
+//	@Success	200					{object}	SubscriptionList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/assinaturas [get]
 func (s *Server) listSubscriptions(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -67,11 +69,14 @@ func (s *Server) listSubscriptions(c echo.Context) error {
 //	@Summary	Consulta uma assinatura com seus acessos
 //	@Tags		assinaturas
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_assinatura"
 //	@Success	200	{object}	svahub.Subscription
-//	@Failure	400,401,404	{object}	Problem
-//	@Router		/assinaturas/{id} [get]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/assinaturas/{id} [get]
 func (s *Server) getSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -91,12 +96,20 @@ func (s *Server) getSubscription(c echo.Context) error {
 //	@Tags			assinaturas
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int					true	"id_assinatura"
 //	@Param			body	body		svahub.ExpiryInput	true	"data"
 //	@Success		200		{object}	svahub.Subscription
-//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/assinaturas/{id} [patch]
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/assinaturas/{id} [patch]
 func (s *Server) patchSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -119,6 +132,7 @@ func (s *Server) patchSubscription(c echo.Context) error {
 
 // Accepted is the body of 202 answers.
 type Accepted struct {
+	// Sempre agendado: a transmissão foi posta na fila e roda em segundo plano.
 	Status string `json:"status" example:"agendado"`
 }
 
@@ -128,11 +142,18 @@ type Accepted struct {
 //	@Description	Reagenda o trabalho na plataforma (por exemplo, depois de corrigir um código de produto); limpa o erro.
 //	@Tags			assinaturas
 //	@Security		BearerAuth
-//	@Produce		json
-//	@Param			id	path		int	true	"id_assinatura"
-//	@Success		202	{object}	Accepted
-//	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/assinaturas/{id}/retransmitir [post]
+//	@Produce		json,application/problem+json
+//	@Param			Idempotency-Key	header		string	false	"chave de idempotência"
+//	@Param			id				path		int		true	"id_assinatura"
+//	@Success		202				{object}	Accepted
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/assinaturas/{id}/retransmitir [post]
 func (s *Server) retransmit(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -146,9 +167,12 @@ func (s *Server) retransmit(c echo.Context) error {
 
 // BillingResponse is the billing feed.
 type BillingResponse struct {
-	Competence string                `json:"competencia" example:"2026-11"`
-	Items      []*svahub.BillingItem `json:"itens"`
-	Pagination Pagination            `json:"paginacao"`
+	// Mês cobrado (AAAA-MM).
+	Competence string `json:"competencia" example:"2026-11"`
+	// Linhas de cobrança desta página.
+	Items []*svahub.BillingItem `json:"itens"`
+	// Posição desta página na lista.
+	Pagination Pagination `json:"paginacao"`
 }
 
 // billing godoc
@@ -157,13 +181,15 @@ type BillingResponse struct {
 //	@Description	Cada assinatura com valor > 0 que existiu e não estava cancelada em algum dia do mês: dias_cobrados, dias_no_mes e valor_proporcional = valor × dias_cobrados ÷ dias_no_mes (arredondado meio para cima). O dia do cancelamento e os dias após data_expiracao não são cobrados.
 //	@Tags			cobrancas
 //	@Security		BearerAuth
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			competencia			query		string	true	"AAAA-MM"
 //	@Param			pagina				query		int		false	"página (0-based)"
 //	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
 //	@Success		200					{object}	BillingResponse
-//	@Failure		400,401				{object}	Problem
-//	@Router			/cobrancas [get]
+//	@Failure		400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/cobrancas [get]
 func (s *Server) billing(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

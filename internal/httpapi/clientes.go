@@ -19,12 +19,18 @@ func (s *Server) customerRoutes(g *echo.Group) {
 //	@Description	Idempotente: repetir responde o mesmo registro com ja_anonimizado=true. O svahub não pede à plataforma que apague o usuário (seus planos já foram cancelados): usuarios_plataforma lista os ids a encaminhar à plataforma.
 //	@Tags			clientes
 //	@Security		BearerAuth
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id_cliente		path		int		true	"id_cliente (HubSoft)"
 //	@Param			Idempotency-Key	header		string	false	"chave de idempotência"
 //	@Success		200				{object}	svahub.Erasure
-//	@Failure		400,401,403,404,409	{object}	Problem
-//	@Router			/clientes/{id_cliente}/anonimizar [post]
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/clientes/{id_cliente}/anonimizar [post]
 func (s *Server) eraseCustomer(c echo.Context) error {
 	id, err := pathID(c, "id_cliente")
 	if err != nil {

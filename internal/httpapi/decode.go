@@ -254,15 +254,21 @@ func queryBool(c echo.Context, name string) (*bool, error) {
 
 // Pagination is the pagination block of list responses.
 type Pagination struct {
-	Page     int `json:"pagina_atual" example:"0"`
-	PerPage  int `json:"itens_por_pagina" example:"50"`
-	Total    int `json:"total_registros" example:"1506"`
+	// Página devolvida (0 é a primeira).
+	Page int `json:"pagina_atual" example:"0"`
+	// Tamanho da página (1–500, padrão 50).
+	PerPage int `json:"itens_por_pagina" example:"50"`
+	// Total de itens que atendem ao filtro.
+	Total int `json:"total_registros" example:"1506"`
+	// Número da última página (0 quando não há itens).
 	LastPage int `json:"ultima_pagina" example:"30"`
 }
 
 // List is the envelope of list responses.
 type List[T any] struct {
-	Items      []T        `json:"itens"`
+	// Itens desta página.
+	Items []T `json:"itens"`
+	// Posição desta página na lista.
 	Pagination Pagination `json:"paginacao"`
 }
 
@@ -309,3 +315,23 @@ func created(c echo.Context, location string, v any) error {
 	c.Response().Header().Set(echo.HeaderLocation, location)
 	return c.JSON(http.StatusCreated, v)
 }
+
+// The list models of the OpenAPI document: swag names a generic instance
+// after its Go type arguments (List-svahub_Package), so each list the API
+// answers gets a named type with exactly List[T]'s shape.
+type (
+	// IntegrationList is a page of integrations.
+	IntegrationList List[svahub.Integration]
+	// ProductList is a page of products.
+	ProductList List[svahub.Product]
+	// PackageList is a page of packages.
+	PackageList List[svahub.Package]
+	// PlanList is a page of plans.
+	PlanList List[svahub.Plan]
+	// CustomerServiceList is a page of customer services.
+	CustomerServiceList List[svahub.CustomerService]
+	// SubscriptionList is a page of subscriptions.
+	SubscriptionList List[svahub.Subscription]
+	// TransmissionList is a page of transmissions.
+	TransmissionList List[svahub.Transmission]
+)

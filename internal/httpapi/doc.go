@@ -9,9 +9,9 @@
 //	@version					1.0
 //	@description				Catálogo de integrações, produtos, pacotes e combos; serviços do cliente, assinaturas e a sincronização com plataformas de conteúdo (Qualifica).
 //	@description				Erros seguem RFC 9457 (application/problem+json) com mensagens em português.
-//	@BasePath					/api/v1
+//	@BasePath					/
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				"Bearer <chave de API>" — crie uma com `svahub apikey create --nome NOME`.
+//	@description				Digite a palavra Bearer, um espaço e a chave de API, por exemplo: Bearer svh_3q2f… (a chave sozinha é recusada com 401). Crie uma chave com: svahub apikey create --nome NOME
 package httpapi

@@ -13,9 +13,9 @@ import (
 
 // Health is the body of /healthz and /readyz.
 type Health struct {
+	// Sempre ok.
 	Status string `json:"status" example:"ok"`
-	Detail string `json:"detail,omitempty"`
-	// Versao is the running build's version (svahub version); /healthz only.
+	// Versão do svahub em execução (svahub version); só em /healthz.
 	Versao string `json:"versao,omitempty" example:"v1.4.0"`
 }
 
@@ -23,8 +23,9 @@ type Health struct {
 //
 //	@Summary	Processo vivo
 //	@Tags		saude
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Success	200	{object}	Health
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/healthz [get]
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, Health{Status: "ok", Versao: buildinfo.Version()})
@@ -34,9 +35,10 @@ func (s *Server) healthz(c echo.Context) error {
 //
 //	@Summary	Pronto para tráfego (banco acessível, migrações aplicadas)
 //	@Tags		saude
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Success	200	{object}	Health
-//	@Failure	503	{object}	Problem
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Failure	503	{object}	Problem	"urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto"
 //	@Router		/readyz [get]
 func (s *Server) readyz(c echo.Context) error {
 	if s.Ready != nil {

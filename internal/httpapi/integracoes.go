@@ -25,12 +25,19 @@ func (s *Server) integrationRoutes(g *echo.Group) {
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			Idempotency-Key	header		string					false	"chave de idempotência"
 //	@Param			body			body		svahub.IntegrationInput	true	"integração"
 //	@Success		201				{object}	svahub.Integration
-//	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/integracoes [post]
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		413				{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415				{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/integracoes [post]
 func (s *Server) createIntegration(c echo.Context) error {
 	var in svahub.IntegrationInput
 	if err := decode(c, &in); err != nil {
@@ -48,12 +55,14 @@ func (s *Server) createIntegration(c echo.Context) error {
 //	@Summary	Lista integrações
 //	@Tags		integracoes
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		pagina				query		int	false	"página (0-based)"	minimum(0)
 //	@Param		itens_por_pagina	query		int	false	"itens por página"	minimum(1)	maximum(500)	default(50)
-//	@Success	200					{object}	List[svahub.Integration]
-//	@Failure	400,401				{object}	Problem
-//	@Router		/integracoes [get]
+//	@Success	200					{object}	IntegrationList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/integracoes [get]
 func (s *Server) listIntegrations(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -71,11 +80,14 @@ func (s *Server) listIntegrations(c echo.Context) error {
 //	@Summary	Consulta uma integração
 //	@Tags		integracoes
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_integracao"
 //	@Success	200	{object}	svahub.Integration
-//	@Failure	400,401,404	{object}	Problem
-//	@Router		/integracoes/{id} [get]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/integracoes/{id} [get]
 func (s *Server) getIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -95,12 +107,20 @@ func (s *Server) getIntegration(c echo.Context) error {
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int							true	"id_integracao"
 //	@Param			body	body		svahub.IntegrationUpdate	true	"campos a mudar"
 //	@Success		200		{object}	svahub.Integration
-//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/integracoes/{id} [put]
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/integracoes/{id} [put]
 func (s *Server) updateIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -122,10 +142,16 @@ func (s *Server) updateIntegration(c echo.Context) error {
 //	@Summary	Exclui uma integração
 //	@Tags		integracoes
 //	@Security	BearerAuth
+//	@Produce	application/problem+json
 //	@Param		id	path	int	true	"id_integracao"
 //	@Success	204
-//	@Failure	400,401,403,404,409	{object}	Problem
-//	@Router		/integracoes/{id} [delete]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403	{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	409	{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/integracoes/{id} [delete]
 func (s *Server) deleteIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -143,11 +169,18 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 //	@Description	Gera um token agora e responde o bloco token: "valido" ou "erro" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.
 //	@Tags			integracoes
 //	@Security		BearerAuth
-//	@Produce		json
-//	@Param			id	path		int	true	"id_integracao"
-//	@Success		200	{object}	svahub.TokenInfo
-//	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/integracoes/{id}/testar [post]
+//	@Produce		json,application/problem+json
+//	@Param			Idempotency-Key	header		string	false	"chave de idempotência"
+//	@Param			id				path		int		true	"id_integracao"
+//	@Success		200				{object}	svahub.TokenInfo
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/integracoes/{id}/testar [post]
 func (s *Server) testIntegration(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

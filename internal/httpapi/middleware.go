@@ -59,7 +59,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			return svahub.Errorf(svahub.EUNAUTHORIZED, "envie a chave de API no cabeçalho Authorization: Bearer <chave>")
+			return svahub.Errorf(svahub.EUNAUTHORIZED, "envie no cabeçalho Authorization a palavra Bearer, um espaço e a chave de API, assim: Authorization: Bearer svh_… (crie uma chave com svahub apikey create --nome NOME)")
 		}
 		key, err := s.APIKeys.AuthenticateAPIKey(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {

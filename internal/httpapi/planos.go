@@ -23,13 +23,19 @@ func (s *Server) planRoutes(g *echo.Group) {
 //	@Tags			planos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int					true	"id_servico"
 //	@Param			body	body		svahub.PlanUpdate	true	"plano"
 //	@Success		200		{object}	svahub.Plan
 //	@Success		201		{object}	svahub.Plan
-//	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/planos/{id} [put]
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/planos/{id} [put]
 func (s *Server) upsertPlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -54,12 +60,14 @@ func (s *Server) upsertPlan(c echo.Context) error {
 //	@Summary	Lista planos
 //	@Tags		planos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Plan]
-//	@Failure	400,401				{object}	Problem
-//	@Router		/planos [get]
+//	@Success	200					{object}	PlanList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/planos [get]
 func (s *Server) listPlans(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -77,11 +85,14 @@ func (s *Server) listPlans(c echo.Context) error {
 //	@Summary	Consulta um plano
 //	@Tags		planos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_servico"
 //	@Success	200	{object}	svahub.Plan
-//	@Failure	400,401,404	{object}	Problem
-//	@Router		/planos/{id} [get]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/planos/{id} [get]
 func (s *Server) getPlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -100,10 +111,15 @@ func (s *Server) getPlan(c echo.Context) error {
 //	@Description	Os serviços mantêm as assinaturas que o plano já lhes deu.
 //	@Tags			planos
 //	@Security		BearerAuth
+//	@Produce		application/problem+json
 //	@Param			id	path	int	true	"id_servico"
 //	@Success		204
-//	@Failure		400,401,403,404	{object}	Problem
-//	@Router			/planos/{id} [delete]
+//	@Failure		400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403	{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/planos/{id} [delete]
 func (s *Server) deletePlan(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

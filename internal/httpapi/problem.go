@@ -12,15 +12,22 @@ import (
 
 // Problem is an RFC 9457 problem document.
 type Problem struct {
-	Type     string              `json:"type" example:"urn:svahub:problema:dados-invalidos"`
-	Title    string              `json:"title" example:"Dados inválidos"`
-	Status   int                 `json:"status" example:"422"`
-	Detail   string              `json:"detail" example:"dados inválidos"`
-	Instance string              `json:"instance,omitempty" example:"/api/v1/pacotes"`
-	Errors   []svahub.FieldError `json:"erros,omitempty"`
-	// CodigosValidos lists the platform's product codes when a code is unknown.
-	CodigosValidos []string `json:"codigos_validos,omitempty"`
-	RequestID      string   `json:"request_id,omitempty"`
+	// Tipo do problema (urn:svahub:problema:…): identifica o erro para o código cliente.
+	Type string `json:"type" example:"urn:svahub:problema:dados-invalidos"`
+	// Título do tipo de problema.
+	Title string `json:"title" example:"Dados inválidos"`
+	// Status HTTP da resposta.
+	Status int `json:"status" example:"422"`
+	// Explicação legível deste erro, em português.
+	Detail string `json:"detail" example:"dados inválidos"`
+	// Caminho da requisição que falhou.
+	Instance string `json:"instance,omitempty" example:"/api/v1/pacotes"`
+	// Erros por campo (dados inválidos, impedimentos).
+	Errors []svahub.FieldError `json:"erros,omitempty"`
+	// Códigos de produto que a plataforma aceita, quando o código enviado não existe nela.
+	CodigosValidos []string `json:"codigos_validos,omitempty" example:"basico,pro"`
+	// Id da requisição (também no cabeçalho X-Request-Id), para procurar nos logs.
+	RequestID string `json:"request_id,omitempty" example:"4f2a9c1e0b7d3a5f6e8c2d1b"`
 }
 
 type problemKind struct {

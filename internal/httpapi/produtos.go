@@ -25,13 +25,21 @@ func (s *Server) productRoutes(g *echo.Group) {
 //	@Tags			produtos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id				path		int					true	"id_integracao"
 //	@Param			Idempotency-Key	header		string				false	"chave de idempotência"
 //	@Param			body			body		svahub.ProductInput	true	"produto"
 //	@Success		201				{object}	svahub.Product
-//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/integracoes/{id}/produtos [post]
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		413				{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415				{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/integracoes/{id}/produtos [post]
 func (s *Server) createProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -53,13 +61,16 @@ func (s *Server) createProduct(c echo.Context) error {
 //	@Summary	Lista os produtos de uma integração
 //	@Tags		produtos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id					path		int	true	"id_integracao"
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Product]
-//	@Failure	400,401,404			{object}	Problem
-//	@Router		/integracoes/{id}/produtos [get]
+//	@Success	200					{object}	ProductList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404					{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/integracoes/{id}/produtos [get]
 func (s *Server) listProducts(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -81,11 +92,19 @@ func (s *Server) listProducts(c echo.Context) error {
 //	@Summary	Importa o catálogo da plataforma
 //	@Tags		produtos
 //	@Security	BearerAuth
-//	@Produce	json
-//	@Param		id	path		int	true	"id_integracao"
-//	@Success	200	{object}	List[svahub.Product]
-//	@Failure	400,401,403,404,503	{object}	Problem
-//	@Router		/integracoes/{id}/produtos/sincronizar [post]
+//	@Produce	json,application/problem+json
+//	@Param		Idempotency-Key	header		string	false	"chave de idempotência"
+//	@Param		id				path		int		true	"id_integracao"
+//	@Success	200				{object}	ProductList
+//	@Failure	400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure	422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure	500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Failure	503				{object}	Problem	"urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto"
+//	@Router		/api/v1/integracoes/{id}/produtos/sincronizar [post]
 func (s *Server) syncProducts(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -106,11 +125,14 @@ func (s *Server) syncProducts(c echo.Context) error {
 //	@Summary	Consulta um produto
 //	@Tags		produtos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_produto"
 //	@Success	200	{object}	svahub.Product
-//	@Failure	400,401,404	{object}	Problem
-//	@Router		/produtos/{id} [get]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/produtos/{id} [get]
 func (s *Server) getProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -129,12 +151,20 @@ func (s *Server) getProduct(c echo.Context) error {
 //	@Tags		produtos
 //	@Security	BearerAuth
 //	@Accept		json
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id		path		int					true	"id_produto"
 //	@Param		body	body		svahub.ProductInput	true	"produto"
 //	@Success	200		{object}	svahub.Product
-//	@Failure	400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router		/produtos/{id} [put]
+//	@Failure	400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	409		{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
+//	@Failure	413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure	415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure	422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure	500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/produtos/{id} [put]
 func (s *Server) updateProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -156,10 +186,16 @@ func (s *Server) updateProduct(c echo.Context) error {
 //	@Summary	Exclui um produto
 //	@Tags		produtos
 //	@Security	BearerAuth
+//	@Produce	application/problem+json
 //	@Param		id	path	int	true	"id_produto"
 //	@Success	204
-//	@Failure	400,401,403,404,409	{object}	Problem
-//	@Router		/produtos/{id} [delete]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403	{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	409	{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso)"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/produtos/{id} [delete]
 func (s *Server) deleteProduct(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

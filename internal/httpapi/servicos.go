@@ -28,13 +28,19 @@ func (s *Server) serviceRoutes(g *echo.Group) {
 //	@Tags			servicos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int					true	"id_cliente_servico"
 //	@Param			body	body		svahub.ServiceInput	true	"serviço"
 //	@Success		200		{object}	svahub.CustomerService
 //	@Success		201		{object}	svahub.CustomerService
-//	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/servicos/{id} [put]
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/servicos/{id} [put]
 func (s *Server) upsertService(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -59,15 +65,17 @@ func (s *Server) upsertService(c echo.Context) error {
 //	@Summary	Lista serviços do cliente
 //	@Tags		servicos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id_cliente			query		int		false	"cliente"
-//	@Param		status_prefixo		query		string	false	"status"
+//	@Param		status_prefixo		query		string	false	"status do serviço"	Enums(servico_habilitado,suspenso_debito,suspenso_parcialmente,suspenso_pedido_cliente,cancelado,inativo,aguardando_instalacao,aguardando_assinatura_contrato,aguardando_configuracao,aguardando_liberacao_ti,aguardando_migracao,agendado_para_instalacao,franquia_excedida)
 //	@Param		cpf_cnpj			query		string	false	"CPF/CNPJ (com ou sem pontuação)"
 //	@Param		pagina				query		int		false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.CustomerService]
-//	@Failure	400,401				{object}	Problem
-//	@Router		/servicos [get]
+//	@Success	200					{object}	CustomerServiceList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/servicos [get]
 func (s *Server) listServices(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -103,11 +111,14 @@ func (s *Server) listServices(c echo.Context) error {
 //	@Summary	Consulta um serviço com seus pacotes (assinaturas)
 //	@Tags		servicos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_cliente_servico"
 //	@Success	200	{object}	svahub.CustomerService
-//	@Failure	400,401,404	{object}	Problem
-//	@Router		/servicos/{id} [get]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/servicos/{id} [get]
 func (s *Server) getService(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -127,12 +138,19 @@ func (s *Server) getService(c echo.Context) error {
 //	@Tags			servicos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id		path		int					true	"id_cliente_servico"
 //	@Param			body	body		svahub.StatusInput	true	"status"
 //	@Success		200		{object}	svahub.CustomerService
-//	@Failure		400,401,403,404,413,415,422	{object}	Problem
-//	@Router			/servicos/{id}/status [put]
+//	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404		{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		413		{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415		{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
+//	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/servicos/{id}/status [put]
 func (s *Server) setServiceStatus(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -154,6 +172,7 @@ func (s *Server) setServiceStatus(c echo.Context) error {
 
 // StatusBatchResponse answers the batch status change.
 type StatusBatchResponse struct {
+	// Resultado de cada item, na ordem enviada.
 	Items []svahub.StatusBatchResult `json:"itens"`
 }
 
@@ -164,12 +183,19 @@ type StatusBatchResponse struct {
 //	@Tags			servicos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			Idempotency-Key	header		string					false	"chave de idempotência"
 //	@Param			body			body		svahub.StatusBatchInput	true	"itens"
 //	@Success		200				{object}	StatusBatchResponse
-//	@Failure		400,401,403,413,415,422	{object}	Problem
-//	@Router			/servicos/status [post]
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		413				{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415				{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/servicos/status [post]
 func (s *Server) setServiceStatuses(c echo.Context) error {
 	var in svahub.StatusBatchInput
 	if err := decode(c, &in); err != nil {
@@ -192,13 +218,21 @@ func (s *Server) setServiceStatuses(c echo.Context) error {
 //	@Tags			servicos
 //	@Security		BearerAuth
 //	@Accept			json
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id				path		int					true	"id_cliente_servico"
 //	@Param			Idempotency-Key	header		string				false	"chave de idempotência"
 //	@Param			body			body		svahub.AttachInput	true	"pacote"
 //	@Success		201				{object}	svahub.Subscription
-//	@Failure		400,401,403,404,409,413,415,422	{object}	Problem
-//	@Router			/servicos/{id}/pacotes [post]
+//	@Failure		400				{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401				{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure		404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure		409				{object}	Problem	"urn:svahub:problema:conflito — conflita com o estado atual (em uso, duplicado ou proibido pelo estado do recurso); ou a requisição com a mesma Idempotency-Key ainda está em andamento"
+//	@Failure		413				{object}	Problem	"urn:svahub:problema:corpo-muito-grande — corpo acima de 1 MiB"
+//	@Failure		415				{object}	Problem	"urn:svahub:problema:tipo-de-midia-nao-suportado — envie o corpo como application/json"
+//	@Failure		422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure		500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/servicos/{id}/pacotes [post]
 func (s *Server) attachPackage(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -220,13 +254,16 @@ func (s *Server) attachPackage(c echo.Context) error {
 //	@Summary	Lista as assinaturas de um serviço
 //	@Tags		servicos
 //	@Security	BearerAuth
-//	@Produce	json
+//	@Produce	json,application/problem+json
 //	@Param		id					path		int	true	"id_cliente_servico"
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	List[svahub.Subscription]
-//	@Failure	400,401,404			{object}	Problem
-//	@Router		/servicos/{id}/pacotes [get]
+//	@Success	200					{object}	SubscriptionList
+//	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	404					{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/servicos/{id}/pacotes [get]
 func (s *Server) listServicePackages(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -251,11 +288,16 @@ func (s *Server) listServicePackages(c echo.Context) error {
 //	@Summary	Cancela um pacote do serviço
 //	@Tags		servicos
 //	@Security	BearerAuth
+//	@Produce	application/problem+json
 //	@Param		id				path	int	true	"id_cliente_servico"
 //	@Param		id_assinatura	path	int	true	"id_assinatura"
 //	@Success	204
-//	@Failure	400,401,403,404	{object}	Problem
-//	@Router		/servicos/{id}/pacotes/{id_assinatura} [delete]
+//	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure	403	{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
+//	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
+//	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router		/api/v1/servicos/{id}/pacotes/{id_assinatura} [delete]
 func (s *Server) cancelSubscription(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {

@@ -45,7 +45,7 @@ func queryTime(c echo.Context, name string, loc *time.Location, end bool) (*time
 //	@Description	Mais recentes primeiro. Segredos, senhas e tokens nunca aparecem.
 //	@Tags			transmissoes
 //	@Security		BearerAuth
-//	@Produce		json
+//	@Produce		json,application/problem+json
 //	@Param			id_integracao		query		int		false	"integração"
 //	@Param			id_assinatura		query		int		false	"assinatura"
 //	@Param			operacao			query		string	false	"operação"	Enums(token,catalogo,criar_usuario,ativar_plano,atualizar_expiracao,suspender,reativar,cancelar,consultar)
@@ -54,9 +54,11 @@ func queryTime(c echo.Context, name string, loc *time.Location, end bool) (*time
 //	@Param			ate					query		string	false	"até, inclusive: AAAA-MM-DD (o dia inteiro, no fuso do negócio) ou RFC 3339"
 //	@Param			pagina				query		int		false	"página (0-based)"
 //	@Param			itens_por_pagina	query		int		false	"itens por página (1–500)"
-//	@Success		200					{object}	List[svahub.Transmission]
-//	@Failure		400,401				{object}	Problem
-//	@Router			/transmissoes [get]
+//	@Success		200					{object}	TransmissionList
+//	@Failure		400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
+//	@Failure		401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
+//	@Failure		500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
+//	@Router			/api/v1/transmissoes [get]
 func (s *Server) listTransmissions(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

@@ -394,7 +394,7 @@ func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.Serv
 	if err != nil {
 		return nil, err
 	}
-	if res[0].Result == "nao_encontrado" {
+	if res[0].Result == svahub.BatchNotFound {
 		return nil, svahub.Errorf(svahub.ENOTFOUND, "serviço não encontrado")
 	}
 	return db.FindServiceByID(ctx, id)
@@ -431,17 +431,17 @@ func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatch
 		changed := map[int64]*serviceRow{}
 		now := db.now().UTC()
 		for i, it := range items {
-			out[i] = svahub.StatusBatchResult{ServiceID: it.ServiceID, Result: "inalterado"}
+			out[i] = svahub.StatusBatchResult{ServiceID: it.ServiceID, Result: svahub.BatchUnchanged}
 			r, ok := byID[it.ServiceID]
 			switch {
 			case !ok:
-				out[i].Result = "nao_encontrado"
+				out[i].Result = svahub.BatchNotFound
 			case r.Status != it.Status:
 				r.Status = it.Status
 				changed[r.ID] = r
-				out[i].Result = "atualizado"
+				out[i].Result = svahub.BatchUpdated
 			case changed[r.ID] != nil:
-				out[i].Result = "atualizado"
+				out[i].Result = svahub.BatchUpdated
 			}
 		}
 		if len(changed) == 0 {

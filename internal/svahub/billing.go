@@ -60,17 +60,28 @@ func BilledDays(c Competence, start Date, cancelled *Date, expires Date) int {
 
 // BillingItem is one line of the billing feed.
 type BillingItem struct {
-	ServiceID      int64  `json:"id_cliente_servico"`
-	CustomerID     int64  `json:"id_cliente"`
-	SubscriptionID int64  `json:"id_assinatura"`
-	PackageID      int64  `json:"id_pacote"`
-	Description    string `json:"descricao"`
-	Value          Money  `json:"valor" swaggertype:"string" example:"29.90"`
-	DaysBilled     int    `json:"dias_cobrados" example:"17"`
-	DaysInMonth    int    `json:"dias_no_mes" example:"30"`
-	ProratedValue  Money  `json:"valor_proporcional" swaggertype:"string" example:"16.94"`
-	StartDate      Date   `json:"data_inicio" swaggertype:"string" example:"2026-11-14"`
-	CancelledOn    *Date  `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30"`
+	// Serviço do cliente (id_cliente_servico do HubSoft).
+	ServiceID int64 `json:"id_cliente_servico" example:"5001"`
+	// Cliente do HubSoft.
+	CustomerID int64 `json:"id_cliente" example:"1001"`
+	// Assinatura cobrada.
+	SubscriptionID int64 `json:"id_assinatura" example:"42"`
+	// Pacote assinado.
+	PackageID int64 `json:"id_pacote" example:"1"`
+	// Descrição do pacote.
+	Description string `json:"descricao" example:"Qualifica Pro mensal"`
+	// Valor mensal da assinatura, duas casas decimais (0.00 para pacotes de combo).
+	Value Money `json:"valor" swaggertype:"string" example:"29.90"`
+	// Dias da competência em que a assinatura esteve ativa.
+	DaysBilled int `json:"dias_cobrados" example:"17"`
+	// Dias do mês da competência.
+	DaysInMonth int `json:"dias_no_mes" example:"30"`
+	// valor × dias_cobrados ÷ dias_no_mes, duas casas decimais.
+	ProratedValue Money `json:"valor_proporcional" swaggertype:"string" example:"16.94"`
+	// Primeiro dia cobrado (AAAA-MM-DD).
+	StartDate Date `json:"data_inicio" swaggertype:"string" example:"2026-11-14" format:"date"`
+	// Dia do cancelamento (AAAA-MM-DD); null se não cancelada na competência.
+	CancelledOn *Date `json:"data_cancelamento" swaggertype:"string" example:"2026-11-30" extensions:"x-nullable" format:"date"`
 }
 
 // BillingService serves the billing feed.

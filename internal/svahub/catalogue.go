@@ -19,55 +19,84 @@ const (
 	TokenError   TokenStatus = "erro"
 )
 
+// TokenStatuses lists every token state.
+var TokenStatuses = []TokenStatus{TokenPending, TokenValid, TokenError}
+
 // Integration is one account on one content platform.
 type Integration struct {
-	ID            int64             `json:"id_integracao"`
-	Description   string            `json:"descricao"`
-	Platform      string            `json:"plataforma"`
-	Params        IntegrationParams `json:"parametros"`
-	SuspendOnDebt bool              `json:"suspender_inadimplencia"`
-	Active        bool              `json:"ativo"`
-	Token         TokenInfo         `json:"token"`
-	CreatedAt     time.Time         `json:"data_cadastro"`
-	UpdatedAt     time.Time         `json:"data_atualizacao"`
+	// Id da integração.
+	ID int64 `json:"id_integracao" example:"1"`
+	// Nome da integração.
+	Description string `json:"descricao" example:"Qualifica - matriz"`
+	// Plataforma de conteúdo (adaptador).
+	Platform string `json:"plataforma" example:"qualifica"`
+	// Parâmetros de acesso à plataforma (o segredo nunca é mostrado).
+	Params IntegrationParams `json:"parametros"`
+	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos na plataforma.
+	SuspendOnDebt bool `json:"suspender_inadimplencia" example:"true"`
+	// false pausa as transmissões da integração.
+	Active bool `json:"ativo" example:"true"`
+	// Estado do token da plataforma (o token nunca é mostrado).
+	Token TokenInfo `json:"token"`
+	// Quando a integração foi criada.
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
+	// Última alteração da integração.
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // IntegrationParams are an integration's platform parameters as shown to
 // callers: the client secret is write-only, only whether it is set is shown.
 type IntegrationParams struct {
-	ClientID  string         `json:"client_id"`
-	SecretSet bool           `json:"client_secret_definido"`
-	Username  UsernamePolicy `json:"usuario"`
-	BaseURL   string         `json:"url_base"`
-	// RateLimitRPS is the request rate in force: the integration's own, or
-	// SVAHUB_PLATFORM_RATE_LIMIT when it sets none.
-	RateLimitRPS float64 `json:"limite_requisicoes_por_segundo"`
+	// Client id na plataforma.
+	ClientID string `json:"client_id" example:"svahub-test"`
+	// Se o client secret foi informado (ele nunca é mostrado).
+	SecretSet bool `json:"client_secret_definido" example:"true"`
+	// Como o usuário do cliente é formado na plataforma.
+	Username UsernamePolicy `json:"usuario" example:"login_autenticacao"`
+	// Endereço da API da plataforma; vazio usa o padrão do servidor.
+	BaseURL string `json:"url_base" example:"https://api.qualifica.example"`
+	// Requisições por segundo à plataforma em vigor: o limite da integração ou,
+	// se ela não tiver um, o padrão do servidor (SVAHUB_PLATFORM_RATE_LIMIT).
+	RateLimitRPS float64 `json:"limite_requisicoes_por_segundo" example:"10"`
 }
 
 // TokenInfo is the integration's token block. The token itself is never shown.
 type TokenInfo struct {
-	Status    TokenStatus `json:"status" enums:"valido,pendente,erro"`
-	ExpiresAt *time.Time  `json:"expira_em"`
-	Message   string      `json:"mensagem"`
+	// pendente antes do primeiro token, valido ou erro.
+	Status TokenStatus `json:"status" example:"valido"`
+	// Quando o token atual expira; null sem token.
+	ExpiresAt *time.Time `json:"expira_em" example:"2026-11-30T11:15:00-03:00" extensions:"x-nullable" format:"date-time"`
+	// Erro do último pedido de token; vazio quando não há.
+	Message string `json:"mensagem" example:""`
 }
 
 // IntegrationInput is the body of POST /integracoes (PUT sends an
 // IntegrationUpdate, applied over the stored values).
 type IntegrationInput struct {
-	Description   string                `json:"descricao" validate:"required,max=200,texto" example:"Qualifica - matriz"`
-	Platform      string                `json:"plataforma" validate:"required,max=50" example:"qualifica"`
-	Params        IntegrationParamInput `json:"parametros"`
-	SuspendOnDebt *bool                 `json:"suspender_inadimplencia" example:"true"`
-	Active        *bool                 `json:"ativo" example:"true"`
+	// Nome da integração (obrigatório, até 200 caracteres).
+	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica - matriz"`
+	// Plataforma de conteúdo (adaptador); hoje: qualifica.
+	Platform string `json:"plataforma" validate:"required,max=50" example:"qualifica"`
+	// Parâmetros de acesso à plataforma.
+	Params IntegrationParamInput `json:"parametros"`
+	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).
+	SuspendOnDebt *bool `json:"suspender_inadimplencia" example:"true" extensions:"x-nullable"`
+	// false pausa as transmissões da integração (padrão true).
+	Active *bool `json:"ativo" example:"true" extensions:"x-nullable"`
 }
 
 // IntegrationParamInput carries the platform parameters on writes.
 type IntegrationParamInput struct {
-	ClientID     string   `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
-	ClientSecret *string  `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste"`
-	Username     string   `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao"`
-	BaseURL      string   `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"http://127.0.0.1:9090"`
-	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10"`
+	// Client id na plataforma (obrigatório).
+	ClientID string `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
+	// Client secret na plataforma; só de escrita, cifrado em repouso.
+	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste" extensions:"x-nullable"`
+	// Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).
+	Username string `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente"`
+	// Endereço da API da plataforma; vazio usa o padrão do servidor.
+	BaseURL string `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"http://127.0.0.1:9090"`
+	// Requisições por segundo à plataforma, > 0 e ≤ 1000; omitido usa o padrão do servidor (10).
+	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10" extensions:"x-nullable"`
 }
 
 // Normalize trims text fields and fills defaults.
@@ -83,18 +112,26 @@ func (in *IntegrationInput) Normalize() {
 
 // Product is a platform product registered under one integration.
 type Product struct {
-	ID            int64     `json:"id_produto"`
-	IntegrationID int64     `json:"id_integracao"`
-	Description   string    `json:"descricao"`
-	Code          string    `json:"codigo"`
-	Verified      bool      `json:"verificado"`
-	CreatedAt     time.Time `json:"data_cadastro"`
+	// Id do produto.
+	ID int64 `json:"id_produto" example:"3"`
+	// Integração (plataforma) do produto.
+	IntegrationID int64 `json:"id_integracao" example:"1"`
+	// Nome do produto.
+	Description string `json:"descricao" example:"Qualifica Pro"`
+	// Código do produto na plataforma.
+	Code string `json:"codigo" example:"pro"`
+	// Se o código foi confirmado no catálogo da plataforma.
+	Verified bool `json:"verificado" example:"true"`
+	// Quando o produto foi criado.
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 }
 
 // ProductInput is the body of product writes.
 type ProductInput struct {
+	// Nome do produto (obrigatório, até 200 caracteres).
 	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro"`
-	Code        string `json:"codigo" validate:"required,produto_codigo" example:"pro"`
+	// Código do produto na plataforma (obrigatório).
+	Code string `json:"codigo" validate:"required,produto_codigo" example:"pro"`
 }
 
 // Normalize trims the text fields.
@@ -105,32 +142,50 @@ func (in *ProductInput) Normalize() {
 
 // ProductRef is a product as embedded in a package.
 type ProductRef struct {
-	ID          int64  `json:"id_produto"`
-	Code        string `json:"codigo"`
-	Description string `json:"descricao"`
+	// Id do produto.
+	ID int64 `json:"id_produto" example:"3"`
+	// Código do produto na plataforma.
+	Code string `json:"codigo" example:"pro"`
+	// Nome do produto.
+	Description string `json:"descricao" example:"Qualifica Pro"`
 }
 
 // Package is what the ISP sells: one integration and 1–10 of its products.
 type Package struct {
-	ID            int64        `json:"id_pacote"`
-	Description   string       `json:"descricao"`
-	Code          string       `json:"codigo"`
-	Value         Money        `json:"valor" swaggertype:"string" example:"29.90"`
-	IntegrationID int64        `json:"id_integracao"`
-	Products      []ProductRef `json:"produtos"`
-	Active        bool         `json:"ativo"`
-	CreatedAt     time.Time    `json:"data_cadastro"`
-	UpdatedAt     time.Time    `json:"data_atualizacao"`
+	// Id do pacote.
+	ID int64 `json:"id_pacote" example:"1"`
+	// Nome do pacote.
+	Description string `json:"descricao" example:"Qualifica Pro mensal"`
+	// Código do pacote no provedor (pode ser vazio).
+	Code string `json:"codigo" example:"QPRO"`
+	// Valor mensal, duas casas decimais; 0.00 é um benefício (combo).
+	Value Money `json:"valor" swaggertype:"string" example:"29.90"`
+	// Integração dos produtos do pacote.
+	IntegrationID int64 `json:"id_integracao" example:"1"`
+	// Produtos da plataforma que o pacote libera (1 a 10).
+	Products []ProductRef `json:"produtos"`
+	// Se o pacote pode ser assinado.
+	Active bool `json:"ativo" example:"true"`
+	// Quando o pacote foi criado.
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
+	// Última alteração do pacote.
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // PackageInput is the body of POST /pacotes (PUT sends a PackageUpdate).
 type PackageInput struct {
-	Description   string  `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro mensal"`
-	Code          string  `json:"codigo" validate:"max=64,texto" example:"QPRO"`
-	Value         string  `json:"valor" validate:"required,valor" example:"29.90"`
-	IntegrationID int64   `json:"id_integracao" validate:"required,gt=0" example:"1"`
-	Products      []int64 `json:"produtos" validate:"required,min=1,max=10,unique,dive,gt=0" example:"1"`
-	Active        *bool   `json:"ativo" example:"true"`
+	// Nome do pacote (obrigatório, até 200 caracteres).
+	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro mensal"`
+	// Código do pacote no provedor (até 64 caracteres).
+	Code string `json:"codigo" validate:"max=64,texto" example:"QPRO"`
+	// Valor mensal com duas casas decimais ("0.00" é um benefício).
+	Value string `json:"valor" validate:"required,valor" example:"29.90"`
+	// Integração dos produtos.
+	IntegrationID int64 `json:"id_integracao" validate:"required,gt=0" example:"1"`
+	// Ids de 1 a 10 produtos da própria integração, sem repetir.
+	Products []int64 `json:"produtos" validate:"required,min=1,max=10,unique,dive,gt=0" example:"1"`
+	// Se o pacote pode ser assinado (padrão true).
+	Active *bool `json:"ativo" example:"true" extensions:"x-nullable"`
 }
 
 // Normalize trims the text fields.
@@ -142,18 +197,26 @@ func (in *PackageInput) Normalize() {
 
 // Plan is a HubSoft internet plan (Serviço/Plano); with packages it is a combo.
 type Plan struct {
-	ID          int64      `json:"id_servico"`
-	Description string     `json:"descricao"`
-	Packages    []PlanItem `json:"pacotes"`
-	CreatedAt   time.Time  `json:"data_cadastro"`
-	UpdatedAt   time.Time  `json:"data_atualizacao"`
+	// Id do plano (id_servico) no HubSoft.
+	ID int64 `json:"id_servico" example:"10"`
+	// Nome do plano.
+	Description string `json:"descricao" example:"Fibra 500 Mega + Qualifica"`
+	// Pacotes do combo (vazio se o plano não é combo).
+	Packages []PlanItem `json:"pacotes"`
+	// Quando o plano foi criado no svahub.
+	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
+	// Última alteração do plano.
+	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
 // PlanItem is a package included in a plan.
 type PlanItem struct {
-	ID          int64  `json:"id_pacote"`
-	Description string `json:"descricao"`
-	Value       Money  `json:"valor" swaggertype:"string" example:"29.90"`
+	// Pacote incluído no plano.
+	ID int64 `json:"id_pacote" example:"1"`
+	// Nome do pacote.
+	Description string `json:"descricao" example:"Qualifica Pro mensal"`
+	// Valor mensal do pacote, duas casas decimais.
+	Value Money `json:"valor" swaggertype:"string" example:"29.90"`
 }
 
 // PlanInput is a plan as written (PUT /planos sends a PlanUpdate).

@@ -7,4 +7,8 @@
 // It imports no other package of this module. Adapters (internal/store,
 // internal/httpapi, internal/platform, internal/provision) depend on it and
 // never on each other's insides.
+//
+// The types the HTTP API sends and receives are documented for its users:
+// their field comments are the field descriptions of the OpenAPI document
+// (api/), in Portuguese like the API, and their example tags its examples.
 package svahub

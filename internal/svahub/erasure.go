@@ -176,40 +176,38 @@ type ErasureActor struct {
 // cancelled its plans but does not delete users; forward the customer's
 // request to the platform with these ids.
 type ErasedPlatformUser struct {
-	// IntegrationID is the integration (platform account) the user is on.
+	// Integração (conta na plataforma) onde o usuário está.
 	IntegrationID int64 `json:"id_integracao" example:"1"`
-	// Platform names the platform (the integration's plataforma).
+	// Plataforma da integração.
 	Platform string `json:"plataforma" example:"qualifica"`
-	// PlatformUserID is the platform's id of the user.
+	// Id do usuário na plataforma: peça a exclusão dele à plataforma.
 	PlatformUserID string `json:"id_usuario_plataforma" example:"u_000123"`
-	// Shared is true when another customer's service uses the same platform
-	// account (e.g. the same e-mail): its username was kept for them.
+	// true quando o serviço de outro cliente usa a mesma conta na plataforma (ex.: o mesmo e-mail): o usuário foi mantido para ele.
 	Shared bool `json:"compartilhado" example:"false"`
 }
 
 // Erasure records one anonymisation of a customer's personal data (LGPD
 // art. 18, VI).
 type Erasure struct {
-	// ID numbers the erasure record.
+	// Número do registro de anonimização.
 	ID int64 `json:"id_anonimizacao" example:"1"`
-	// CustomerID is HubSoft's id of the erased customer (kept).
+	// Id do cliente no HubSoft (mantido).
 	CustomerID int64 `json:"id_cliente" example:"1001"`
-	// At is when the personal data was erased.
-	At time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00"`
-	// Origin is api (this endpoint) or cli (svahub anonimizar).
+	// Quando os dados pessoais foram apagados.
+	At time.Time `json:"data_anonimizacao" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
+	// Quem pediu: api (este endpoint) ou cli (svahub anonimizar).
 	Origin string `json:"origem" enums:"api,cli" example:"api"`
-	// APIKeyID and APIKeyName identify the API key that asked (api only).
-	APIKeyID   *int64 `json:"id_chave_api" example:"2"`
+	// Id da chave de API que pediu (só origem api; null na cli).
+	APIKeyID *int64 `json:"id_chave_api" example:"2" extensions:"x-nullable"`
+	// Nome da chave de API que pediu (só origem api).
 	APIKeyName string `json:"chave_api" example:"hubsoft"`
-	// Services lists the customer services anonymised.
+	// Serviços do cliente anonimizados.
 	Services []int64 `json:"servicos" example:"5001,5002"`
-	// PlatformUsers are the customer's users on the platforms, whose
-	// deletion must be requested from each platform.
+	// Usuários do cliente nas plataformas: o svahub cancelou os planos mas não exclui usuários; peça a exclusão a cada plataforma.
 	PlatformUsers []ErasedPlatformUser `json:"usuarios_plataforma"`
-	// Transmissions counts the transmissions whose message was removed.
+	// Transmissões cuja mensagem foi removida.
 	Transmissions int64 `json:"transmissoes_anonimizadas" example:"12"`
-	// AlreadyErased is true when an earlier erasure had already removed
-	// everything: this answer repeats its record.
+	// true quando uma anonimização anterior já tinha removido tudo: esta resposta repete o registro dela.
 	AlreadyErased bool `json:"ja_anonimizado" example:"false"`
 }
 

@@ -20,8 +20,10 @@ const (
 // FieldError describes what is wrong with one input field. Campo is the wire
 // name of the field (dotted for nested fields, e.g. "parametros.client_id").
 type FieldError struct {
-	Field   string `json:"campo"`
-	Message string `json:"mensagem"`
+	// Campo com problema, com o nome do JSON (aninhado com ponto, ex.: parametros.client_id).
+	Field string `json:"campo" example:"parametros.client_id"`
+	// O que está errado no campo.
+	Message string `json:"mensagem" example:"obrigatório"`
 }
 
 // Error is the single error type of the domain. Message is a Portuguese text

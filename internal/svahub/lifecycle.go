@@ -121,6 +121,9 @@ const (
 	AccessCancelled AccessState = "cancelado"
 )
 
+// AccessStates lists every access state, the empty one included.
+var AccessStates = []AccessState{AccessNone, AccessActive, AccessSuspended, AccessCancelled}
+
 func (s AccessState) rank() int {
 	switch s {
 	case AccessActive:

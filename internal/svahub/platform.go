@@ -181,19 +181,33 @@ const (
 	OutcomeTemporary Outcome = "erro_temporario"
 )
 
+// Outcomes lists every transmission outcome.
+var Outcomes = []Outcome{OutcomeSuccess, OutcomeError, OutcomeTemporary}
+
 // Transmission is one logged platform call.
 type Transmission struct {
-	ID             int64     `json:"id_transmissao"`
-	IntegrationID  int64     `json:"id_integracao"`
-	SubscriptionID *int64    `json:"id_assinatura"`
-	AccessID       *int64    `json:"id_acesso"`
-	Operation      Operation `json:"operacao" enums:"token,catalogo,criar_usuario,ativar_plano,atualizar_expiracao,suspender,reativar,cancelar,consultar"`
-	Outcome        Outcome   `json:"resultado" enums:"sucesso,erro,erro_temporario"`
-	HTTPStatus     int       `json:"status_http"`
-	Message        string    `json:"mensagem"`
-	DurationMS     int64     `json:"duracao_ms"`
-	Attempt        int       `json:"tentativa"`
-	CreatedAt      time.Time `json:"data"`
+	// Id da transmissão.
+	ID int64 `json:"id_transmissao" example:"981"`
+	// Integração chamada.
+	IntegrationID int64 `json:"id_integracao" example:"1"`
+	// Assinatura envolvida; null em chamadas de catálogo e token.
+	SubscriptionID *int64 `json:"id_assinatura" example:"42" extensions:"x-nullable"`
+	// Acesso (produto da assinatura) envolvido; null quando não há.
+	AccessID *int64 `json:"id_acesso" example:"77" extensions:"x-nullable"`
+	// Chamada feita à plataforma.
+	Operation Operation `json:"operacao" example:"ativar_plano"`
+	// sucesso, erro (permanente) ou erro_temporario (será repetida).
+	Outcome Outcome `json:"resultado" example:"sucesso"`
+	// Status HTTP da plataforma; 0 sem resposta (timeout, conexão).
+	HTTPStatus int `json:"status_http" example:"200"`
+	// Resumo da resposta ou do erro (sem segredos, senhas ou tokens).
+	Message string `json:"mensagem" example:"plano ativado"`
+	// Duração da chamada em milissegundos.
+	DurationMS int64 `json:"duracao_ms" example:"184"`
+	// Tentativa do trabalho que fez a chamada (1 é a primeira; 1 também fora de trabalhos).
+	Attempt int `json:"tentativa" example:"1"`
+	// Quando a chamada foi feita.
+	CreatedAt time.Time `json:"data" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 }
 
 // TransmissionFilter filters transmission lists (newest first).

@@ -10,31 +10,30 @@ package svahub
 
 // IntegrationUpdate is the body of PUT /integracoes/{id}.
 type IntegrationUpdate struct {
-	// Description is the integration's name.
-	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Qualifica - matriz"`
-	// Platform is the adapter (qualifica).
-	Platform *string `json:"plataforma,omitempty" minLength:"1" maxLength:"50" example:"qualifica"`
-	// Params are the platform parameters; each one omitted is kept.
-	Params *IntegrationParamsUpdate `json:"parametros,omitempty"`
-	// SuspendOnDebt is the debt key (suspender_inadimplencia).
-	SuspendOnDebt *bool `json:"suspender_inadimplencia,omitempty" example:"true"`
-	// Active pauses (false) or resumes (true) the integration's transmissions.
-	Active *bool `json:"ativo,omitempty" example:"true"`
+	// Nome da integração (até 200 caracteres).
+	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Qualifica - matriz" extensions:"x-nullable"`
+	// Plataforma de conteúdo (adaptador); hoje: qualifica.
+	Platform *string `json:"plataforma,omitempty" minLength:"1" maxLength:"50" example:"qualifica" extensions:"x-nullable"`
+	// Parâmetros de acesso; cada um omitido mantém o atual.
+	Params *IntegrationParamsUpdate `json:"parametros,omitempty" extensions:"x-nullable"`
+	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos.
+	SuspendOnDebt *bool `json:"suspender_inadimplencia,omitempty" example:"true" extensions:"x-nullable"`
+	// false pausa as transmissões da integração, true as retoma.
+	Active *bool `json:"ativo,omitempty" example:"true" extensions:"x-nullable"`
 }
 
 // IntegrationParamsUpdate carries the platform parameters of a PUT.
 type IntegrationParamsUpdate struct {
-	// ClientID is the platform client id.
-	ClientID *string `json:"client_id,omitempty" minLength:"1" maxLength:"200" example:"svahub-test"`
-	// ClientSecret replaces the stored secret (write-only; omitted keeps it).
-	ClientSecret *string `json:"client_secret,omitempty" minLength:"1" maxLength:"500" example:"segredo-teste"`
-	// Username is the platform username policy; it cannot change while the
-	// integration has platform accounts (409).
-	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao"`
-	// BaseURL is the platform address ("" falls back to the server's).
-	BaseURL *string `json:"url_base,omitempty" maxLength:"500" example:"https://api.qualifica.example"`
-	// RateLimitRPS is the integration's own request rate.
-	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" maximum:"1000" example:"10"`
+	// Client id na plataforma; omitido mantém o atual.
+	ClientID *string `json:"client_id,omitempty" minLength:"1" maxLength:"200" example:"svahub-test" extensions:"x-nullable"`
+	// Novo client secret (só de escrita); omitido mantém o atual.
+	ClientSecret *string `json:"client_secret,omitempty" minLength:"1" maxLength:"500" example:"segredo-teste" extensions:"x-nullable"`
+	// Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).
+	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao" extensions:"x-nullable"`
+	// Endereço da API da plataforma; "" volta ao padrão do servidor.
+	BaseURL *string `json:"url_base,omitempty" maxLength:"500" example:"https://api.qualifica.example" extensions:"x-nullable"`
+	// Requisições por segundo à plataforma, > 0 e ≤ 1000.
+	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" maximum:"1000" example:"10" extensions:"x-nullable"`
 }
 
 // Apply returns cur with the members u sent. cur is the stored
@@ -67,18 +66,18 @@ func (u IntegrationUpdate) Apply(cur IntegrationInput) IntegrationInput {
 
 // PackageUpdate is the body of PUT /pacotes/{id}.
 type PackageUpdate struct {
-	// Description is what the ISP calls the package.
-	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Qualifica Pro mensal"`
-	// Code is the ISP's own code ("" clears it).
-	Code *string `json:"codigo,omitempty" maxLength:"64" example:"QPRO"`
-	// Value is the monthly price, two decimals.
-	Value *string `json:"valor,omitempty" example:"29.90"`
-	// IntegrationID cannot change once the package has subscriptions (409).
-	IntegrationID *int64 `json:"id_integracao,omitempty" minimum:"1" example:"1"`
-	// Products replaces the package's products (1–10 of its integration).
+	// Nome do pacote (até 200 caracteres).
+	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Qualifica Pro mensal" extensions:"x-nullable"`
+	// Código do pacote no provedor; "" limpa.
+	Code *string `json:"codigo,omitempty" maxLength:"64" example:"QPRO" extensions:"x-nullable"`
+	// Valor mensal com duas casas decimais; não altera assinaturas existentes.
+	Value *string `json:"valor,omitempty" example:"29.90" extensions:"x-nullable"`
+	// Integração dos produtos; não muda depois que o pacote tem assinaturas (409).
+	IntegrationID *int64 `json:"id_integracao,omitempty" minimum:"1" example:"1" extensions:"x-nullable"`
+	// Substitui os produtos (1 a 10 da integração).
 	Products []int64 `json:"produtos,omitempty" validate:"omitempty,min=1,max=10,unique" example:"1"`
-	// Active says whether the package may be attached.
-	Active *bool `json:"ativo,omitempty" example:"true"`
+	// Se o pacote pode ser assinado.
+	Active *bool `json:"ativo,omitempty" example:"true" extensions:"x-nullable"`
 }
 
 // Apply returns cur with the members u sent (a nil Products was omitted).
@@ -102,9 +101,9 @@ func (u PackageUpdate) Apply(cur PackageInput) PackageInput {
 // PlanUpdate is the body of PUT /planos/{id_servico}, an upsert: creating
 // a plan needs descricao; on an existing plan each omitted member is kept.
 type PlanUpdate struct {
-	// Description is the plan's name.
-	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Fibra 500 Mega + Qualifica"`
-	// Packages replaces the combo's packages ([] empties it).
+	// Nome do plano (obrigatório ao criar, até 200 caracteres).
+	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Fibra 500 Mega + Qualifica" extensions:"x-nullable"`
+	// Substitui os pacotes do combo (até 50, sem repetir); [] esvazia.
 	Packages []int64 `json:"pacotes,omitempty" validate:"max=50,unique" example:"1"`
 }
 
