@@ -91,7 +91,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch args[0] {
 	case "create":
 		name = fs.String("nome", "", "key name (who uses it)")
-		scope = fs.String("escopo", string(svahub.ScopeWrite), "leitura (GET only) or escrita")
+		scope = fs.String("escopo", string(svahub.ScopeRead), "leitura (GET only, the default) or escrita")
 	case "list":
 	case "revoke":
 		id = fs.Int64("id", 0, "id of the key to revoke (see svahub apikey list)")
@@ -167,7 +167,7 @@ func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n  No API key existed, so one was created (escopo escrita). It is shown only this once:\n\n      %s\n\n  Use it as: Authorization: Bearer <key>. Create more with: svahub apikey create --nome NAME\n\n", plain)
+	fmt.Fprintf(w, "\n  No API key existed, so one was created (escopo escrita). It is shown only this once:\n\n      %s\n\n  Use it as: Authorization: Bearer <key>. Create more with: svahub apikey create --nome NAME --escopo escrita|leitura\n\n", plain)
 	return nil
 }
 
