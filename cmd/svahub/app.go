@@ -156,15 +156,13 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return tw.Flush()
 }
 
-// bootstrapKey creates the first API key when the database has none and
-// prints it once, so a first run works with no set-up.
+// bootstrapKey creates the first API key when the key table has never held
+// one and prints it once, so a first run works with no set-up. Revoking
+// every key never brings it back; of several processes starting together
+// on an empty database, exactly one creates and prints it.
 func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
-	n, err := db.CountAPIKeys(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	_, plain, err := db.CreateAPIKey(ctx, "bootstrap", svahub.ScopeWrite)
-	if err != nil {
+	plain, err := db.BootstrapAPIKey(ctx)
+	if err != nil || plain == "" {
 		return err
 	}
 	fmt.Fprintf(w, "\n  No API key existed, so one was created (escopo escrita). It is shown only this once:\n\n      %s\n\n  Use it as: Authorization: Bearer <key>. Create more with: svahub apikey create --nome NAME --escopo escrita|leitura\n\n", plain)
