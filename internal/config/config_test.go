@@ -348,5 +348,5 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 17)
+	require.Len(t, config.Variables(), 20)
 }
