@@ -188,7 +188,9 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	a, err := app.New(ctx, db, app.Options{
 		Logger: log, Location: cfg.Location, QualificaURL: cfg.QualificaURL,
 		PlatformTimeout: cfg.PlatformTimeout, PlatformRateLimit: cfg.PlatformRateLimit,
-		Workers: workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, TransmissionRetention: cfg.TransmissionRetention.Duration()},
+		PlatformAllowedHosts: cfg.PlatformAllowedHosts, PlatformRetryAfterMax: cfg.PlatformRetryAfterMax,
+		TrustedProxies: cfg.TrustedProxyNets,
+		Workers:        workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, TransmissionRetention: cfg.TransmissionRetention.Duration()},
 	})
 	if err != nil {
 		return err

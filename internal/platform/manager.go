@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -48,6 +49,9 @@ type Options struct {
 	QuickRetryDelay time.Duration
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// Egress decides which platform addresses may be reached and gives
+	// every adapter its HTTP client (default: no internal address allowed).
+	Egress *egress.Policy
 	// Observer, when set, is told about every platform call (metrics).
 	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
 }
@@ -95,6 +99,9 @@ func NewManager(store Store, opts Options) *Manager {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Egress == nil {
+		opts.Egress, _ = egress.New(nil) // no entries: cannot fail
+	}
 	return &Manager{store: store, opts: opts, sessions: map[int64]*session{}}
 }
 
@@ -141,7 +148,7 @@ func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Cred
 	if !ok {
 		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
 	}
-	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps})
+	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,7 +190,7 @@ func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *s
 	if err != nil {
 		msg := "não foi possível gerar o token"
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			msg = pe.Message
+			msg = svahub.PlatformMessage(pe.Message)
 		}
 		if serr := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.ClientID, "", time.Time{}, svahub.TokenError, msg); serr != nil {
 			m.opts.Logger.Warn("save token status", "integration", id, "err", serr)
@@ -259,7 +266,7 @@ func (m *Manager) record(ctx context.Context, id int64, platform string, op svah
 	if err != nil {
 		t.Outcome, t.HTTPStatus, t.Message = svahub.OutcomeTemporary, 0, "erro interno"
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			t.HTTPStatus, t.Message = pe.Status, pe.Message
+			t.HTTPStatus, t.Message = pe.Status, svahub.PlatformMessage(pe.Message)
 			if pe.Kind != svahub.PlatformTemporary {
 				t.Outcome = svahub.OutcomeError
 			}
@@ -286,7 +293,7 @@ func (m *Manager) RenewToken(ctx context.Context, id int64) (*svahub.TokenInfo, 
 	}
 	if _, err := m.token(ctx, id, s, creds, true, Ref{}); err != nil {
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			return &svahub.TokenInfo{Status: svahub.TokenError, Message: pe.Message}, nil
+			return &svahub.TokenInfo{Status: svahub.TokenError, Message: svahub.PlatformMessage(pe.Message)}, nil
 		}
 		return nil, err
 	}

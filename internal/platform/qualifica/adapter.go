@@ -9,6 +9,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica"
 )
@@ -36,10 +37,13 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 			opts = append(opts, qualifica.WithRateLimit(cfg.RateLimitRPS, burst))
 		}
 		// The transmission of each call records the platform's real status.
-		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus))
+		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus), qualifica.WithHTTPClient(cfg.HTTPClient))
 		return &Adapter{client: qualifica.New(base, opts...), clientID: cfg.ClientID, secret: cfg.ClientSecret}, nil
 	}
 }
+
+// RefusedMessage is the error of a call whose address the dial refused.
+const RefusedMessage = "endereço da plataforma não permitido: resolve para um endereço interno (libere-o em SVAHUB_PLATFORM_ALLOWED_HOSTS se for mesmo a plataforma)"
 
 // Adapter is one Qualifica account.
 type Adapter struct {
@@ -54,6 +58,9 @@ var _ svahub.Platform = (*Adapter)(nil)
 func classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, egress.ErrRefused) {
+		return &svahub.PlatformError{Kind: svahub.PlatformPermanent, Code: "endereco_nao_permitido", Message: RefusedMessage}
 	}
 	var qe *qualifica.Error
 	if !errors.As(err, &qe) {
