@@ -102,7 +102,8 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	a.Metrics = metrics.New(mo)
 	a.Platforms = platform.NewManager(db, platform.Options{
 		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
-		Observer: a.Metrics.ObservePlatformCall,
+		RetryAfterMax: o.PlatformRetryAfterMax,
+		Observer:      a.Metrics.ObservePlatformCall,
 	})
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision

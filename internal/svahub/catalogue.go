@@ -203,6 +203,9 @@ type Credentials struct {
 	AccessToken    string
 	TokenExpiresAt time.Time
 	Active         bool
+	// Version is the credentials version (it grows with every change of
+	// client_id, secret, url_base or platform).
+	Version int64
 }
 
 // CatalogueService is the configuration side: integrations, products,

@@ -157,15 +157,21 @@ func statusError(resp *response, bearer bool, secrets []string) *Error {
 	return e
 }
 
+// maxRetryAfter is the longest Retry-After read, in seconds (one year).
+const maxRetryAfter = 365 * 24 * 3600
+
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case secs < 0:
 			return 0
+		case secs > maxRetryAfter:
+			secs = maxRetryAfter // no overflow of time.Duration; callers cap further
 		}
 		return time.Duration(secs) * time.Second
 	}
