@@ -292,6 +292,9 @@ func (m *Manager) record(ctx context.Context, id int64, platform string, op svah
 		t.Outcome, t.HTTPStatus, t.Message = svahub.OutcomeTemporary, 0, "erro interno"
 		if pe, ok := svahub.AsPlatformError(err); ok {
 			t.HTTPStatus, t.Message = pe.Status, svahub.PlatformMessage(pe.Message)
+			if pe.Status == 0 && pe.Cause != nil {
+				m.opts.Logger.Warn("platform unreachable", "integration", id, "op", op, "cause", pe.Cause.Error())
+			}
 			if pe.Kind != svahub.PlatformTemporary {
 				t.Outcome = svahub.OutcomeError
 			}

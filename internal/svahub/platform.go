@@ -40,6 +40,10 @@ type PlatformError struct {
 	RetryAfter time.Duration
 	// TokenInvalid is true when a token was refused and renewing it may help.
 	TokenInvalid bool
+	// Cause is the transport failure behind a call that got no answer
+	// (connection refused, DNS, timeout). It is for the operator's log
+	// only: callers see the neutral Message, which cannot map a network.
+	Cause error
 }
 
 // Error implements error.

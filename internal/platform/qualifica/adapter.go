@@ -69,7 +69,7 @@ func classify(err error) error {
 		}
 		return &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "falha ao chamar a plataforma"}
 	}
-	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter}
+	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter, Cause: qe.Err}
 	switch qe.Kind {
 	case qualifica.KindTemporary:
 		pe.Kind = svahub.PlatformTemporary
