@@ -7,6 +7,7 @@ package qualifica
 import (
 	"context"
 	"errors"
+	"net/url"
 	"time"
 
 	"github.com/svahub/svahub/internal/platform/egress"
@@ -69,7 +70,7 @@ func classify(err error) error {
 		}
 		return &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "falha ao chamar a plataforma"}
 	}
-	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter, Cause: qe.Err}
+	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter, Cause: withoutURL(qe.Err)}
 	switch qe.Kind {
 	case qualifica.KindTemporary:
 		pe.Kind = svahub.PlatformTemporary
@@ -85,6 +86,16 @@ func classify(err error) error {
 		pe.Message = "erro da plataforma"
 	}
 	return pe
+}
+
+// withoutURL drops the request URL from a transport error: its query may
+// carry a customer's usuario.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Token requests a client-credentials token.
