@@ -504,7 +504,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\".",
+                "description": "O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\". parametros.url_base deve ser um endereço https absoluto, sem usuário, consulta (?) nem fragmento (#), que não aponte para endereço interno (loopback, rede privada, link-local): senão 422 em parametros.url_base (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.",
                 "consumes": [
                     "application/json"
                 ],
@@ -634,7 +634,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409.",
+                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409. Um parametros.url_base enviado segue as regras do cadastro (https, sem endereço interno; senão 422).",
                 "consumes": [
                     "application/json"
                 ],
@@ -3174,9 +3174,10 @@ const docTemplate = `{
                     "example": 10
                 },
                 "url_base": {
+                    "description": "BaseURL is the platform address: absolute https, no user info,\nquery or fragment, not internal (\"\" uses SVAHUB_QUALIFICA_URL).",
                     "type": "string",
                     "maxLength": 500,
-                    "example": "http://127.0.0.1:9090"
+                    "example": "https://api.qualifica.example"
                 },
                 "usuario": {
                     "type": "string",
@@ -3228,7 +3229,7 @@ const docTemplate = `{
                     "example": 10
                 },
                 "url_base": {
-                    "description": "BaseURL is the platform address (\"\" falls back to the server's).",
+                    "description": "BaseURL is the platform address (\"\" falls back to the server's): an\nabsolute https URL, no user info, query or fragment, not internal.",
                     "type": "string",
                     "maxLength": 500,
                     "example": "https://api.qualifica.example"

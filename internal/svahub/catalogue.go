@@ -61,10 +61,12 @@ type IntegrationInput struct {
 
 // IntegrationParamInput carries the platform parameters on writes.
 type IntegrationParamInput struct {
-	ClientID     string   `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
-	ClientSecret *string  `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste"`
-	Username     string   `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao"`
-	BaseURL      string   `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"http://127.0.0.1:9090"`
+	ClientID     string  `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
+	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste"`
+	Username     string  `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao"`
+	// BaseURL is the platform address: absolute https, no user info,
+	// query or fragment, not internal ("" uses SVAHUB_QUALIFICA_URL).
+	BaseURL      string   `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"https://api.qualifica.example"`
 	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10"`
 }
 

@@ -31,7 +31,8 @@ type IntegrationParamsUpdate struct {
 	// Username is the platform username policy; it cannot change while the
 	// integration has platform accounts (409).
 	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao"`
-	// BaseURL is the platform address ("" falls back to the server's).
+	// BaseURL is the platform address ("" falls back to the server's): an
+	// absolute https URL, no user info, query or fragment, not internal.
 	BaseURL *string `json:"url_base,omitempty" maxLength:"500" example:"https://api.qualifica.example"`
 	// RateLimitRPS is the integration's own request rate.
 	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" maximum:"1000" example:"10"`
