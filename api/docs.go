@@ -558,7 +558,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\".",
+                "description": "O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\". parametros.url_base deve ser um endereço https absoluto, sem usuário, consulta (?) nem fragmento (#), que não aponte para endereço interno (loopback, rede privada, link-local): senão 422 em parametros.url_base (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.",
                 "consumes": [
                     "application/json"
                 ],
@@ -708,7 +708,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409.",
+                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409. Um parametros.url_base enviado segue as regras do cadastro (https, sem endereço interno; senão 422).",
                 "consumes": [
                     "application/json"
                 ],
@@ -3556,10 +3556,10 @@ const docTemplate = `{
                     "example": 10
                 },
                 "url_base": {
-                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
+                    "description": "Endereço da API da plataforma: https absoluto, sem usuário, consulta (?) nem fragmento (#), e não um endereço interno (loopback, rede privada ou local) salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS; vazio usa o padrão do servidor (SVAHUB_QUALIFICA_URL).",
                     "type": "string",
                     "maxLength": 500,
-                    "example": "http://127.0.0.1:9090"
+                    "example": "https://api.qualifica.example"
                 },
                 "usuario": {
                     "description": "Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).",
@@ -3635,7 +3635,7 @@ const docTemplate = `{
                     "example": 10
                 },
                 "url_base": {
-                    "description": "Endereço da API da plataforma; \"\" volta ao padrão do servidor.",
+                    "description": "Endereço da API da plataforma (https absoluto, não interno, salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS); \"\" volta ao padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
                     "x-nullable": true,

@@ -150,7 +150,7 @@ func (e *benchEnv) svahubEnv(c svahubConfig, addr, pprofAddr string) []string {
 func (e *benchEnv) createAPIKey(ctx context.Context, c svahubConfig) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, e.bin, "apikey", "create", "--nome", "bench")
+	cmd := exec.CommandContext(cctx, e.bin, "apikey", "create", "--nome", "bench", "--escopo", "escrita")
 	cmd.Env = e.svahubEnv(c, "127.0.0.1:0", "")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -22,7 +22,7 @@ import (
 // is refused and the others still work.
 func TestAPIKeyCommands(t *testing.T) {
 	path := statusEnv(t)
-	hubsoft, err := runCmd(t, "apikey", "create", "--nome", "hubsoft")
+	hubsoft, err := runCmd(t, "apikey", "create", "--nome", "hubsoft", "--escopo", "escrita")
 	require.NoError(t, err)
 	hubsoft = strings.TrimSpace(hubsoft)
 	reader, err := runCmd(t, "apikey", "create", "--nome", "painel", "--escopo", "leitura")
@@ -78,4 +78,16 @@ func TestAPIKeyCommands(t *testing.T) {
 		require.NoError(t, res.Body.Close())
 		require.Equal(t, want, res.StatusCode, "key %s…", key[:10])
 	}
+}
+
+// TestAPIKeyCreateDefaultsToLeitura: without --escopo the CLI creates a
+// read-only key (API.md, Additions: least privilege by default).
+func TestAPIKeyCreateDefaultsToLeitura(t *testing.T) {
+	statusEnv(t)
+	key, err := runCmd(t, "apikey", "create", "--nome", "painel")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(strings.TrimSpace(key), "svh_"))
+	out, err := runCmd(t, "apikey", "list")
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^1\s+painel\s+leitura\s+`, out)
 }

@@ -111,7 +111,7 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch args[0] {
 	case "create":
 		name = fs.String("nome", "", "key name (who uses it)")
-		scope = fs.String("escopo", string(svahub.ScopeWrite), "leitura (GET only) or escrita")
+		scope = fs.String("escopo", string(svahub.ScopeRead), "leitura (GET only, the default) or escrita")
 	case "list":
 	case "revoke":
 		id = fs.Int64("id", 0, "id of the key to revoke (see svahub apikey list)")
@@ -176,18 +176,16 @@ func apikey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return tw.Flush()
 }
 
-// bootstrapKey creates the first API key when the database has none and
-// prints it once, so a first run works with no set-up.
+// bootstrapKey creates the first API key when the key table has never held
+// one and prints it once, so a first run works with no set-up. Revoking
+// every key never brings it back; of several processes starting together
+// on an empty database, exactly one creates and prints it.
 func bootstrapKey(ctx context.Context, db *store.DB, w io.Writer) error {
-	n, err := db.CountAPIKeys(ctx)
-	if err != nil || n > 0 {
+	plain, err := db.BootstrapAPIKey(ctx)
+	if err != nil || plain == "" {
 		return err
 	}
-	_, plain, err := db.CreateAPIKey(ctx, "bootstrap", svahub.ScopeWrite)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\n  No API key existed, so one was created (escopo escrita). It is shown only this once:\n\n      %s\n\n  Use it as: Authorization: Bearer <key>. Create more with: svahub apikey create --nome NAME\n\n", plain)
+	fmt.Fprintf(w, "\n  No API key existed, so one was created (escopo escrita). It is shown only this once:\n\n      %s\n\n  Use it as: Authorization: Bearer <key>. Create more with: svahub apikey create --nome NAME --escopo escrita|leitura\n\n", plain)
 	return nil
 }
 
@@ -221,7 +219,9 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	a, err := app.New(ctx, db, app.Options{
 		Logger: log, Location: cfg.Location, QualificaURL: cfg.QualificaURL,
 		PlatformTimeout: cfg.PlatformTimeout, PlatformRateLimit: cfg.PlatformRateLimit,
-		Workers: workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, TransmissionRetention: cfg.TransmissionRetention.Duration()},
+		PlatformAllowedHosts: cfg.PlatformAllowedHosts, PlatformRetryAfterMax: cfg.PlatformRetryAfterMax,
+		TrustedProxies: cfg.TrustedProxyNets,
+		Workers:        workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, TransmissionRetention: cfg.TransmissionRetention.Duration()},
 	})
 	if err != nil {
 		return err

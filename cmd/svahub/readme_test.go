@@ -61,14 +61,27 @@ func TestReadmeWalkthrough(t *testing.T) {
 	svahubBin, simBin := binaries(t)
 	dir := t.TempDir()
 	simAddr, addr := freeAddr(t), freeAddr(t)
+
+	// The first block starts svahub: its environment assignments are the
+	// server's (the simulator's address must be allowed), the command is
+	// the built binary instead of go run.
+	blocks := walkthroughBlocks(t)
+	require.GreaterOrEqual(t, len(blocks), 4, "walk-through blocks")
+	startCmd := strings.Fields(strings.TrimSpace(blocks[0]))
+	require.Equal(t, []string{"go", "run", "./cmd/svahub"}, startCmd[len(startCmd)-3:], "the first block starts svahub")
+	env := []string{"SVAHUB_ADDR=" + addr, "SVAHUB_LOG_LEVEL=warn"}
+	for _, kv := range startCmd[:len(startCmd)-3] {
+		require.Contains(t, kv, "=", "the start block sets only variables before go run")
+		env = append(env, strings.ReplaceAll(kv, "http://127.0.0.1:9090", "http://"+simAddr))
+	}
+	blocks = blocks[1:]
+
 	startProc(t, dir, cleanEnv(), simBin, "-addr", simAddr)
-	srv := startProc(t, dir, cleanEnv("SVAHUB_ADDR="+addr, "SVAHUB_LOG_LEVEL=warn"), svahubBin)
+	srv := startProc(t, dir, cleanEnv(env...), svahubBin)
 	key := waitKey(t, srv)
 	waitHTTP(t, "http://"+addr+"/readyz", http.StatusOK)
 	waitTCP(t, simAddr)
 
-	blocks := walkthroughBlocks(t)
-	require.GreaterOrEqual(t, len(blocks), 3, "walk-through blocks")
 	require.Contains(t, blocks[0], "KEY=svh_...\n")
 	var script strings.Builder
 	for i, b := range blocks {

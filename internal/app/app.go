@@ -6,13 +6,16 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/metrics"
 	"github.com/svahub/svahub/internal/platform"
+	"github.com/svahub/svahub/internal/platform/egress"
 	qualificaadapter "github.com/svahub/svahub/internal/platform/qualifica"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
@@ -30,6 +33,16 @@ type Options struct {
 	PlatformTimeout time.Duration
 	// PlatformRateLimit is the default requests per second per integration.
 	PlatformRateLimit float64
+	// PlatformAllowedHosts are the exceptions to the refusal of internal
+	// platform addresses (SVAHUB_PLATFORM_ALLOWED_HOSTS); the host of
+	// QualificaURL is always allowed.
+	PlatformAllowedHosts []string
+	// PlatformLookup replaces DNS for platform addresses (tests only).
+	PlatformLookup egress.Lookup
+	// PlatformRetryAfterMax caps a platform's Retry-After (default 10 min).
+	PlatformRetryAfterMax time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
+	TrustedProxies []*net.IPNet
 	// Registry overrides the platform adapters (tests); default: Qualifica.
 	Registry map[string]svahub.PlatformFactory
 	// Workers runs the provisioning workers in this process (else the
@@ -68,6 +81,13 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if reg == nil {
 		reg = map[string]svahub.PlatformFactory{qualificaadapter.Name: qualificaadapter.Factory(o.QualificaURL)}
 	}
+	pol, err := egress.New(o.PlatformAllowedHosts, o.QualificaURL)
+	if err != nil {
+		return nil, fmt.Errorf("SVAHUB_PLATFORM_ALLOWED_HOSTS: %w", err)
+	}
+	if o.PlatformLookup != nil {
+		pol = pol.WithLookup(o.PlatformLookup)
+	}
 	a := &App{DB: db, log: o.Logger}
 	mo := o.Metrics
 	if mo.Stats == nil {
@@ -83,8 +103,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	}
 	a.Metrics = metrics.New(mo)
 	a.Platforms = platform.NewManager(db, platform.Options{
-		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger,
-		Observer: a.Metrics.ObservePlatformCall,
+		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
+		RetryAfterMax: o.PlatformRetryAfterMax,
+		Observer:      a.Metrics.ObservePlatformCall,
 	})
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision
@@ -119,6 +140,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		Logger:         o.Logger,
 		Metrics:        a.Metrics.Middleware(),
 		MetricsHandler: a.Metrics.Handler(),
+		TrustedProxies: o.TrustedProxies,
 	}
 	a.API = httpapi.New(deps)
 	a.Ops = httpapi.NewOps(deps)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/secret"
 )
 
@@ -91,7 +92,17 @@ type Config struct {
 	// TransmissionRetention is how long transmissions (the platform call
 	// log) are kept before the periodic sweep deletes them; 0 keeps them.
 	TransmissionRetention Period `env:"SVAHUB_TRANSMISSION_RETENTION" envDefault:"90d" usage:"how long transmissions (one row per platform call) are kept, e.g. 90d or 36h; 0 keeps them forever; otherwise at least 1h"`
+	// TrustedProxies are the CIDRs (or single IPs) of the reverse proxies
+	// whose X-Forwarded-For header names the client.
+	TrustedProxies []string `env:"SVAHUB_TRUSTED_PROXIES" usage:"comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For names the client; empty: the client IP is the direct peer"`
+	// PlatformAllowedHosts are exceptions to the refusal of internal
+	// platform addresses (see egress.Policy).
+	PlatformAllowedHosts []string `env:"SVAHUB_PLATFORM_ALLOWED_HOSTS" usage:"comma-separated host, host:port or CIDR entries a platform address may use although internal (loopback, private, link-local); they may also use plain http. The host of SVAHUB_QUALIFICA_URL is always allowed"`
+	// PlatformRetryAfterMax caps the wait a platform asks for in Retry-After.
+	PlatformRetryAfterMax time.Duration `env:"SVAHUB_PLATFORM_RETRY_AFTER_MAX" envDefault:"10m" usage:"longest wait honoured from a platform's Retry-After; longer requests are cut to it"`
 
+	// TrustedProxyNets is TrustedProxies parsed; derived by Load.
+	TrustedProxyNets []*net.IPNet `env:"-"`
 	// Location is Timezone loaded; derived by Load.
 	Location *time.Location `env:"-"`
 	// Level is LogLevel parsed; derived by Load.
@@ -226,12 +237,52 @@ func (c *Config) validate() []error {
 	if r := c.PlatformRateLimit; r <= 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 		add("SVAHUB_PLATFORM_RATE_LIMIT", "must be a positive number of requests per second, got %v", r)
 	}
+	if c.PlatformRetryAfterMax <= 0 {
+		add("SVAHUB_PLATFORM_RETRY_AFTER_MAX", "must be positive, got %s", c.PlatformRetryAfterMax)
+	}
+	c.TrustedProxyNets = nil
+	for _, p := range c.TrustedProxies {
+		n, err := ParseCIDROrIP(p)
+		if err != nil {
+			add("SVAHUB_TRUSTED_PROXIES", "%q is not a CIDR or an IP address", strings.TrimSpace(p))
+			continue
+		}
+		if n != nil {
+			c.TrustedProxyNets = append(c.TrustedProxyNets, n)
+		}
+	}
+	for _, h := range c.PlatformAllowedHosts {
+		if err := egress.CheckEntry(h); err != nil {
+			add("SVAHUB_PLATFORM_ALLOWED_HOSTS", "%s", err)
+		}
+	}
 	if r := c.TransmissionRetention.Duration(); r < 0 {
 		add("SVAHUB_TRANSMISSION_RETENTION", "must not be negative, got %s", c.TransmissionRetention)
 	} else if r > 0 && r < time.Hour {
 		add("SVAHUB_TRANSMISSION_RETENTION", "must be 0 (keep everything) or at least 1h, got %s", c.TransmissionRetention)
 	}
 	return errs
+}
+
+// ParseCIDROrIP parses "10.0.0.0/8" or a single address ("10.0.0.1" is
+// 10.0.0.1/32); blank gives nil, nil.
+func ParseCIDROrIP(s string) (*net.IPNet, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, errors.New("not a CIDR or IP address")
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
 }
 
 // parseDatabaseURL returns the dialect and, for SQLite, the database file
@@ -434,6 +485,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("platform_timeout", c.PlatformTimeout),
 		slog.Float64("platform_rate_limit", c.PlatformRateLimit),
 		slog.String("transmission_retention", c.TransmissionRetention.String()),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Any("platform_allowed_hosts", c.PlatformAllowedHosts),
+		slog.Duration("platform_retry_after_max", c.PlatformRetryAfterMax),
 	)
 }
 

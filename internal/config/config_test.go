@@ -348,5 +348,33 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 17)
+	require.Len(t, config.Variables(), 20)
+}
+
+func TestTrustBoundaryVariables(t *testing.T) {
+	t.Parallel()
+	c, err := config.LoadFrom(map[string]string{})
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Minute, c.PlatformRetryAfterMax)
+	require.Empty(t, c.TrustedProxyNets)
+
+	c, err = config.LoadFrom(map[string]string{
+		"SVAHUB_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.7",
+		"SVAHUB_PLATFORM_ALLOWED_HOSTS":   "qualifica-sim, 127.0.0.1:9090, 10.20.0.0/16",
+		"SVAHUB_PLATFORM_RETRY_AFTER_MAX": "2m",
+	})
+	require.NoError(t, err)
+	require.Len(t, c.TrustedProxyNets, 2)
+	require.Equal(t, "192.0.2.7/32", c.TrustedProxyNets[1].String())
+	require.Len(t, c.PlatformAllowedHosts, 3)
+	require.Equal(t, 2*time.Minute, c.PlatformRetryAfterMax)
+
+	_, err = config.LoadFrom(map[string]string{
+		"SVAHUB_TRUSTED_PROXIES":          "10.0.0.0/33",
+		"SVAHUB_PLATFORM_ALLOWED_HOSTS":   "http://qualifica-sim:9090",
+		"SVAHUB_PLATFORM_RETRY_AFTER_MAX": "0s",
+	})
+	require.ErrorContains(t, err, "SVAHUB_TRUSTED_PROXIES")
+	require.ErrorContains(t, err, "SVAHUB_PLATFORM_ALLOWED_HOSTS")
+	require.ErrorContains(t, err, "SVAHUB_PLATFORM_RETRY_AFTER_MAX")
 }

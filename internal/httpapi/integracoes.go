@@ -21,7 +21,7 @@ func (s *Server) integrationRoutes(g *echo.Group) {
 // createIntegration godoc
 //
 //	@Summary		Cadastra uma integração
-//	@Description	O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status "erro".
+//	@Description	O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status "erro". parametros.url_base deve ser um endereço https absoluto, sem usuário, consulta (?) nem fragmento (#), que não aponte para endereço interno (loopback, rede privada, link-local): senão 422 em parametros.url_base (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
@@ -103,7 +103,7 @@ func (s *Server) getIntegration(c echo.Context) error {
 // updateIntegration godoc
 //
 //	@Summary		Atualiza uma integração
-//	@Description	Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409.
+//	@Description	Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409. Um parametros.url_base enviado segue as regras do cadastro (https, sem endereço interno; senão 422).
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -47,6 +48,10 @@ type Deps struct {
 	Metrics echo.MiddlewareFunc
 	// MetricsHandler serves GET /metrics when set.
 	MetricsHandler http.Handler
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (SVAHUB_TRUSTED_PROXIES); empty: the client IP is always
+	// the direct peer.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the HTTP API.
@@ -70,6 +75,7 @@ func build(d Deps, api bool) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{Deps: d, echo: e, log: d.Logger}
+	e.IPExtractor = clientIP(d.TrustedProxies)
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		Generator: newRequestID,
@@ -124,6 +130,21 @@ func build(d Deps, api bool) *Server {
 	s.subscriptionRoutes(v1)
 	s.customerRoutes(v1)
 	return s
+}
+
+// clientIP returns how the client address is found: the direct peer,
+// unless it is one of the trusted proxies, whose X-Forwarded-For is then
+// read from the right, skipping trusted hops. Loopback, link-local and
+// private peers are not trusted unless listed.
+func clientIP(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range proxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 func (s *Server) location() *time.Location {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/app"
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
@@ -225,4 +226,13 @@ func (e *env) doKey(method, path, body, key string) response {
 	raw, err := io.ReadAll(res.Body)
 	require.NoError(e.t, err)
 	return response{Status: res.StatusCode, Header: res.Header, Body: raw}
+}
+
+// newSimEnvAllow is newSimEnv with SVAHUB_PLATFORM_ALLOWED_HOSTS set to
+// allow and, when lookup is not nil, platform names resolved by it.
+func newSimEnvAllow(t *testing.T, dialect string, allow []string, lookup egress.Lookup) *simEnv {
+	t.Helper()
+	return newSimEnvWith(t, dialect, qualificasim.Options{}, &clock{}, func(o *app.Options) {
+		o.PlatformAllowedHosts, o.PlatformLookup = allow, lookup
+	})
 }

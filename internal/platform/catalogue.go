@@ -2,7 +2,10 @@ package platform
 
 import (
 	"context"
+	"errors"
+	"strings"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -48,11 +51,31 @@ func joinNames(s []string) string {
 	return out
 }
 
+// checkAddress refuses a platform address svahub must not call (422 on
+// parametros.url_base). Empty means SVAHUB_QUALIFICA_URL, always allowed.
+func (c *Catalogue) checkAddress(ctx context.Context, raw string) error {
+	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+	if raw == "" {
+		return nil
+	}
+	if err := c.m.opts.Egress.CheckURL(ctx, raw); err != nil {
+		var re *egress.RefusedError
+		if errors.As(err, &re) {
+			return svahub.FieldInvalid("parametros.url_base", re.Reason)
+		}
+		return err
+	}
+	return nil
+}
+
 // CreateIntegration saves the integration, then generates its token. A
 // refused or unreachable platform never loses the integration: its token
 // block says "erro" with the reason.
 func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.IntegrationInput) (*svahub.Integration, error) {
 	if err := c.checkPlatform(&in); err != nil {
+		return nil, err
+	}
+	if err := c.checkAddress(ctx, in.Params.BaseURL); err != nil {
 		return nil, err
 	}
 	out, err := c.CatalogueStore.CreateIntegration(ctx, in)
@@ -68,6 +91,11 @@ func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.Integration
 func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, u svahub.IntegrationUpdate) (*svahub.Integration, error) {
 	if u.Platform != nil {
 		if err := c.checkPlatform(&svahub.IntegrationInput{Platform: *u.Platform}); err != nil {
+			return nil, err
+		}
+	}
+	if u.Params != nil && u.Params.BaseURL != nil {
+		if err := c.checkAddress(ctx, *u.Params.BaseURL); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +220,7 @@ func (c *Catalogue) SyncProducts(ctx context.Context, id int64) ([]*svahub.Produ
 	items, err := c.m.Catalogue(ctx, id)
 	if err != nil {
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			return nil, svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível ler o catálogo da plataforma: %s", pe.Message)
+			return nil, svahub.Errorf(svahub.EUNAVAILABLE, "não foi possível ler o catálogo da plataforma: %s", svahub.PlatformMessage(pe.Message))
 		}
 		return nil, err
 	}

@@ -21,13 +21,14 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
 // Store is the persistence the platform layer needs.
 type Store interface {
 	Credentials(ctx context.Context, id int64) (*svahub.Credentials, error)
-	SaveToken(ctx context.Context, id int64, clientID, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error
+	SaveToken(ctx context.Context, id int64, version int64, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error
 	RecordTransmission(ctx context.Context, t *svahub.Transmission) error
 }
 
@@ -48,6 +49,12 @@ type Options struct {
 	QuickRetryDelay time.Duration
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// RetryAfterMax caps the wait a platform asks for with Retry-After
+	// (default 10 min): a scheduled job must not be parked for days.
+	RetryAfterMax time.Duration
+	// Egress decides which platform addresses may be reached and gives
+	// every adapter its HTTP client (default: no internal address allowed).
+	Egress *egress.Policy
 	// Observer, when set, is told about every platform call (metrics).
 	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
 }
@@ -95,6 +102,12 @@ func NewManager(store Store, opts Options) *Manager {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RetryAfterMax <= 0 {
+		opts.RetryAfterMax = 10 * time.Minute
+	}
+	if opts.Egress == nil {
+		opts.Egress, _ = egress.New(nil) // no entries: cannot fail
+	}
 	return &Manager{store: store, opts: opts, sessions: map[int64]*session{}}
 }
 
@@ -141,7 +154,7 @@ func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Cred
 	if !ok {
 		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
 	}
-	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps})
+	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,13 +180,32 @@ func (m *Manager) token(ctx context.Context, id int64, s *session, creds *svahub
 	if !force && tok != "" && m.opts.Now().Add(m.opts.RenewBefore).Before(exp) {
 		return tok, nil
 	}
-	v, err, _ := m.renew.Do(fmt.Sprint(id), func() (any, error) {
-		return m.renewToken(ctx, id, s, creds, ref)
+	// The renewal is shared by every caller waiting for this session's
+	// token, so it runs on a context of its own: one caller going away
+	// must not fail the others. Each caller still stops waiting when its
+	// own context ends.
+	ch := m.renew.DoChan(fmt.Sprintf("%d/%s", id, s.fingerprint), func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*m.opts.Timeout)
+		defer cancel()
+		return m.renewToken(rctx, id, s, creds, ref)
 	})
-	if err != nil {
-		return "", err
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return "", m.capRetryAfter(r.Err)
+		}
+		return r.Val.(string), nil
 	}
-	return v.(string), nil
+}
+
+// capRetryAfter cuts a platform's Retry-After to RetryAfterMax.
+func (m *Manager) capRetryAfter(err error) error {
+	if pe, ok := svahub.AsPlatformError(err); ok && pe.RetryAfter > m.opts.RetryAfterMax {
+		pe.RetryAfter = m.opts.RetryAfterMax
+	}
+	return err
 }
 
 func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *svahub.Credentials, ref Ref) (string, error) {
@@ -183,9 +215,9 @@ func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *s
 	if err != nil {
 		msg := "não foi possível gerar o token"
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			msg = pe.Message
+			msg = svahub.PlatformMessage(pe.Message)
 		}
-		if serr := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.ClientID, "", time.Time{}, svahub.TokenError, msg); serr != nil {
+		if serr := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.Version, "", time.Time{}, svahub.TokenError, msg); serr != nil {
 			m.opts.Logger.Warn("save token status", "integration", id, "err", serr)
 		}
 		return "", err
@@ -194,7 +226,7 @@ func (m *Manager) renewToken(ctx context.Context, id int64, s *session, creds *s
 	s.mu.Lock()
 	s.token, s.expiresAt = t.AccessToken, exp
 	s.mu.Unlock()
-	if err := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.ClientID, t.AccessToken, exp, svahub.TokenValid, ""); err != nil {
+	if err := m.store.SaveToken(context.WithoutCancel(ctx), id, creds.Version, t.AccessToken, exp, svahub.TokenValid, ""); err != nil {
 		m.opts.Logger.Warn("save token", "integration", id, "err", err)
 	}
 	return t.AccessToken, nil
@@ -219,7 +251,7 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 		}
 		start := m.opts.Now()
 		cctx, status := svahub.WithCallStatus(ctx)
-		err = fn(cctx, s.platform, tok)
+		err = m.capRetryAfter(fn(cctx, s.platform, tok))
 		m.record(ctx, id, s.name, op, ref, start, err, status)
 		pe, ok := svahub.AsPlatformError(err)
 		switch {
@@ -259,7 +291,10 @@ func (m *Manager) record(ctx context.Context, id int64, platform string, op svah
 	if err != nil {
 		t.Outcome, t.HTTPStatus, t.Message = svahub.OutcomeTemporary, 0, "erro interno"
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			t.HTTPStatus, t.Message = pe.Status, pe.Message
+			t.HTTPStatus, t.Message = pe.Status, svahub.PlatformMessage(pe.Message)
+			if pe.Status == 0 && pe.Cause != nil {
+				m.opts.Logger.Warn("platform unreachable", "integration", id, "op", op, "cause", pe.Cause.Error())
+			}
 			if pe.Kind != svahub.PlatformTemporary {
 				t.Outcome = svahub.OutcomeError
 			}
@@ -286,7 +321,7 @@ func (m *Manager) RenewToken(ctx context.Context, id int64) (*svahub.TokenInfo, 
 	}
 	if _, err := m.token(ctx, id, s, creds, true, Ref{}); err != nil {
 		if pe, ok := svahub.AsPlatformError(err); ok {
-			return &svahub.TokenInfo{Status: svahub.TokenError, Message: pe.Message}, nil
+			return &svahub.TokenInfo{Status: svahub.TokenError, Message: svahub.PlatformMessage(pe.Message)}, nil
 		}
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	}
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind != svahub.PlatformTemporary && pe.Kind != svahub.PlatformAuth {
 		e.log.Info("platform refused work", "plan", pw.PlanID, "code", pe.Code, "status", pe.Status, "message", pe.Message)
-		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, pe.Message)
+		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, svahub.PlatformMessage(pe.Message))
 	}
 	if se, ok := err.(*svahub.Error); ok && se.Code == svahub.EINVALID { // policy found no username/password
 		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, state, se.Message)

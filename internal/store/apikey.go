@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -46,16 +48,30 @@ func (db *DB) CreateAPIKey(ctx context.Context, name string, scope svahub.APIKey
 	if !scope.Valid() {
 		return nil, "", svahub.FieldInvalid("escopo", "use leitura ou escrita")
 	}
+	r, plaintext, err := insertAPIKey(db.gorm.WithContext(ctx), name, scope)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.domain(), plaintext, nil
+}
+
+// insertAPIKey stores a new random key and returns its row and plaintext.
+func insertAPIKey(tx *gorm.DB, name string, scope svahub.APIKeyScope) (*apiKeyRow, string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, "", err
 	}
 	plaintext := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
 	r := apiKeyRow{Name: name, Scope: string(scope), Prefix: plaintext[:10], Hash: hashAPIKey(plaintext)}
-	if err := db.gorm.WithContext(ctx).Create(&r).Error; err != nil {
+	if err := tx.Create(&r).Error; err != nil {
 		return nil, "", mapErr(err, "")
 	}
-	return r.domain(), plaintext, nil
+	return &r, plaintext, nil
+}
+
+func newAPIKey(tx *gorm.DB, name string, scope svahub.APIKeyScope) (string, error) {
+	_, plain, err := insertAPIKey(tx, name, scope)
+	return plain, err
 }
 
 func (r *apiKeyRow) domain() *svahub.APIKey {
@@ -122,4 +138,31 @@ func (db *DB) CountAPIKeys(ctx context.Context) (int64, error) {
 	var n int64
 	err := db.gorm.WithContext(ctx).Model(&apiKeyRow{}).Where("revoked_at IS NULL").Count(&n).Error
 	return n, err
+}
+
+// BootstrapAPIKey creates the bootstrap key (escopo escrita) and returns
+// its plaintext, only when the key table has never held a key; otherwise
+// it returns "". Processes starting together on an empty database race for
+// the one row of api_key_bootstrap: the winner creates the key in the same
+// transaction, the others find the row taken and create nothing.
+func (db *DB) BootstrapAPIKey(ctx context.Context) (string, error) {
+	var plain string
+	err := db.tx(ctx, func(tx *gorm.DB) error {
+		plain = ""
+		res := tx.Exec("INSERT INTO api_key_bootstrap (id, created_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING", db.now().UTC())
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		var n int64
+		if err := tx.Model(&apiKeyRow{}).Count(&n).Error; err != nil || n > 0 {
+			return err // keys made before any server start (svahub apikey create)
+		}
+		var err error
+		plain, err = newAPIKey(tx, "bootstrap", svahub.ScopeWrite)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return plain, nil
 }

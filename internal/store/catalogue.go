@@ -26,6 +26,9 @@ type integrationRow struct {
 	TokenStatus        string
 	TokenExpiresAt     *time.Time
 	TokenMessage       string
+	// CredentialsVersion grows with every change of client_id, secret,
+	// url_base or platform; tokens are stored only under their version.
+	CredentialsVersion int64
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 }
@@ -169,6 +172,7 @@ func (db *DB) CreateIntegration(ctx context.Context, in svahub.IntegrationInput)
 		SuspendOnDebt:      in.SuspendOnDebt != nil && *in.SuspendOnDebt,
 		Active:             in.Active == nil || *in.Active,
 		TokenStatus:        string(svahub.TokenPending),
+		CredentialsVersion: 1,
 	}
 	if in.Params.RateLimitRPS != nil {
 		r.RateLimitRPS = *in.Params.RateLimitRPS
@@ -236,6 +240,7 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, u svahub.Integrat
 		r.SuspendOnDebt, r.Active = *in.SuspendOnDebt, *in.Active
 		if credsChanged {
 			r.TokenSealed, r.TokenStatus, r.TokenExpiresAt, r.TokenMessage = "", string(svahub.TokenPending), nil, ""
+			r.CredentialsVersion++
 		}
 		keyChanged, resumed := r.SuspendOnDebt != wasKey, r.Active && !wasActive
 		if err := tx.Save(&r).Error; err != nil {
@@ -336,6 +341,7 @@ func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credential
 	c := &svahub.Credentials{
 		IntegrationID: r.ID, Platform: r.Platform, ClientID: r.ClientID, ClientSecret: secret,
 		BaseURL: r.BaseURL, RateLimitRPS: r.RateLimitRPS, AccessToken: token, Active: r.Active,
+		Version: r.CredentialsVersion,
 	}
 	if r.TokenExpiresAt != nil {
 		c.TokenExpiresAt = *r.TokenExpiresAt
@@ -344,9 +350,10 @@ func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credential
 }
 
 // SaveToken records the outcome of a token request: a valid token (sealed)
-// with its expiry, or an error message. clientID guards against a race with a
-// credentials change: the result is dropped if the credentials moved on.
-func (db *DB) SaveToken(ctx context.Context, id int64, clientID, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error {
+// with its expiry, or an error message. version is the credentials version
+// the token was requested with (Credentials.Version): when client_id,
+// secret, url_base or platform changed meanwhile, the result is dropped.
+func (db *DB) SaveToken(ctx context.Context, id int64, version int64, token string, expiresAt time.Time, status svahub.TokenStatus, message string) error {
 	defer db.creds.clear() // after the write: nothing re-caches the old value
 	sealed, err := db.sealer.Seal(token)
 	if err != nil {
@@ -358,7 +365,7 @@ func (db *DB) SaveToken(ctx context.Context, id int64, clientID, token string, e
 		exp = &t
 	}
 	return db.gorm.WithContext(ctx).Model(&integrationRow{}).
-		Where("id = ? AND client_id = ?", id, clientID).
+		Where("id = ? AND credentials_version = ?", id, version).
 		Updates(map[string]any{"token_sealed": sealed, "token_status": string(status), "token_expires_at": exp, "token_message": message}).Error
 }
 

@@ -32,7 +32,7 @@ func TestRotateSecrets(t *testing.T) {
 		integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "Q", Platform: "qualifica",
 			Params: svahub.IntegrationParamInput{ClientID: "cid", ClientSecret: ptr("segredo-antigo")}})
 		require.NoError(t, err)
-		require.NoError(t, db.SaveToken(ctx, integ.ID, "cid", "token-xyz", db.Gorm().NowFunc(), svahub.TokenValid, ""))
+		require.NoError(t, db.SaveToken(ctx, integ.ID, 1, "token-xyz", db.Gorm().NowFunc(), svahub.TokenValid, ""))
 		pw := "senha-do-cliente"
 		_, _, err = db.UpsertService(ctx, 42, svahub.ServiceInput{Login: "l", Password: &pw, Status: "servico_habilitado",
 			Customer: svahub.CustomerInput{ID: 1, Name: "Maria"}})

@@ -93,8 +93,8 @@ type IntegrationParamInput struct {
 	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste" extensions:"x-nullable"`
 	// Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).
 	Username string `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente"`
-	// Endereço da API da plataforma; vazio usa o padrão do servidor.
-	BaseURL string `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"http://127.0.0.1:9090"`
+	// Endereço da API da plataforma: https absoluto, sem usuário, consulta (?) nem fragmento (#), e não um endereço interno (loopback, rede privada ou local) salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS; vazio usa o padrão do servidor (SVAHUB_QUALIFICA_URL).
+	BaseURL string `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"https://api.qualifica.example"`
 	// Requisições por segundo à plataforma, > 0 e ≤ 1000; omitido usa o padrão do servidor (10).
 	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10" extensions:"x-nullable"`
 }
@@ -268,6 +268,9 @@ type Credentials struct {
 	AccessToken    string
 	TokenExpiresAt time.Time
 	Active         bool
+	// Version is the credentials version (it grows with every change of
+	// client_id, secret, url_base or platform).
+	Version int64
 }
 
 // CatalogueService is the configuration side: integrations, products,

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // PlatformErrorKind classifies a failed platform call by what to do next.
@@ -37,11 +40,29 @@ type PlatformError struct {
 	RetryAfter time.Duration
 	// TokenInvalid is true when a token was refused and renewing it may help.
 	TokenInvalid bool
+	// Cause is the transport failure behind a call that got no answer
+	// (connection refused, DNS, timeout). It is for the operator's log
+	// only: callers see the neutral Message, which cannot map a network.
+	Cause error
 }
 
 // Error implements error.
 func (e *PlatformError) Error() string {
 	return fmt.Sprintf("platform error (kind %d, HTTP %d, %s): %s", e.Kind, e.Status, e.Code, e.Message)
+}
+
+// MaxPlatformMessage is the longest platform message shown to callers,
+// in characters.
+const MaxPlatformMessage = 300
+
+// PlatformMessage is a platform's message as callers may see it: trimmed
+// and cut to MaxPlatformMessage characters.
+func PlatformMessage(s string) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= MaxPlatformMessage {
+		return s
+	}
+	return string([]rune(s)[:MaxPlatformMessage-1]) + "…"
 }
 
 // AsPlatformError returns err as a *PlatformError when it is one.
@@ -122,6 +143,10 @@ type PlatformConfig struct {
 	ClientSecret string
 	Timeout      time.Duration
 	RateLimitRPS float64
+	// HTTPClient is the client the adapter must make every call with: it
+	// refuses internal addresses at dial time and never follows redirects
+	// (internal/platform/egress). Nil only in tests of an adapter alone.
+	HTTPClient *http.Client
 }
 
 // Platform is one content platform account, as seen by svahub. Adapters

@@ -30,7 +30,7 @@ type IntegrationParamsUpdate struct {
 	ClientSecret *string `json:"client_secret,omitempty" minLength:"1" maxLength:"500" example:"segredo-teste" extensions:"x-nullable"`
 	// Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).
 	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao" extensions:"x-nullable"`
-	// Endereço da API da plataforma; "" volta ao padrão do servidor.
+	// Endereço da API da plataforma (https absoluto, não interno, salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS); "" volta ao padrão do servidor.
 	BaseURL *string `json:"url_base,omitempty" maxLength:"500" example:"https://api.qualifica.example" extensions:"x-nullable"`
 	// Requisições por segundo à plataforma, > 0 e ≤ 1000.
 	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" maximum:"1000" example:"10" extensions:"x-nullable"`

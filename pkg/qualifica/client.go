@@ -55,7 +55,8 @@ func WithRateLimit(rps float64, burst int) Option {
 }
 
 // WithHTTPClient sets the underlying *http.Client (transport, TLS, proxy).
-// The client is copied, not modified. Its own Timeout, if any, still applies.
+// The client is copied, not modified. Its own Timeout, if any, still
+// applies; its redirect policy does not: the client never follows one.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -93,6 +94,9 @@ func New(baseURL string, opts ...Option) *Client {
 		cp := *c.hc // resty fills in a nil Transport: never touch the caller's client
 		hc = &cp
 	}
+	// Never follow a redirect: a 307/308 would re-send the credentials (or
+	// a customer's password) to whatever host the platform names.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = hc
 	c.rc = resty.NewWithClient(hc).
 		SetBaseURL(c.baseURL).

@@ -491,7 +491,7 @@ func TestTimeout(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 	e := asError(t, err, qualifica.KindTemporary)
 	require.Zero(t, e.Status)
-	require.Equal(t, "plataforma indisponível: timeout", e.Message)
+	require.Equal(t, "plataforma indisponível", e.Message, "neutral: no port-mapping detail")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
 	// the caller's own deadline is honoured too

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind classifies an [*Error] by what the caller should do about it.
@@ -133,10 +132,14 @@ func kindForStatus(status int) Kind {
 // message is redacted of every value in secrets.
 func statusError(resp *response, bearer bool, secrets []string) *Error {
 	e := &Error{Kind: kindForStatus(resp.status), Status: resp.status}
+	if resp.status >= 300 && resp.status < 400 {
+		e.Message = fmt.Sprintf("a plataforma respondeu com um redirecionamento (HTTP %d), que não é seguido: corrija o endereço", resp.status)
+		return e
+	}
 	var pe platformError
 	if err := json.Unmarshal(resp.body, &pe); err == nil && (pe.Code != "" || pe.Message != "") {
 		e.Code = strings.TrimSpace(pe.Code)
-		e.Message = redact(strings.TrimSpace(pe.Message), secrets)
+		e.Message = cut(redact(strings.TrimSpace(pe.Message), secrets), MaxMessage)
 	}
 	if e.Message == "" {
 		e.Message = unexpectedMessage(resp.status)
@@ -154,15 +157,21 @@ func statusError(resp *response, bearer bool, secrets []string) *Error {
 	return e
 }
 
+// maxRetryAfter is the longest Retry-After read, in seconds (one year).
+const maxRetryAfter = 365 * 24 * 3600
+
 // parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case secs < 0:
 			return 0
+		case secs > maxRetryAfter:
+			secs = maxRetryAfter // no overflow of time.Duration; callers cap further
 		}
 		return time.Duration(secs) * time.Second
 	}
@@ -174,24 +183,28 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// transportError classifies an error that left no HTTP response.
+// transportError classifies an error that left no HTTP response. Its
+// message is deliberately neutral: which of refused, reset, unresolvable
+// or timed out would let a caller map ports and hosts through svahub. The
+// cause stays in Err for the operator's logs.
 func transportError(err error) *Error {
-	reason := "falha de conexão"
-	var dnsErr *net.DNSError
-	var netErr net.Error
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		reason = "timeout"
-	case errors.Is(err, context.Canceled):
+	reason := "plataforma indisponível"
+	if errors.Is(err, context.Canceled) {
 		reason = "operação cancelada"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		reason = "conexão recusada"
-	case errors.As(err, &dnsErr):
-		reason = "endereço não encontrado"
-	case errors.As(err, &netErr) && netErr.Timeout():
-		reason = "timeout"
 	}
-	return &Error{Kind: KindTemporary, Message: "plataforma indisponível: " + reason, Err: err}
+	return &Error{Kind: KindTemporary, Message: reason, Err: err}
+}
+
+// MaxMessage is the longest platform message passed on, in characters.
+const MaxMessage = 300
+
+// cut shortens s to n characters (runes), marking the cut with "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // redact replaces every non-empty secret in s.

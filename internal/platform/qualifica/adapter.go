@@ -7,8 +7,10 @@ package qualifica
 import (
 	"context"
 	"errors"
+	"net/url"
 	"time"
 
+	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica"
 )
@@ -36,10 +38,13 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 			opts = append(opts, qualifica.WithRateLimit(cfg.RateLimitRPS, burst))
 		}
 		// The transmission of each call records the platform's real status.
-		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus))
+		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus), qualifica.WithHTTPClient(cfg.HTTPClient))
 		return &Adapter{client: qualifica.New(base, opts...), clientID: cfg.ClientID, secret: cfg.ClientSecret}, nil
 	}
 }
+
+// RefusedMessage is the error of a call whose address the dial refused.
+const RefusedMessage = "endereço da plataforma não permitido: resolve para um endereço interno (libere-o em SVAHUB_PLATFORM_ALLOWED_HOSTS se for mesmo a plataforma)"
 
 // Adapter is one Qualifica account.
 type Adapter struct {
@@ -55,6 +60,9 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, egress.ErrRefused) {
+		return &svahub.PlatformError{Kind: svahub.PlatformPermanent, Code: "endereco_nao_permitido", Message: RefusedMessage}
+	}
 	var qe *qualifica.Error
 	if !errors.As(err, &qe) {
 		if errors.Is(err, context.Canceled) {
@@ -62,7 +70,7 @@ func classify(err error) error {
 		}
 		return &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "falha ao chamar a plataforma"}
 	}
-	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter}
+	pe := &svahub.PlatformError{Status: qe.Status, Code: qe.Code, Message: qe.Message, RetryAfter: qe.RetryAfter, Cause: withoutURL(qe.Err)}
 	switch qe.Kind {
 	case qualifica.KindTemporary:
 		pe.Kind = svahub.PlatformTemporary
@@ -78,6 +86,16 @@ func classify(err error) error {
 		pe.Message = "erro da plataforma"
 	}
 	return pe
+}
+
+// withoutURL drops the request URL from a transport error: its query may
+// carry a customer's usuario.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Token requests a client-credentials token.

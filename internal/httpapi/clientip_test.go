@@ -1,0 +1,63 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/httpapi"
+	"github.com/svahub/svahub/internal/store/storetest"
+)
+
+// loggedIP sends GET /healthz with X-Forwarded-For: xff to a server trusting
+// proxies and returns the remote_ip of its access log line.
+func loggedIP(t *testing.T, proxies []*net.IPNet, xff string) string {
+	t.Helper()
+	buf := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := storetest.Open(t, "sqlite")
+	api := httpapi.New(httpapi.Deps{Catalogue: db, APIKeys: db, Idempotency: db, Logger: log, TrustedProxies: proxies,
+		Ready: func(ctx context.Context) error { return db.Ping(ctx) }})
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL+"/healthz", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Forwarded-For", xff)
+	req.Header.Set("X-Real-IP", xff)
+	res, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	srv.Close()
+	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "http request" {
+			return line["remote_ip"].(string)
+		}
+	}
+	t.Fatalf("no access log line in %s", buf)
+	return ""
+}
+
+// TestClientIPNotSpoofable: an X-Forwarded-For sent by a peer that is not a
+// configured trusted proxy is ignored; the direct peer is logged. Only a
+// trusted proxy's header names the client.
+func TestClientIPNotSpoofable(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "127.0.0.1", loggedIP(t, nil, "203.0.113.9"), "untrusted peer: its X-Forwarded-For is ignored")
+	_, other, err := net.ParseCIDR("198.51.100.0/24")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", loggedIP(t, []*net.IPNet{other}, "203.0.113.9"), "the peer is not in the trusted range")
+	_, loop, err := net.ParseCIDR("127.0.0.0/8")
+	require.NoError(t, err)
+	require.Equal(t, "203.0.113.9", loggedIP(t, []*net.IPNet{loop}, "203.0.113.9"), "a trusted proxy names the client")
+	require.Equal(t, "203.0.113.9", loggedIP(t, []*net.IPNet{loop}, "203.0.113.9, 127.0.0.5"), "trusted hops are skipped from the right")
+}
