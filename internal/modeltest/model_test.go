@@ -144,7 +144,6 @@ type mAccess struct {
 	product  int
 	code     string // the code at attach time (or after retransmitir moved it)
 	desired  string
-	noUser   bool // the policy found no username: erro without calling the platform
 	username string
 }
 
@@ -340,7 +339,6 @@ func (m *model) passDays(n int) {
 // and that never reached the platform moves to the new code.
 func (m *model) retransmit(sub *mSub) {
 	for _, a := range sub.accesses {
-		a.noUser = false
 		cur := m.products[a.product].code
 		key := planKey(a.username, a.code)
 		p := m.plans[key]
@@ -372,10 +370,7 @@ func (m *model) converge() {
 		s := m.services[id]
 		for _, sub := range s.subs {
 			for _, a := range sub.accesses {
-				if a.username == "" {
-					if a.desired == stActive && sub.live() {
-						a.noUser = true
-					}
+				if a.username == "" { // no account: erro from the start (subStatus)
 					continue
 				}
 				k := planKey(a.username, a.code)
@@ -472,7 +467,7 @@ func (m *model) subStatus(sub *mSub) string {
 		return "cancelado"
 	}
 	for _, a := range sub.accesses {
-		if a.noUser {
+		if a.username == "" { // DOMAIN: an empty source field → erro, no platform call
 			return "erro"
 		}
 		if p := m.plans[planKey(a.username, a.code)]; a.username != "" && p != nil && p.err {
