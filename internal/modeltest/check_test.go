@@ -195,6 +195,11 @@ func (mc *machine) checkPlatform(t tb) {
 		if u.CreateCalls != 1 {
 			t.Fatalf("platform user %q created %d times", u.Username, u.CreateCalls)
 		}
+		if u.CreateConflicts > 0 && !mc.timeouts {
+			// Only a create whose answer was lost (a timeout) may be
+			// sent again; otherwise credentials went out twice.
+			t.Fatalf("platform user %q: credentials sent again (%d refused creates) with no lost answer", u.Username, u.CreateConflicts)
+		}
 		if acc.password != "" && u.Password != acc.password || acc.password == "" && !acc.candidates[u.Password] {
 			t.Fatalf("platform user %q has password %q; model %q or one of %v (credentials re-sent?)", u.Username, u.Password, acc.password, acc.candidates)
 		}

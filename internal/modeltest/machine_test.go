@@ -26,6 +26,7 @@ type machine struct {
 	logins   map[int64]string
 	paused   bool
 	faults   string
+	timeouts bool // a create's answer may have been lost
 	idem     int
 	months   map[string]bool
 	steps    int
@@ -155,7 +156,11 @@ func (mc *machine) actions() map[string]func(*rapid.T) {
 	add("retransmit", 1, mc.retransmit)
 	add("passTime", 1, mc.passTime)
 	add("faults", 1, mc.setFaults)
-	add("restartWorkers", 1, func(t *rapid.T) { t.Logf("restart the workers on the same database"); mc.w.restart() })
+	add("restartWorkers", 1, func(t *rapid.T) {
+		t.Logf("restart the workers on the same database")
+		mc.timeouts = true // a job cancelled mid-call may have had its create applied
+		mc.w.restart()
+	})
 	add("changePassword", 1, mc.changePassword)
 	add("reprice", 1, mc.reprice)
 	return acts
@@ -410,6 +415,7 @@ func (mc *machine) applyFault(f string) {
 		s.SetFaults(0.3, 0)
 	case "timeouts":
 		s.SetFaults(0, 0.15)
+		mc.timeouts = true
 	case "429":
 		s.SetRateLimit(20)
 	case "revoke":
