@@ -120,11 +120,10 @@ func (mc *machine) compareSub(t tb, sub *mSub, r map[string]any) {
 	if !mc.paused || !sub.live() {
 		want := mc.m.subStatus(sub)
 		eq("status", r["status"], want)
-		if want == "erro" && str(r["ultimo_erro"]) == "" {
-			diffs = append(diffs, "ultimo_erro empty on erro")
-		}
-		if want != "erro" && sub.live() && str(r["ultimo_erro"]) != "" {
-			diffs = append(diffs, fmt.Sprintf("ultimo_erro %q on a %s subscription", r["ultimo_erro"], want))
+		// ultimo_erro: set while an error is unresolved, also once the
+		// subscription is cancelled (cancelling resolves nothing).
+		if failed := mc.m.failed(sub); failed != (str(r["ultimo_erro"]) != "") {
+			diffs = append(diffs, fmt.Sprintf("ultimo_erro %q on a %s subscription (model: error %v)", r["ultimo_erro"], want, failed))
 		}
 	}
 	if len(diffs) > 0 {

@@ -461,18 +461,27 @@ func (m *model) serviceIDs() []int64 {
 	return ids
 }
 
+// failed reports whether an access of sub has a permanent error: a
+// policy that found no username, or a plan the platform refused.
+func (m *model) failed(sub *mSub) bool {
+	for _, a := range sub.accesses {
+		if a.username == "" { // DOMAIN: an empty source field → erro, no platform call
+			return true
+		}
+		if p := m.plans[planKey(a.username, a.code)]; p != nil && p.err {
+			return true
+		}
+	}
+	return false
+}
+
 // subStatus is the status the API must show for sub (work drained).
 func (m *model) subStatus(sub *mSub) string {
 	if !sub.live() {
 		return "cancelado"
 	}
-	for _, a := range sub.accesses {
-		if a.username == "" { // DOMAIN: an empty source field → erro, no platform call
-			return "erro"
-		}
-		if p := m.plans[planKey(a.username, a.code)]; a.username != "" && p != nil && p.err {
-			return "erro"
-		}
+	if m.failed(sub) {
+		return "erro"
 	}
 	if sub.expired {
 		return "expirado"

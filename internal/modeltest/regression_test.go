@@ -36,3 +36,17 @@ func TestModelRegressionExpiredBeforeActivation(t *testing.T) {
 		func(t tb, mc *machine) { mc.doSetStatus(t, 3, "servico_habilitado") },
 	)
 }
+
+// Found by TestModel (and by an earlier review): cancelling a subscription
+// in erro wiped its ultimo_erro, though cancelling resolves nothing — the
+// operator lost why the package never reached the customer.
+func TestModelRegressionCancelKeepsError(t *testing.T) {
+	t.Parallel()
+	su := setup{policy: "login_autenticacao", logins: [3]string{"ana", "bia", "caio"}}
+	var sub *mSub
+	script(t, su,
+		func(t tb, mc *machine) { mc.doPutService(t, 1, nil, "servico_habilitado") },
+		func(t tb, mc *machine) { sub = mc.doAttach(t, 1, 3, -2, "") }, // the package with the unknown code
+		func(t tb, mc *machine) { mc.doDetach(t, sub) },
+	)
+}

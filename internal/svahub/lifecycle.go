@@ -190,14 +190,20 @@ type AccessView struct {
 
 // SubscriptionStatusOf derives the status shown for a subscription:
 // cancelado and erro first, then expirado, then what the accesses reached.
+// The message is the first access's unresolved permanent error; a
+// cancelled subscription keeps it (cancelling resolves nothing).
 func SubscriptionStatusOf(cancelled, expired bool, accesses []AccessView) (SubscriptionStatus, string) {
+	for _, a := range accesses {
+		if a.Error == "" {
+			continue
+		}
+		if cancelled { // cancelling resolves nothing: the message stays
+			return SubCancelled, a.Error
+		}
+		return SubError, a.Error
+	}
 	if cancelled {
 		return SubCancelled, ""
-	}
-	for _, a := range accesses {
-		if a.Error != "" {
-			return SubError, a.Error
-		}
 	}
 	if expired {
 		return SubExpired, ""
