@@ -200,7 +200,7 @@ func (mc *machine) checkPlatform(t tb) {
 			t.Fatalf("platform user %q: credentials sent again (%d refused creates) with no lost answer", u.Username, u.CreateConflicts)
 		}
 		if acc.password != "" && u.Password != acc.password || acc.password == "" && !acc.candidates[u.Password] {
-			t.Fatalf("platform user %q has password %q; model %q or one of %v (credentials re-sent?)", u.Username, u.Password, acc.password, acc.candidates)
+			t.Fatalf("platform user %q has password %q; model %q or one of %v (credentials re-sent, or of a service that did not want the plan)", u.Username, u.Password, acc.password, acc.candidates)
 		}
 		got := map[string]string{}
 		for _, p := range u.Plans {

@@ -50,3 +50,19 @@ func TestModelRegressionCancelKeepsError(t *testing.T) {
 		func(t tb, mc *machine) { mc.doDetach(t, sub) },
 	)
 }
+
+// Found by TestModel: two services with the same login share one platform
+// account; the user was created, when the enabled one needed it, with the
+// password of the other one, which only awaited installation (the first
+// service attached to the account). The credentials must be those of a
+// service that wants the plan active.
+func TestModelRegressionSharedLoginCredentials(t *testing.T) {
+	t.Parallel()
+	su := setup{policy: "login_autenticacao", logins: [3]string{"caio", "ana", "ana"}}
+	script(t, su,
+		func(t tb, mc *machine) { mc.doPutService(t, 2, nil, "aguardando_instalacao") },
+		func(t tb, mc *machine) { mc.doAttach(t, 2, 0, -2, "") },
+		func(t tb, mc *machine) { mc.doPutService(t, 3, nil, "servico_habilitado") },
+		func(t tb, mc *machine) { mc.doAttach(t, 3, 1, -2, "") },
+	)
+}
