@@ -121,6 +121,7 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 		}
 	}
 	exists := userID != "" && (state == svahub.AccessActive || state == svahub.AccessSuspended)
+	sendable := svahub.ExpirySendable(pw.DesiredExpiry, e.db.Today())
 	ensurePlan := func(op svahub.Operation) error {
 		return call(op, func(ctx context.Context, p svahub.Platform, token string) error {
 			st, err := p.EnsurePlan(ctx, token, userID, pw.ProductCode, pw.DesiredExpiry)
@@ -134,6 +135,9 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 	case svahub.AccessNone:
 		return state, expiry, known, nil
 	case svahub.AccessActive:
+		if !exists && !sendable { // expired before it ever reached the platform
+			return state, expiry, known, nil
+		}
 		if userID == "" {
 			id, err := e.createUser(ctx, pw, call)
 			if err != nil {
@@ -145,7 +149,7 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 			if err := ensurePlan(svahub.OpActivatePlan); err != nil {
 				return state, expiry, known, err
 			}
-		} else if expiry != pw.DesiredExpiry {
+		} else if expiry != pw.DesiredExpiry && sendable {
 			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
 				return state, expiry, known, err
 			}
@@ -163,7 +167,7 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 		if !exists { // nothing on the platform to suspend
 			return state, expiry, known, nil
 		}
-		if expiry != pw.DesiredExpiry {
+		if expiry != pw.DesiredExpiry && sendable {
 			if err := ensurePlan(svahub.OpUpdateExpiry); err != nil {
 				return state, expiry, known, err
 			}

@@ -102,9 +102,9 @@ func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
 }
 
 // AccountUser returns the platform user to create for an account: the
-// credentials of the first service (by access, live ones first: a
-// cancelled one's customer may have been erased) that resolves to it,
-// under the integration's username policy.
+// credentials of the first service (by access: one that wants the plan
+// active first, then live ones: a cancelled one's customer may have been
+// erased) that resolves to it, under the integration's username policy.
 func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.PlatformUser, error) {
 	var acc accountRow
 	if err := db.gorm.WithContext(ctx).First(&acc, accountID).Error; err != nil {
@@ -119,7 +119,7 @@ func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.Platform
 		Joins("JOIN subscriptions s ON s.service_id = sv.id").
 		Joins("JOIN accesses a ON a.subscription_id = s.id").
 		Joins("JOIN platform_plans p ON p.id = a.plan_id").
-		Where("p.account_id = ?", accountID).Order("a.desired_state = 'cancelado', s.cancelled_at IS NOT NULL, a.id").Limit(1).Take(&svc).Error
+		Where("p.account_id = ?", accountID).Order("a.desired_state <> 'ativo', a.desired_state = 'cancelado', s.cancelled_at IS NOT NULL, a.id").Limit(1).Take(&svc).Error
 	if err != nil {
 		return svahub.PlatformUser{}, mapErr(err, "conta sem serviço")
 	}

@@ -104,6 +104,9 @@ var _ svahub.CustomerServiceService = (*DB)(nil)
 
 func (db *DB) today() svahub.Date { return svahub.DateOf(db.now(), db.loc) }
 
+// Today is the current date in the business time zone, by the store's clock.
+func (db *DB) Today() svahub.Date { return db.today() }
+
 func (r *serviceRow) domain(loc *time.Location) *svahub.CustomerService {
 	return &svahub.CustomerService{
 		ID: r.ID, PlanID: r.PlanID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),

@@ -208,3 +208,22 @@ func TestDaysIn(t *testing.T) {
 		})
 	}
 }
+
+func TestExpirySendable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		expiry, today svahub.Date
+		want          bool
+	}{
+		{"2026-11-21", "2026-11-20", true},
+		{"2026-11-20", "2026-11-20", true}, // today is still usable
+		{"2026-11-19", "2026-11-20", false},
+		{"", "2026-11-20", false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.expiry)+"@"+string(tt.today), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, svahub.ExpirySendable(tt.expiry, tt.today))
+		})
+	}
+}

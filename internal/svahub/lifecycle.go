@@ -109,6 +109,13 @@ func ErrorResolved(desired, reached AccessState) bool {
 	return desired != AccessNone && reached == desired
 }
 
+// ExpirySendable reports whether a platform plan may be given the date
+// expiry on day today. The platform refuses a past date and enforces the
+// date itself, so a plan whose date has already passed is not created
+// (its subscription is only marked expirado) and an existing plan keeps
+// the date it has instead of being sent a past one.
+func ExpirySendable(expiry, today Date) bool { return expiry != "" && !expiry.Before(today) }
+
 // AccessState is the state of one product of a subscription on the platform.
 // The zero value means "no platform user/plan wanted yet".
 type AccessState string
@@ -186,14 +193,20 @@ type AccessView struct {
 
 // SubscriptionStatusOf derives the status shown for a subscription:
 // cancelado and erro first, then expirado, then what the accesses reached.
+// The message is the first access's unresolved permanent error; a
+// cancelled subscription keeps it (cancelling resolves nothing).
 func SubscriptionStatusOf(cancelled, expired bool, accesses []AccessView) (SubscriptionStatus, string) {
+	for _, a := range accesses {
+		if a.Error == "" {
+			continue
+		}
+		if cancelled { // cancelling resolves nothing: the message stays
+			return SubCancelled, a.Error
+		}
+		return SubError, a.Error
+	}
 	if cancelled {
 		return SubCancelled, ""
-	}
-	for _, a := range accesses {
-		if a.Error != "" {
-			return SubError, a.Error
-		}
 	}
 	if expired {
 		return SubExpired, ""

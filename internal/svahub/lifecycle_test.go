@@ -285,3 +285,35 @@ func TestErrorResolved(t *testing.T) {
 	}
 	require.False(t, svahub.ErrorResolved(svahub.AccessSuspended, svahub.AccessNone), "suspending what the platform never had resolves nothing")
 }
+
+func TestSubscriptionStatusOf(t *testing.T) {
+	t.Parallel()
+	on := func(d svahub.AccessState) svahub.AccessView { return svahub.AccessView{Desired: d, Synced: true} }
+	bad := svahub.AccessView{Desired: svahub.AccessActive, Error: "produto 'xyz' não existe no catálogo"}
+	tests := []struct {
+		name               string
+		cancelled, expired bool
+		accesses           []svahub.AccessView
+		want               svahub.SubscriptionStatus
+		msg                string
+	}{
+		{"no access yet", false, false, nil, svahub.SubPending, ""},
+		{"all active", false, false, []svahub.AccessView{on(svahub.AccessActive), on(svahub.AccessActive)}, svahub.SubActive, ""},
+		{"one suspended", false, false, []svahub.AccessView{on(svahub.AccessActive), on(svahub.AccessSuspended)}, svahub.SubSuspended, ""},
+		{"not synced", false, false, []svahub.AccessView{{Desired: svahub.AccessActive}}, svahub.SubPending, ""},
+		{"no desired state", false, false, []svahub.AccessView{on(svahub.AccessNone)}, svahub.SubPending, ""},
+		{"expired", false, true, []svahub.AccessView{on(svahub.AccessActive)}, svahub.SubExpired, ""},
+		{"erro before expirado", false, true, []svahub.AccessView{bad}, svahub.SubError, bad.Error},
+		{"erro", false, false, []svahub.AccessView{on(svahub.AccessActive), bad}, svahub.SubError, bad.Error},
+		{"cancelled", true, false, []svahub.AccessView{on(svahub.AccessCancelled)}, svahub.SubCancelled, ""},
+		{"cancelled keeps its error", true, false, []svahub.AccessView{bad}, svahub.SubCancelled, bad.Error},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st, msg := svahub.SubscriptionStatusOf(tt.cancelled, tt.expired, tt.accesses)
+			require.Equal(t, tt.want, st)
+			require.Equal(t, tt.msg, msg)
+		})
+	}
+}
