@@ -3620,7 +3620,7 @@ const docTemplate = `{
                     "example": "svahub-test"
                 },
                 "client_secret": {
-                    "description": "Novo client secret (só de escrita); omitido mantém o atual.",
+                    "description": "Novo client secret (só de escrita); omitido mantém o atual, exceto ao mudar url_base ou plataforma, quando é obrigatório (422): o segredo guardado nunca vai para outro endereço.",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,

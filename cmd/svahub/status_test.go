@@ -63,7 +63,8 @@ func seed(t *testing.T, path string) (good, down int64) {
 	require.NoError(t, err)
 	defer db.Close()
 	sim := qualificasim.NewServer(t, qualificasim.Options{})
-	a, err := app.New(ctx, db, app.Options{Logger: slog.New(slog.DiscardHandler), QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second})
+	a, err := app.New(ctx, db, app.Options{Logger: slog.New(slog.DiscardHandler), QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second,
+		PlatformAllowedHosts: []string{"127.0.0.1"}}) // the closed platform port below
 	require.NoError(t, err)
 	_, key, err := db.CreateAPIKey(ctx, "tests", svahub.ScopeWrite)
 	require.NoError(t, err)

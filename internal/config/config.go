@@ -97,7 +97,7 @@ type Config struct {
 	TrustedProxies []string `env:"SVAHUB_TRUSTED_PROXIES" usage:"comma-separated CIDRs or IPs of reverse proxies whose X-Forwarded-For names the client; empty: the client IP is the direct peer"`
 	// PlatformAllowedHosts are exceptions to the refusal of internal
 	// platform addresses (see egress.Policy).
-	PlatformAllowedHosts []string `env:"SVAHUB_PLATFORM_ALLOWED_HOSTS" usage:"comma-separated host, host:port or CIDR entries a platform address may use although internal (loopback, private, link-local); they may also use plain http. The host of SVAHUB_QUALIFICA_URL is always allowed"`
+	PlatformAllowedHosts []string `env:"SVAHUB_PLATFORM_ALLOWED_HOSTS" usage:"comma-separated host, host:port or CIDR entries a platform address may use although internal (loopback, private, link-local); they may also use plain http. The address (host and port) of SVAHUB_QUALIFICA_URL is always allowed"`
 	// PlatformRetryAfterMax caps the wait a platform asks for in Retry-After.
 	PlatformRetryAfterMax time.Duration `env:"SVAHUB_PLATFORM_RETRY_AFTER_MAX" envDefault:"10m" usage:"longest wait honoured from a platform's Retry-After; longer requests are cut to it"`
 

@@ -74,8 +74,8 @@ func runFaults(t *testing.T, dialect string) {
 		map[string]any{"descricao": "Fibra + Qualifica", "pacotes": []int64{comboPkg}}, 200, 201)
 
 	// Now point it at the simulator: a new token, and testar re-verifies.
+	// A new address needs the secret again (it is never sent elsewhere).
 	body := integrationBody(sim.URL())
-	delete(body["parametros"].(map[string]any), "client_secret") // kept
 	s.Call(t, "PUT", fmt.Sprintf("/api/v1/integracoes/%d", integ.ID), body, 200).JSON(t, &integ)
 	if integ.Token.Status != "valido" {
 		t.Fatalf("token after pointing url_base at the simulator: %q, want valido", integ.Token.Status)

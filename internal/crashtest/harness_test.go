@@ -127,6 +127,8 @@ func NewServer(t *testing.T, dialect string, sim *qualificasim.Sim, o ServerOpti
 		"SVAHUB_PLATFORM_RATE_LIMIT": "1000",
 		"SVAHUB_PLATFORM_TIMEOUT":    "5s",
 		"SVAHUB_SHUTDOWN_GRACE":      "1s",
+		// The simulator and the fault proxies listen on loopback ports.
+		"SVAHUB_PLATFORM_ALLOWED_HOSTS": "127.0.0.1",
 	}
 	if sim != nil {
 		env["SVAHUB_QUALIFICA_URL"] = sim.URL()

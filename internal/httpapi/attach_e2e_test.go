@@ -177,7 +177,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 
 		// Resuming the integration converges everything on the simulator.
 		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true, "suspender_inadimplencia": true,
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao", "url_base": e.sim.URL()}})
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "usuario": "login_autenticacao", "url_base": e.sim.URL()}})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		e.waitStatus(idOf(s1, "id_assinatura"), "ativo")
 		e.waitStatus(idOf(s2, "id_assinatura"), "ativo")
@@ -239,7 +239,7 @@ func TestConcurrentAttachSharedAccount(t *testing.T) {
 		require.Equal(t, laDate(1, n-1), expiry, "the latest expiry of the members")
 
 		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true,
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "cpf_cnpj", "url_base": e.sim.URL()}})
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "usuario": "cpf_cnpj", "url_base": e.sim.URL()}})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		for _, a := range answers {
 			e.waitStatus(idOf(a.JSON(t), "id_assinatura"), "ativo")

@@ -135,7 +135,7 @@ func TestPlatformAddressRefusedAtDial(t *testing.T) {
 func TestPlatformAllowList(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnvAllow(t, dialect, []string{"localhost"}, nil)
+		e := newSimEnvAllow(t, dialect, []string{"localhost", "127.0.0.1"}, nil)
 		simURL := strings.Replace(e.sim.URL(), "127.0.0.1", "localhost", 1)
 		integ := e.createIntegration(map[string]any{"url_base": simURL}, nil)
 		require.Equal(t, "valido", integ["token"].(map[string]any)["status"], "%v", integ)
@@ -145,9 +145,42 @@ func TestPlatformAllowList(t *testing.T) {
 			_, _ = io.WriteString(w, `{"codigo":"x","mensagem":"`+strings.Repeat("á", 400)+`","debug":"stack trace at /srv/app"}`)
 		}))
 		defer long.Close()
-		integ = e.createIntegration(map[string]any{"url_base": long.URL}, nil) // 127.0.0.1: SVAHUB_QUALIFICA_URL's host
+		integ = e.createIntegration(map[string]any{"url_base": long.URL}, nil) // 127.0.0.1 is allowed
 		msg := integ["token"].(map[string]any)["mensagem"].(string)
 		require.LessOrEqual(t, len([]rune(msg)), 300)
 		require.NotContains(t, msg, "stack trace")
+	})
+}
+
+// TestStoredSecretNotSentToNewAddress: a write key without the client
+// secret cannot point an integration at a server of its own and receive
+// the stored secret with the next token request. Moving url_base (or the
+// platform) needs client_secret in the same PUT (422 otherwise) and
+// nothing reaches the new address; other members still change without it.
+func TestStoredSecretNotSentToNewAddress(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		e := newSimEnvAllow(t, dialect, []string{"127.0.0.1"}, nil)
+		integ := e.createIntegration(nil, nil)
+		id := idOf(integ, "id_integracao")
+		attacker := newInternalServer(t)
+
+		requireProblem(t, e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{
+			"parametros": map[string]any{"url_base": attacker.URL}}), 422, "parametros.client_secret")
+		require.Zero(t, attacker.conns.Load(), "the new address was sent the stored secret: %v", attacker.bodies)
+		got := e.do("GET", path("/api/v1/integracoes/%d", id), nil).JSON(t)
+		require.Equal(t, integ["parametros"].(map[string]any)["url_base"], got["parametros"].(map[string]any)["url_base"], "nothing changed")
+
+		r := e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{"descricao": "renomeada"})
+		require.Equal(t, 200, r.Status, r.Body)
+
+		r = e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{
+			"parametros": map[string]any{"url_base": attacker.URL, "client_secret": "o-segredo-de-quem-muda"}})
+		require.Equal(t, 200, r.Status, r.Body)
+		attacker.mu.Lock()
+		defer attacker.mu.Unlock()
+		for _, b := range attacker.bodies {
+			require.NotContains(t, b, qualificasim.DefaultClientSecret, "the stored secret reached the new address")
+		}
 	})
 }

@@ -438,7 +438,7 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 		// Point the integration at the platform: token generated at once.
 		r = e.do("PUT", path("/api/v1/integracoes/%d", integID), map[string]any{
 			"descricao": "Qualifica", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "url_base": e.sim.URL()},
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "url_base": e.sim.URL()},
 		})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		require.Equal(t, "valido", r.JSON(t)["token"].(map[string]any)["status"], "%s", r.Body)

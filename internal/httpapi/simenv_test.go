@@ -73,7 +73,10 @@ func newSimEnvWith(t *testing.T, dialect string, simOpts qualificasim.Options, c
 	require.NoError(t, err)
 	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
 	ctx := context.Background()
-	opts := app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
+	// Loopback is allowed as an operator running local fakes would: the
+	// tests point integrations at closed ports and second servers there.
+	// The egress tests that need it refused set their own list.
+	opts := app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformAllowedHosts: []string{"127.0.0.1"}, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
 		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
 	if tune != nil {
 		tune(&opts)

@@ -55,7 +55,7 @@ func newEnvWith(t *testing.T, dialect string, tune func(*app.Options)) *env {
 	db := storetest.Open(t, dialect, storetest.Options{Logger: log})
 	ctx := context.Background()
 	opts := app.Options{
-		Logger: log, QualificaURL: sim.URL(), PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000, Workers: true,
+		Logger: log, QualificaURL: sim.URL(), PlatformAllowedHosts: []string{"127.0.0.1"}, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000, Workers: true,
 		Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond},
 		// Every scrape reads the database, so tests see changes at once.
 		Metrics: metrics.Options{StatsInterval: time.Nanosecond},

@@ -115,7 +115,7 @@ func TestAccessesInErrorMetric(t *testing.T) {
 		// Point it at the simulator, attach: the platform refuses the code.
 		r := e.do("PUT", fmt.Sprintf("/api/v1/integracoes/%d", integ), map[string]any{
 			"descricao": "Qualifica", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "url_base": e.sim.URL()},
+			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "url_base": e.sim.URL()},
 		})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		sub := e.attach(7101, pkg)

@@ -208,6 +208,10 @@ func (db *DB) UpdateIntegration(ctx context.Context, id int64, u svahub.Integrat
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "integração não encontrada")
 		}
+		if u.SecretRequired(r.input()) {
+			return svahub.FieldInvalid("parametros.client_secret",
+				"informe o client_secret ao mudar plataforma ou url_base: o segredo guardado só vai para o endereço para o qual foi dado")
+		}
 		in := u.Apply(r.input())
 		if err := validateIntegration(&in, false); err != nil {
 			return err

@@ -26,7 +26,7 @@ type IntegrationUpdate struct {
 type IntegrationParamsUpdate struct {
 	// Client id na plataforma; omitido mantém o atual.
 	ClientID *string `json:"client_id,omitempty" minLength:"1" maxLength:"200" example:"svahub-test" extensions:"x-nullable"`
-	// Novo client secret (só de escrita); omitido mantém o atual.
+	// Novo client secret (só de escrita); omitido mantém o atual, exceto ao mudar url_base ou plataforma, quando é obrigatório (422): o segredo guardado nunca vai para outro endereço.
 	ClientSecret *string `json:"client_secret,omitempty" minLength:"1" maxLength:"500" example:"segredo-teste" extensions:"x-nullable"`
 	// Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).
 	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao" extensions:"x-nullable"`
@@ -62,6 +62,18 @@ func (u IntegrationUpdate) Apply(cur IntegrationInput) IntegrationInput {
 		}
 	}
 	return out
+}
+
+// SecretRequired reports whether u moves the integration to another
+// destination (plataforma or url_base) without sending client_secret. The
+// stored secret is never sent to an address other than the one it was
+// given for: a caller holding a write key, but not the secret, must not be
+// able to point the integration at a server of their own and receive it
+// with the next token request.
+func (u IntegrationUpdate) SecretRequired(cur IntegrationInput) bool {
+	next := u.Apply(cur)
+	moved := next.Platform != cur.Platform || next.Params.BaseURL != cur.Params.BaseURL
+	return moved && next.Params.ClientSecret == nil
 }
 
 // PackageUpdate is the body of PUT /pacotes/{id}.

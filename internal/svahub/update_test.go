@@ -90,3 +90,26 @@ func TestCallStatus(t *testing.T) {
 	var none *svahub.CallStatus
 	require.Equal(t, 204, none.Status(204))
 }
+
+func TestIntegrationUpdateSecretRequired(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	cur := svahub.IntegrationInput{Platform: "qualifica", Params: svahub.IntegrationParamInput{ClientID: "a", BaseURL: "https://api.qualifica.example"}}
+	for _, tc := range []struct {
+		name string
+		u    svahub.IntegrationUpdate
+		want bool
+	}{
+		{"nothing sent", svahub.IntegrationUpdate{}, false},
+		{"description only", svahub.IntegrationUpdate{Description: str("x")}, false},
+		{"client_id only", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{ClientID: str("b")}}, false},
+		{"same url_base", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://api.qualifica.example")}}, false},
+		{"new url_base without secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://other.example")}}, true},
+		{"url_base back to the default without secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("")}}, true},
+		{"new url_base with secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://other.example"), ClientSecret: str("s")}}, false},
+		{"new platform without secret", svahub.IntegrationUpdate{Platform: str("outra")}, true},
+		{"new platform with secret", svahub.IntegrationUpdate{Platform: str("outra"), Params: &svahub.IntegrationParamsUpdate{ClientSecret: str("s")}}, false},
+	} {
+		require.Equal(t, tc.want, tc.u.SecretRequired(cur), tc.name)
+	}
+}

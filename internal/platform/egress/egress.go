@@ -8,8 +8,9 @@
 // Control hook, on the address actually dialled, so a name that resolves
 // to a public address when saved and to an internal one later (DNS
 // rebinding) is still refused. Operators allow exceptions: host, host:port
-// or CIDR entries (SVAHUB_PLATFORM_ALLOWED_HOSTS) and the host of
-// SVAHUB_QUALIFICA_URL; an allowed entry may also use plain http.
+// or CIDR entries (SVAHUB_PLATFORM_ALLOWED_HOSTS), which may also use plain
+// http, and the address (host and port) of SVAHUB_QUALIFICA_URL, which may
+// use http only when that URL does.
 package egress
 
 import (
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,12 +45,17 @@ func refused(format string, args ...any) error {
 // internalRanges are refused unless allowed; netip's own predicates cover
 // loopback, link-local, multicast, private and unspecified.
 var internalRanges = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network": 0.x reaches the host itself
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT: an ISP's subscriber network
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, broadcast
-	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network": 0.x reaches the host itself
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT: an ISP's subscriber network
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, broadcast
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: embeds an IPv4 address, possibly internal
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("2002::/16"),      // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("2001::/32"),      // Teredo
+	netip.MustParsePrefix("::/96"),          // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("fec0::/10"),      // site-local (deprecated)
 }
 
 // Internal reports whether ip is an address svahub refuses by default.
@@ -73,6 +80,7 @@ type Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 type Policy struct {
 	hosts     map[string]bool // host names or IPs, any port
 	hostPorts map[string]bool // "host:port"
+	implicit  map[string]bool // "host:port" of SVAHUB_QUALIFICA_URL → may use http
 	nets      []netip.Prefix
 	lookup    Lookup
 	client    *http.Client
@@ -85,9 +93,10 @@ func CheckEntry(e string) error {
 }
 
 // New builds a policy from allow-list entries (host, host:port or CIDR)
-// and implicit URLs whose host is allowed (SVAHUB_QUALIFICA_URL).
+// and implicit URLs whose address is allowed (SVAHUB_QUALIFICA_URL: its host
+// on its port; http only when the URL is http).
 func New(entries []string, implicitURLs ...string) (*Policy, error) {
-	p := &Policy{hosts: map[string]bool{}, hostPorts: map[string]bool{}}
+	p := &Policy{hosts: map[string]bool{}, hostPorts: map[string]bool{}, implicit: map[string]bool{}}
 	for _, raw := range entries {
 		e := strings.ToLower(strings.TrimSpace(raw))
 		switch {
@@ -96,6 +105,9 @@ func New(entries []string, implicitURLs ...string) (*Policy, error) {
 			pfx, err := netip.ParsePrefix(e)
 			if err != nil {
 				return nil, fmt.Errorf("%q is not a valid CIDR", e)
+			}
+			if pfx != pfx.Masked() {
+				return nil, fmt.Errorf("%q has host bits set: write %s", e, pfx.Masked())
 			}
 			p.nets = append(p.nets, pfx.Masked())
 		case strings.Contains(e, "://") || strings.ContainsAny(e, "@?# "):
@@ -113,7 +125,8 @@ func New(entries []string, implicitURLs ...string) (*Policy, error) {
 	}
 	for _, raw := range implicitURLs {
 		if u, err := url.Parse(strings.TrimSpace(raw)); err == nil && u.Hostname() != "" {
-			p.hosts[strings.ToLower(u.Hostname())] = true
+			hp := net.JoinHostPort(strings.ToLower(u.Hostname()), portOf(u))
+			p.implicit[hp] = p.implicit[hp] || u.Scheme == "http"
 		}
 	}
 	p.client = p.newClient()
@@ -139,10 +152,45 @@ func (p *Policy) resolve(ctx context.Context, host string) ([]netip.Addr, error)
 	return addrs, err
 }
 
-// namedAllowed reports whether host (on port) is an allowed name entry.
+// numericHost reports whether host's last label is a number (decimal or
+// 0x hex), which URL parsers and resolvers read as an IPv4 address in
+// forms netip does not accept (no top-level domain is numeric).
+func numericHost(host string) bool {
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	last := labels[len(labels)-1]
+	if rest, hex := strings.CutPrefix(last, "0x"); hex {
+		return strings.Trim(rest, "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
+}
+
+// portOf is u's port, or its scheme's default.
+func portOf(u *url.URL) string {
+	if port := u.Port(); port != "" {
+		return port
+	}
+	if u.Scheme == "http" {
+		return "80"
+	}
+	return "443"
+}
+
+// namedAllowed reports whether host on port is an allowed name entry or
+// the address of SVAHUB_QUALIFICA_URL (its host on its port only).
 func (p *Policy) namedAllowed(host, port string) bool {
 	host = strings.ToLower(strings.Trim(host, "[]"))
-	return p.hosts[host] || (port != "" && p.hostPorts[net.JoinHostPort(host, port)])
+	hp := net.JoinHostPort(host, port)
+	_, implicit := p.implicit[hp]
+	return p.hosts[host] || p.hostPorts[hp] || implicit
+}
+
+// httpAllowed reports whether host on port may be reached with plain
+// http: an allowed entry, or SVAHUB_QUALIFICA_URL's address when that URL
+// is itself http.
+func (p *Policy) httpAllowed(host, port string) bool {
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	hp := net.JoinHostPort(host, port)
+	return p.hosts[host] || p.hostPorts[hp] || p.implicit[hp]
 }
 
 // ipAllowed reports whether ip may be dialled.
@@ -172,10 +220,18 @@ func (p *Policy) CheckURL(ctx context.Context, raw string) error {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return refused("o endereço não pode conter fragmento (#)")
 	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	named := p.namedAllowed(host, port)
+	host, port := strings.ToLower(u.Hostname()), portOf(u)
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return refused("porta inválida no endereço: use 1 a 65535")
+	}
 	ip, literal := netip.ParseAddr(host)
-	allowedHTTP := named || (literal == nil && ip.IsValid() && p.inNets(ip))
+	if literal != nil && numericHost(host) {
+		// 2130706433, 0177.0.0.1, 0x7f000001, 127.1: numbers that some
+		// resolvers read as IPv4 addresses; refused rather than guessed.
+		return refused("use um nome ou um endereço IP escrito por extenso (a.b.c.d)")
+	}
+	named := p.namedAllowed(host, port)
+	allowedHTTP := p.httpAllowed(host, port) || (literal == nil && ip.IsValid() && p.inNets(ip))
 	switch u.Scheme {
 	case "https":
 	case "http":
