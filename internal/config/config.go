@@ -144,13 +144,19 @@ func (c *Config) validate() []error {
 	add := func(variable, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
 	}
+	c.validateServer(add)
+	c.validateStorage(add)
+	c.validateLogging(add)
+	c.validatePlatform(add)
+	return errs
+}
 
-	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
-		add("SVAHUB_DB_MAX_CONNS", "must be from 1 to 1000, got %d", c.DBMaxConns)
-	}
-	if c.DBMaxTx < 0 || c.DBMaxTx > 1000 {
-		add("SVAHUB_DB_MAX_TX", "must be from 0 to 1000, got %d", c.DBMaxTx)
-	}
+// addFunc records one variable's error.
+type addFunc func(variable, format string, args ...any)
+
+// validateServer checks the listening addresses, the workers and the
+// trusted proxies.
+func (c *Config) validateServer(add addFunc) {
 	if c.PprofAddr != "" {
 		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
 			add("SVAHUB_PPROF_ADDR", "must be host:port or :port, got %q", c.PprofAddr)
@@ -161,13 +167,39 @@ func (c *Config) validate() []error {
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		add("SVAHUB_ADDR", "port must be a number from 0 to 65535, got %q", port)
 	}
+	if c.MaxWorkers < 1 || c.MaxWorkers > 10000 {
+		add("SVAHUB_MAX_WORKERS", "must be from 1 to 10000, got %d", c.MaxWorkers)
+	}
+	if c.ShutdownGrace < 0 {
+		add("SVAHUB_SHUTDOWN_GRACE", "must not be negative, got %s", c.ShutdownGrace)
+	}
+	c.TrustedProxyNets = nil
+	for _, p := range c.TrustedProxies {
+		n, err := ParseCIDROrIP(p)
+		if err != nil {
+			add("SVAHUB_TRUSTED_PROXIES", "%q is not a CIDR or an IP address", strings.TrimSpace(p))
+			continue
+		}
+		if n != nil {
+			c.TrustedProxyNets = append(c.TrustedProxyNets, n)
+		}
+	}
+}
 
+// validateStorage checks the database, the sealing keys, the time zone
+// and the retention.
+func (c *Config) validateStorage(add addFunc) {
+	if c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		add("SVAHUB_DB_MAX_CONNS", "must be from 1 to 1000, got %d", c.DBMaxConns)
+	}
+	if c.DBMaxTx < 0 || c.DBMaxTx > 1000 {
+		add("SVAHUB_DB_MAX_TX", "must be from 0 to 1000, got %d", c.DBMaxTx)
+	}
 	if dialect, path, err := parseDatabaseURL(c.DatabaseURL); err != nil {
 		add("SVAHUB_DATABASE_URL", "%s", err)
 	} else {
 		c.Dialect, c.SQLitePath = dialect, path
 	}
-
 	if c.SecretKey != "" {
 		if _, err := secret.ParseKey(c.SecretKey); err != nil {
 			add("SVAHUB_SECRET_KEY", "must be base64 of exactly %d bytes (generate one with: openssl rand -base64 32)", secret.KeySize)
@@ -185,14 +217,21 @@ func (c *Config) validate() []error {
 		prev = append(prev, k)
 	}
 	c.PreviousSecretKeys = prev
-
 	c.Timezone = strings.TrimSpace(c.Timezone)
 	if loc, err := time.LoadLocation(c.Timezone); err != nil {
 		add("SVAHUB_TIMEZONE", "unknown time zone %q", c.Timezone)
 	} else {
 		c.Location = loc
 	}
+	if r := c.TransmissionRetention.Duration(); r < 0 {
+		add("SVAHUB_TRANSMISSION_RETENTION", "must not be negative, got %s", c.TransmissionRetention)
+	} else if r > 0 && r < time.Hour {
+		add("SVAHUB_TRANSMISSION_RETENTION", "must be 0 (keep everything) or at least 1h, got %s", c.TransmissionRetention)
+	}
+}
 
+// validateLogging checks the log level and format.
+func (c *Config) validateLogging(add addFunc) {
 	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
 	switch c.LogLevel {
 	case "debug":
@@ -206,12 +245,14 @@ func (c *Config) validate() []error {
 	default:
 		add("SVAHUB_LOG_LEVEL", "must be one of debug, info, warn, error, got %q", c.LogLevel)
 	}
-
 	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		add("SVAHUB_LOG_FORMAT", "must be one of json, text, got %q", c.LogFormat)
 	}
+}
 
+// validatePlatform checks the platform calls' settings and addresses.
+func (c *Config) validatePlatform(add addFunc) {
 	c.QualificaURL = strings.TrimSpace(c.QualificaURL)
 	if c.QualificaURL != "" {
 		u, err := url.Parse(c.QualificaURL)
@@ -224,13 +265,6 @@ func (c *Config) validate() []error {
 			add("SVAHUB_QUALIFICA_URL", "must be an absolute http or https URL with a host")
 		}
 	}
-
-	if c.MaxWorkers < 1 || c.MaxWorkers > 10000 {
-		add("SVAHUB_MAX_WORKERS", "must be from 1 to 10000, got %d", c.MaxWorkers)
-	}
-	if c.ShutdownGrace < 0 {
-		add("SVAHUB_SHUTDOWN_GRACE", "must not be negative, got %s", c.ShutdownGrace)
-	}
 	if c.PlatformTimeout <= 0 {
 		add("SVAHUB_PLATFORM_TIMEOUT", "must be positive, got %s", c.PlatformTimeout)
 	}
@@ -240,28 +274,11 @@ func (c *Config) validate() []error {
 	if c.PlatformRetryAfterMax <= 0 {
 		add("SVAHUB_PLATFORM_RETRY_AFTER_MAX", "must be positive, got %s", c.PlatformRetryAfterMax)
 	}
-	c.TrustedProxyNets = nil
-	for _, p := range c.TrustedProxies {
-		n, err := ParseCIDROrIP(p)
-		if err != nil {
-			add("SVAHUB_TRUSTED_PROXIES", "%q is not a CIDR or an IP address", strings.TrimSpace(p))
-			continue
-		}
-		if n != nil {
-			c.TrustedProxyNets = append(c.TrustedProxyNets, n)
-		}
-	}
 	for _, h := range c.PlatformAllowedHosts {
 		if err := egress.CheckEntry(h); err != nil {
 			add("SVAHUB_PLATFORM_ALLOWED_HOSTS", "%s", err)
 		}
 	}
-	if r := c.TransmissionRetention.Duration(); r < 0 {
-		add("SVAHUB_TRANSMISSION_RETENTION", "must not be negative, got %s", c.TransmissionRetention)
-	} else if r > 0 && r < time.Hour {
-		add("SVAHUB_TRANSMISSION_RETENTION", "must be 0 (keep everything) or at least 1h, got %s", c.TransmissionRetention)
-	}
-	return errs
 }
 
 // ParseCIDROrIP parses "10.0.0.0/8" or a single address ("10.0.0.1" is
