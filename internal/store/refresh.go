@@ -27,35 +27,7 @@ func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int6
 		byID[s.ID] = s
 		ids = append(ids, s.ID)
 	}
-	type liveAccess struct {
-		ID             int64
-		SubscriptionID int64
-		ProductCode    string
-		IntegrationID  int64
-		PlanID         *int64
-		DesiredState   string
-		LastError      string
-		ServiceID      int64
-		SubCancelled   bool
-	}
-	var accs []liveAccess
-	for _, chunk := range chunks(ids, 500) {
-		var part []liveAccess
-		err := tx.Table("accesses a").
-			Select("a.id, a.subscription_id, a.product_code, a.integration_id, a.plan_id, a.desired_state, a.last_error, s.service_id, s.cancelled_at IS NOT NULL AS sub_cancelled").
-			Joins("JOIN subscriptions s ON s.id = a.subscription_id").
-			Where("s.service_id IN ? AND a.desired_state <> ?", chunk, string(svahub.AccessCancelled)).
-			Order("a.id").Scan(&part).Error
-		if err != nil {
-			return err
-		}
-		accs = append(accs, part...)
-	}
-	integIDs := map[int64]bool{}
-	for _, a := range accs {
-		integIDs[a.IntegrationID] = true
-	}
-	integs, err := integrationKeys(tx, keys(integIDs))
+	accs, err := liveAccesses(tx, ids)
 	if err != nil {
 		return err
 	}
@@ -64,6 +36,91 @@ func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int6
 		dirty[p] = true
 	}
 	subs := map[int64]bool{}
+	if err := db.applyDesiredStates(tx, accs, byID, dirty, subs); err != nil {
+		return err
+	}
+	// Subscriptions of these services whose accesses are all cancelled
+	// (a just-cancelled subscription) still need their status refreshed.
+	if err := pluckInto(ids, subs, func(chunk []int64, part *[]int64) error {
+		return tx.Model(&subscriptionRow{}).Where("service_id IN ? AND status <> ? AND cancelled_at IS NOT NULL", chunk, string(svahub.SubCancelled)).Pluck("id", part).Error
+	}); err != nil {
+		return err
+	}
+	planIDs := keys(dirty)
+	changed, err := db.aggregatePlans(tx, planIDs)
+	if err != nil {
+		return err
+	}
+	if err := db.enqueuePlans(tx, changed); err != nil {
+		return err
+	}
+	// Other services' subscriptions sharing these plans may change status.
+	if err := pluckInto(planIDs, subs, func(chunk []int64, part *[]int64) error {
+		return tx.Model(&accessRow{}).Where("plan_id IN ?", chunk).Distinct().Pluck("subscription_id", part).Error
+	}); err != nil {
+		return err
+	}
+	return db.refreshStatuses(tx, keys(subs))
+}
+
+// liveAccess is an access not cancelled, with what refreshServices needs.
+type liveAccess struct {
+	ID             int64
+	SubscriptionID int64
+	ProductCode    string
+	IntegrationID  int64
+	PlanID         *int64
+	DesiredState   string
+	LastError      string
+	ServiceID      int64
+	SubCancelled   bool
+}
+
+// liveAccesses loads the accesses not cancelled of the given services.
+func liveAccesses(tx *gorm.DB, serviceIDs []int64) ([]liveAccess, error) {
+	var accs []liveAccess
+	for _, chunk := range chunks(serviceIDs, 500) {
+		var part []liveAccess
+		err := tx.Table("accesses a").
+			Select("a.id, a.subscription_id, a.product_code, a.integration_id, a.plan_id, a.desired_state, a.last_error, s.service_id, s.cancelled_at IS NOT NULL AS sub_cancelled").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").
+			Where("s.service_id IN ? AND a.desired_state <> ?", chunk, string(svahub.AccessCancelled)).
+			Order("a.id").Scan(&part).Error
+		if err != nil {
+			return nil, err
+		}
+		accs = append(accs, part...)
+	}
+	return accs, nil
+}
+
+// pluckInto runs query over ids in chunks of 500 and adds what it plucks
+// to set.
+func pluckInto(ids []int64, set map[int64]bool, query func(chunk []int64, part *[]int64) error) error {
+	for _, chunk := range chunks(ids, 500) {
+		var part []int64
+		if err := query(chunk, &part); err != nil {
+			return err
+		}
+		for _, id := range part {
+			set[id] = true
+		}
+	}
+	return nil
+}
+
+// applyDesiredStates gives each access its desired state and a platform
+// plan when it has none, marking the plans to re-aggregate in dirty and
+// the subscriptions to refresh in subs.
+func (db *DB) applyDesiredStates(tx *gorm.DB, accs []liveAccess, byID map[int64]*serviceRow, dirty, subs map[int64]bool) error {
+	integIDs := map[int64]bool{}
+	for _, a := range accs {
+		integIDs[a.IntegrationID] = true
+	}
+	integs, err := integrationKeys(tx, keys(integIDs))
+	if err != nil {
+		return err
+	}
 	now := db.now().UTC()
 	// Accesses whose only change is their desired state are updated in one
 	// statement per state (a debt batch flips hundreds at once).
@@ -111,40 +168,7 @@ func (db *DB) refreshServices(tx *gorm.DB, svcs []*serviceRow, extraPlans []int6
 			}
 		}
 	}
-	// Subscriptions of these services whose accesses are all cancelled
-	// (a just-cancelled subscription) still need their status refreshed.
-	var cancelledSubs []int64
-	for _, chunk := range chunks(ids, 500) {
-		var part []int64
-		if err := tx.Model(&subscriptionRow{}).Where("service_id IN ? AND status <> ? AND cancelled_at IS NOT NULL", chunk, string(svahub.SubCancelled)).Pluck("id", &part).Error; err != nil {
-			return err
-		}
-		cancelledSubs = append(cancelledSubs, part...)
-	}
-	for _, s := range cancelledSubs {
-		subs[s] = true
-	}
-	planIDs := keys(dirty)
-	changed, err := db.aggregatePlans(tx, planIDs)
-	if err != nil {
-		return err
-	}
-	if err := db.enqueuePlans(tx, changed); err != nil {
-		return err
-	}
-	// Other services' subscriptions sharing these plans may change status.
-	var shared []int64
-	for _, chunk := range chunks(planIDs, 500) {
-		var part []int64
-		if err := tx.Model(&accessRow{}).Where("plan_id IN ?", chunk).Distinct().Pluck("subscription_id", &part).Error; err != nil {
-			return err
-		}
-		shared = append(shared, part...)
-	}
-	for _, s := range shared {
-		subs[s] = true
-	}
-	return db.refreshStatuses(tx, keys(subs))
+	return nil
 }
 
 type integKey struct {
