@@ -392,132 +392,162 @@ func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int6
 	if svahub.ServiceStatus(svc.Status).Ended() {
 		return nil, 0, svahub.Errorf(svahub.ECONFLICT, "o serviço está %s: pacotes só podem ser adicionados depois que ele voltar", svc.Status)
 	}
-	sub := db.newSubscription(svc.ID, pkg, svahub.OriginSingle, expires)
-	desired := svahub.DesiredState(svahub.ServiceStatus(svc.Status), pkg.SuspendOnDebt, false, svahub.AccessNone)
 	cs, err := db.customerService(svc)
 	if err != nil {
 		return nil, 0, err
 	}
-	username, _, policyErr := svahub.UsernamePolicy(pkg.UsernamePolicy).Credentials(cs)
+	w := db.newAttachWork(svc, pkg, cs, expires)
+	if err := db.attachPlans(ctx, stx, w); err != nil {
+		return nil, 0, err
+	}
+	if db.queue != nil && len(w.jobs) > 0 {
+		if err := db.queue.EnqueueTx(ctx, stx, w.jobs); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(w.existing) > 0 {
+		return nil, w.sub.ID, db.refreshSharedPlans(tx, w.existing, w.sub.ID)
+	}
+	return db.subscriptionView(&w.sub, w.accs, w.username), w.sub.ID, nil
+}
 
-	// The accesses, and the subscription's status as it is when every plan
-	// is new (a shared plan that already existed is refreshed below).
-	var (
-		planOf   = map[string]int64{}
-		existing []int64 // plans that were there before
-		jobs     []svahub.PlanJob
-		codes    []string
-	)
-	accs := make([]accessRow, len(pkg.Products))
+// attachWork is one attach in progress: the new subscription, its
+// accesses, and the plans they need.
+type attachWork struct {
+	sub       subscriptionRow
+	accs      []accessRow
+	username  string
+	policyErr error
+	codes     []string         // distinct product codes that need a plan
+	missing   []newPlan        // those plans' first aggregate, if they are new
+	planOf    map[string]int64 // product code → plan id
+	existing  []int64          // plans that were there before
+	jobs      []svahub.PlanJob
+}
+
+// newAttachWork builds the subscription, its accesses, and its status as
+// it is when every plan is new (a shared plan that already existed is
+// refreshed afterwards).
+func (db *DB) newAttachWork(svc *serviceRow, pkg *pkgInfo, cs *svahub.CustomerService, expires svahub.Date) *attachWork {
+	w := &attachWork{sub: db.newSubscription(svc.ID, pkg, svahub.OriginSingle, expires), planOf: map[string]int64{}}
+	desired := svahub.DesiredState(svahub.ServiceStatus(svc.Status), pkg.SuspendOnDebt, false, svahub.AccessNone)
+	w.username, _, w.policyErr = svahub.UsernamePolicy(pkg.UsernamePolicy).Credentials(cs)
+	w.accs = make([]accessRow, len(pkg.Products))
 	views := make([]svahub.AccessView, len(pkg.Products))
 	for i, p := range pkg.Products {
-		accs[i] = accessRow{ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, DesiredState: string(desired),
-			CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
+		w.accs[i] = accessRow{ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, DesiredState: string(desired),
+			CreatedAt: w.sub.CreatedAt, UpdatedAt: w.sub.CreatedAt}
 		views[i] = svahub.AccessView{Desired: desired}
-		if policyErr != nil {
-			accs[i].LastError = svahub.ErrorMessage(policyErr)
-			views[i].Error = accs[i].LastError
-		} else {
-			views[i].Synced = freshPlan(p.Code, desired, expires).Version == 0
-			if _, seen := planOf[p.Code]; !seen {
-				planOf[p.Code] = 0
-				codes = append(codes, p.Code)
-			}
+		if w.policyErr != nil {
+			w.accs[i].LastError = svahub.ErrorMessage(w.policyErr)
+			views[i].Error = w.accs[i].LastError
+			continue
+		}
+		views[i].Synced = freshPlan(p.Code, desired, expires).Version == 0
+		if _, seen := w.planOf[p.Code]; !seen {
+			w.planOf[p.Code] = 0
+			w.codes = append(w.codes, p.Code)
 		}
 	}
 	st, msg := svahub.SubscriptionStatusOf(false, false, views)
-	sub.Status, sub.LastError = string(st), msg
-	missing := make([]newPlan, len(codes))
-	for i, c := range codes {
-		missing[i] = freshPlan(c, desired, expires)
+	w.sub.Status, w.sub.LastError = string(st), msg
+	w.missing = make([]newPlan, len(w.codes))
+	for i, c := range w.codes {
+		w.missing[i] = freshPlan(c, desired, expires)
 	}
-	record := func(made map[string]int64, old map[string]int64) {
-		for _, p := range missing {
-			if id, ok := made[p.Code]; ok {
-				planOf[p.Code] = id
-				if p.Version > 0 {
-					jobs = append(jobs, svahub.PlanJob{PlanID: id, Version: p.Version})
-				}
-			} else if id, ok := old[p.Code]; ok {
-				planOf[p.Code] = id
-				existing = append(existing, id)
-			}
-		}
-	}
+	return w
+}
 
-	done := false
-	if len(codes) > 0 && db.dialect == DialectPostgres {
-		// One statement when the account exists (see attachStatement).
-		made, old, ok, err := db.attachStatement(ctx, stx, &sub, accs, username, missing)
-		if err != nil {
-			return nil, 0, err
-		}
-		if ok {
-			record(made, old)
-			done = true
+// record notes which plans this attach made (they get a job when their
+// first aggregate has work) and which were already there.
+func (w *attachWork) record(made, old map[string]int64) {
+	for _, p := range w.missing {
+		if id, ok := made[p.Code]; ok {
+			w.planOf[p.Code] = id
+			if p.Version > 0 {
+				w.jobs = append(w.jobs, svahub.PlanJob{PlanID: id, Version: p.Version})
+			}
+		} else if id, ok := old[p.Code]; ok {
+			w.planOf[p.Code] = id
+			w.existing = append(w.existing, id)
 		}
 	}
-	if !done {
-		if len(codes) > 0 {
-			accountID, found, err := db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes)
-			if err != nil {
-				return nil, 0, err
-			}
-			var toMake []newPlan
-			for _, p := range missing {
-				if _, ok := found[p.Code]; !ok {
-					toMake = append(toMake, p)
-				}
-			}
-			made := map[string]int64{}
-			if len(toMake) > 0 {
-				if made, err = db.insertPlans(ctx, stx, accountID, pkg.IntegrationID, toMake); err != nil {
-					return nil, 0, err
-				}
-				if len(made) < len(toMake) { // created by a concurrent transaction meanwhile
-					if _, found, err = db.accountPlans(ctx, stx, pkg.IntegrationID, username, codes); err != nil {
-						return nil, 0, err
-					}
-				}
-			}
-			record(made, found)
-		}
-		for i := range accs {
-			if policyErr == nil {
-				id := planOf[accs[i].ProductCode]
-				accs[i].PlanID = &id
-			}
-		}
-		if err := db.insertSubscriptionAccesses(ctx, stx, &sub, accs); err != nil {
-			return nil, 0, err
+}
+
+// attachPlans finds or creates the plans and inserts the subscription with
+// its accesses: in one statement on PostgreSQL when the account exists
+// (attachStatement), else in a few.
+func (db *DB) attachPlans(ctx context.Context, stx *sql.Tx, w *attachWork) error {
+	if len(w.codes) > 0 && db.dialect == DialectPostgres {
+		made, old, ok, err := db.attachStatement(ctx, stx, &w.sub, w.accs, w.username, w.missing)
+		if err != nil || ok {
+			w.record(made, old)
+			return err
 		}
 	}
-	if db.queue != nil && len(jobs) > 0 {
-		if err := db.queue.EnqueueTx(ctx, stx, jobs); err != nil {
-			return nil, 0, err
+	if len(w.codes) > 0 {
+		if err := db.findOrMakePlans(ctx, stx, w); err != nil {
+			return err
 		}
 	}
-	if len(existing) > 0 {
-		// Shared plans: the general aggregate, jobs and status refresh.
-		slices.Sort(existing)
-		existing = slices.Compact(existing)
-		changed, err := db.aggregatePlans(tx, existing)
-		if err != nil {
-			return nil, 0, err
+	for i := range w.accs {
+		if w.policyErr == nil {
+			id := w.planOf[w.accs[i].ProductCode]
+			w.accs[i].PlanID = &id
 		}
-		if err := db.enqueuePlans(tx, changed); err != nil {
-			return nil, 0, err
-		}
-		var subs []int64
-		if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
-			return nil, 0, err
-		}
-		if !containsID(subs, sub.ID) {
-			subs = append(subs, sub.ID)
-		}
-		return nil, sub.ID, db.refreshStatuses(tx, subs)
 	}
-	return db.subscriptionView(&sub, accs, username), sub.ID, nil
+	return db.insertSubscriptionAccesses(ctx, stx, &w.sub, w.accs)
+}
+
+// findOrMakePlans finds the account's plans for w's codes and creates the
+// missing ones.
+func (db *DB) findOrMakePlans(ctx context.Context, stx *sql.Tx, w *attachWork) error {
+	accountID, found, err := db.accountPlans(ctx, stx, w.sub.IntegrationID, w.username, w.codes)
+	if err != nil {
+		return err
+	}
+	var toMake []newPlan
+	for _, p := range w.missing {
+		if _, ok := found[p.Code]; !ok {
+			toMake = append(toMake, p)
+		}
+	}
+	made := map[string]int64{}
+	if len(toMake) > 0 {
+		if made, err = db.insertPlans(ctx, stx, accountID, w.sub.IntegrationID, toMake); err != nil {
+			return err
+		}
+		if len(made) < len(toMake) { // created by a concurrent transaction meanwhile
+			if _, found, err = db.accountPlans(ctx, stx, w.sub.IntegrationID, w.username, w.codes); err != nil {
+				return err
+			}
+		}
+	}
+	w.record(made, found)
+	return nil
+}
+
+// refreshSharedPlans gives plans the new subscription shares with others
+// the general aggregate, their jobs, and every sharing subscription its
+// status.
+func (db *DB) refreshSharedPlans(tx *gorm.DB, existing []int64, subID int64) error {
+	slices.Sort(existing)
+	existing = slices.Compact(existing)
+	changed, err := db.aggregatePlans(tx, existing)
+	if err != nil {
+		return err
+	}
+	if err := db.enqueuePlans(tx, changed); err != nil {
+		return err
+	}
+	var subs []int64
+	if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
+		return err
+	}
+	if !containsID(subs, subID) {
+		subs = append(subs, subID)
+	}
+	return db.refreshStatuses(tx, subs)
 }
 
 // errRetryTx asks db.tx to run the transaction again: a concurrent one
@@ -576,6 +606,12 @@ func (db *DB) attachStatement(ctx context.Context, stx *sql.Tx, sub *subscriptio
 	if err != nil {
 		return nil, nil, false, subscriptionConflict(err, sub.PackageID)
 	}
+	return scanAttached(rows, sub, accs)
+}
+
+// scanAttached reads attachStatement's rows into sub and accs, and the
+// plans it made or found.
+func scanAttached(rows *sql.Rows, sub *subscriptionRow, accs []accessRow) (made, old map[string]int64, ok bool, err error) {
 	made, old = map[string]int64{}, map[string]int64{}
 	n, lost := 0, false
 	for rows.Next() {
