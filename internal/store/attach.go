@@ -478,7 +478,7 @@ func (w *attachWork) record(made, old map[string]int64) {
 // its accesses: in one statement on PostgreSQL when the account exists
 // (attachStatement), else in a few.
 func (db *DB) attachPlans(ctx context.Context, stx *sql.Tx, w *attachWork) error {
-	if len(w.codes) > 0 && db.dialect == DialectPostgres {
+	if len(w.codes) > 0 && db.dialect == DialectPostgres && !db.oneAttachPath {
 		made, old, ok, err := db.attachStatement(ctx, stx, &w.sub, w.accs, w.username, w.missing)
 		if err != nil || ok {
 			w.record(made, old)

@@ -73,6 +73,9 @@ type DB struct {
 	keys    ttlCache[string, *svahub.APIKey]
 	creds   ttlCache[int64, svahub.Credentials]
 	slots   chan struct{}
+	// oneAttachPath turns attachStatement off, so tests can hold the
+	// PostgreSQL statement and the general path to the same results.
+	oneAttachPath bool
 }
 
 // Open connects to the database. dialect is DialectSQLite (dsn is a file
