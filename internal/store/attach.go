@@ -659,20 +659,3 @@ func subscriptionConflict(err error, packageID int64) error {
 	}
 	return err
 }
-
-// subscriptionView is the API view of a subscription just written with all
-// its plans new (nothing applied on the platform yet).
-func (db *DB) subscriptionView(sub *subscriptionRow, accs []accessRow, username string) *svahub.Subscription {
-	s := &svahub.Subscription{ID: sub.ID, ServiceID: sub.ServiceID, PackageID: sub.PackageID, Description: sub.Description,
-		Origin: svahub.Origin(sub.Origin), Value: svahub.Money(sub.ValueCents), ExpiresOn: svahub.Date(sub.ExpiresOn),
-		Status: svahub.SubscriptionStatus(sub.Status), LastError: sub.LastError, Accesses: make([]svahub.Access, len(accs)),
-		CreatedAt: sub.CreatedAt.In(db.loc)}
-	for i, a := range accs {
-		v := svahub.Access{ID: a.ID, ProductCode: a.ProductCode, DesiredState: svahub.AccessState(a.DesiredState), LastError: a.LastError}
-		if a.PlanID != nil {
-			v.PlatformUser = username
-		}
-		s.Accesses[i] = v
-	}
-	return s
-}

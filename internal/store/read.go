@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -55,10 +54,8 @@ func rebindPostgres(q string) string {
 const (
 	qService = `SELECT id, plan_id, login, password_sealed, status, customer_id, customer_code, customer_name,
 		customer_document, customer_email, customer_phone, created_at, updated_at FROM services WHERE id = ?`
-	qServiceSubs = `SELECT id, service_id, package_id, description, origin, value_cents, expires_on, status, last_error,
-		created_at, cancelled_at FROM subscriptions WHERE service_id = ? ORDER BY id`
-	qServiceAccesses = `SELECT a.subscription_id, a.product_code, a.desired_state, a.last_error, acc.username,
-		p.platform_state, p.last_error, p.synced_at
+	qServiceSubs     = `SELECT ` + subscriptionColumns + ` FROM subscriptions WHERE service_id = ? ORDER BY id`
+	qServiceAccesses = `SELECT ` + accessJoinColumns + `
 		FROM subscriptions s JOIN accesses a ON a.subscription_id = s.id
 		LEFT JOIN platform_plans p ON p.id = a.plan_id
 		LEFT JOIN platform_accounts acc ON acc.id = p.account_id
@@ -87,25 +84,13 @@ func (db *DB) readService(ctx context.Context, id int64) (*svahub.CustomerServic
 	}
 	byID := map[int64]int{}
 	for rows.Next() {
-		var (
-			sub       svahub.Subscription
-			value     int64
-			created   time.Time
-			cancelled *time.Time
-			exp       string
-		)
-		if err := rows.Scan(&sub.ID, &sub.ServiceID, &sub.PackageID, &sub.Description, &sub.Origin, &value, &exp,
-			&sub.Status, &sub.LastError, &created, &cancelled); err != nil {
+		var r subscriptionRow
+		if err := rows.Scan(r.viewDest()...); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
-		sub.Value, sub.ExpiresOn, sub.CreatedAt, sub.Accesses = svahub.Money(value), svahub.Date(exp), created.In(db.loc), []svahub.Access{}
-		if cancelled != nil {
-			t := cancelled.In(db.loc)
-			sub.CancelledAt = &t
-		}
-		byID[sub.ID] = len(s.Subscriptions)
-		s.Subscriptions = append(s.Subscriptions, sub)
+		byID[r.ID] = len(s.Subscriptions)
+		s.Subscriptions = append(s.Subscriptions, *r.domain(db.loc))
 	}
 	if err := closeRows(rows); err != nil {
 		return nil, err
@@ -118,31 +103,13 @@ func (db *DB) readService(ctx context.Context, id int64) (*svahub.CustomerServic
 		return nil, err
 	}
 	for rows.Next() {
-		var (
-			subID                     int64
-			a                         svahub.Access
-			username, pstate, planErr *string
-			synced                    *time.Time
-		)
-		if err := rows.Scan(&subID, &a.ProductCode, &a.DesiredState, &a.LastError, &username, &pstate, &planErr, &synced); err != nil {
+		var a accessJoin
+		if err := rows.Scan(a.dest()...); err != nil {
 			_ = rows.Close()
 			return nil, err
 		}
-		if username != nil {
-			a.PlatformUser = *username
-		}
-		if pstate != nil {
-			a.PlatformState = svahub.AccessState(*pstate)
-		}
-		if a.LastError == "" && planErr != nil {
-			a.LastError = *planErr
-		}
-		if synced != nil {
-			t := synced.In(db.loc)
-			a.SynchronizedAt = &t
-		}
-		if i, ok := byID[subID]; ok {
-			s.Subscriptions[i].Accesses = append(s.Subscriptions[i].Accesses, a)
+		if i, ok := byID[a.SubscriptionID]; ok {
+			s.Subscriptions[i].Accesses = append(s.Subscriptions[i].Accesses, a.domain(db.loc))
 		}
 	}
 	return s, closeRows(rows)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"sort"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -429,57 +428,22 @@ func (db *DB) subscriptionViews(q *gorm.DB, rows []subscriptionRow) ([]*svahub.S
 	out := make([]*svahub.Subscription, len(rows))
 	byID := make(map[int64]*svahub.Subscription, len(rows))
 	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		s := &svahub.Subscription{ID: r.ID, ServiceID: r.ServiceID, PackageID: r.PackageID, Description: r.Description,
-			Origin: svahub.Origin(r.Origin), Value: svahub.Money(r.ValueCents), ExpiresOn: svahub.Date(r.ExpiresOn),
-			Status: svahub.SubscriptionStatus(r.Status), LastError: r.LastError, Accesses: []svahub.Access{}, CreatedAt: r.CreatedAt.In(db.loc)}
-		if r.CancelledAt != nil {
-			t := r.CancelledAt.In(db.loc)
-			s.CancelledAt = &t
-		}
-		out[i], byID[r.ID], ids[i] = s, s, r.ID
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	type row struct {
-		ID             int64
-		SubscriptionID int64
-		ProductCode    string
-		DesiredState   string
-		LastError      string
-		Username       *string
-		PlatformState  *string
-		PlanError      *string
-		SyncedAt       *time.Time
+	for i := range rows {
+		s := rows[i].domain(db.loc)
+		out[i], byID[s.ID], ids[i] = s, s, s.ID
 	}
 	base := db.gorm.WithContext(q.Statement.Context)
 	for _, chunk := range chunks(ids, 500) {
-		var rs []row
-		err := base.Table("accesses a").
-			Select("a.id, a.subscription_id, a.product_code, a.desired_state, a.last_error, acc.username, p.platform_state, p.last_error AS plan_error, p.synced_at").
+		var rs []accessJoin
+		err := base.Table("accesses a").Select(accessJoinColumns).
 			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").
 			Joins("LEFT JOIN platform_accounts acc ON acc.id = p.account_id").
 			Where("a.subscription_id IN ?", chunk).Order("a.id").Scan(&rs).Error
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rs {
-			a := svahub.Access{ID: r.ID, ProductCode: r.ProductCode, DesiredState: svahub.AccessState(r.DesiredState), LastError: r.LastError}
-			if r.Username != nil {
-				a.PlatformUser = *r.Username
-			}
-			if r.PlatformState != nil {
-				a.PlatformState = svahub.AccessState(*r.PlatformState)
-			}
-			if a.LastError == "" && r.PlanError != nil {
-				a.LastError = *r.PlanError
-			}
-			if r.SyncedAt != nil {
-				t := r.SyncedAt.In(db.loc)
-				a.SynchronizedAt = &t
-			}
-			byID[r.SubscriptionID].Accesses = append(byID[r.SubscriptionID].Accesses, a)
+		for i := range rs {
+			byID[rs[i].SubscriptionID].Accesses = append(byID[rs[i].SubscriptionID].Accesses, rs[i].domain(db.loc))
 		}
 	}
 	return out, nil
