@@ -32,7 +32,7 @@ type ConvergeArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (ConvergeArgs) Kind() string { return "converge_plan" }
+func (ConvergeArgs) Kind() string { return svahub.ConvergeJobKind }
 
 // uniqueStates leaves out completed, so a plan and version can be queued
 // again after its job finished (e.g. when a paused integration resumes).

@@ -161,12 +161,14 @@ func (db *DB) erasureScope(ctx context.Context, tx *gorm.DB, customerID int64, l
 	return sc, db.erasureAccounts(tx, sc)
 }
 
-// riverPlanID is the SQL of a converge_plan job's plan id.
-func (db *DB) riverPlanID() string {
+// riverPlanID is the SQL of a plan job's plan id (svahub.ConvergeJobKind),
+// read from river_job.args; prefix qualifies the column ("j." or "").
+func (db *DB) riverPlanID(prefix ...string) string {
+	col := strings.Join(prefix, "") + "args"
 	if db.dialect == DialectSQLite {
-		return "json_extract(args, '$.plan_id')"
+		return "json_extract(" + col + ", '$.plan_id')"
 	}
-	return "(args->>'plan_id')::bigint"
+	return "(" + col + "->>'plan_id')::bigint"
 }
 
 // queuedPlans marks the scope's plans that have a converge job waiting or
@@ -178,7 +180,7 @@ func (db *DB) queuedPlans(tx *gorm.DB, sc *erasureScope) error {
 	}
 	var queued []int64
 	err := tx.Table("river_job").Select(db.riverPlanID()).
-		Where("kind = ? AND state IN ? AND "+db.riverPlanID()+" IN ?", "converge_plan",
+		Where("kind = ? AND state IN ? AND "+db.riverPlanID()+" IN ?", convergeJobKind,
 			[]string{"available", "pending", "retryable", "running", "scheduled"}, ids).Pluck(db.riverPlanID(), &queued).Error
 	for _, id := range queued {
 		sc.queued[id] = true

@@ -99,7 +99,7 @@ func (db *DB) scrubQuoted(tx *gorm.DB, values []string) error {
 func (db *DB) dropFinishedJobs(tx *gorm.DB, sc *erasureScope, values []string) error {
 	for _, chunk := range chunks(sc.planIDs(), 500) {
 		err := tx.Exec("DELETE FROM river_job WHERE kind = ? AND state IN ? AND "+db.riverPlanID()+" IN ?",
-			"converge_plan", finishedJobStates, chunk).Error
+			convergeJobKind, finishedJobStates, chunk).Error
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 
 // convergeJobKind is the River kind of plan jobs (provision.ConvergeArgs),
 // whose args carry plan_id.
-const convergeJobKind = "converge_plan"
+const convergeJobKind = svahub.ConvergeJobKind
 
 // queuedJobStates are the River states of work waiting to run: the queue
 // depth.
@@ -162,10 +162,7 @@ func (db *DB) QueueDepths(ctx context.Context) (byIntegration map[int64]int64, t
 	if err := g.Raw("SELECT COUNT(*) FROM river_job WHERE state IN ?", queuedJobStates).Scan(&total).Error; err != nil {
 		return nil, 0, err
 	}
-	planID := "CAST(j.args->>'plan_id' AS BIGINT)"
-	if db.dialect == DialectSQLite {
-		planID = "json_extract(j.args, '$.plan_id')"
-	}
+	planID := db.riverPlanID("j.")
 	var rows []struct {
 		IntegrationID int64
 		Count         int64

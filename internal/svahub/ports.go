@@ -14,6 +14,10 @@ type Sealer interface {
 	Open(sealed string) (string, error)
 }
 
+// ConvergeJobKind is the job kind of a PlanJob in the job queue (River's
+// river_job.kind); its arguments are {"plan_id", "version"}.
+const ConvergeJobKind = "converge_plan"
+
 // PlanJob asks the provisioning engine to converge one platform plan to
 // the desired state of the given version.
 type PlanJob struct {
