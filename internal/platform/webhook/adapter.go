@@ -84,7 +84,9 @@ type Config struct {
 }
 
 // String hides the secret when printed.
-func (c Config) String() string { return fmt.Sprintf("webhook.Config{URL:%q Secret:[redacted]}", c.URL) }
+func (c Config) String() string {
+	return fmt.Sprintf("webhook.Config{URL:%q Secret:[redacted]}", c.URL)
+}
 
 // Adapter is one webhook receiver. It implements svahub.Platform.
 type Adapter struct {
