@@ -285,3 +285,11 @@ func TestSecrets(t *testing.T) {
 	_, err = webhook.New(webhook.Config{URL: "https://x.example/h", Secret: "whsec_x"})
 	require.Error(t, err)
 }
+
+func TestAdapterTimeoutIsTemporary(t *testing.T) {
+	sim, srv := webhooksim.NewServer(t, webhooksim.Options{Latency: 300 * time.Millisecond})
+	a, err := webhook.New(webhook.Config{URL: srv.URL, Secret: sim.Secret(), Timeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	pe := requireKind(t, a.Test(context.Background()), svahub.PlatformTemporary)
+	require.Zero(t, pe.Status)
+}
