@@ -1,0 +1,134 @@
+// Command webhook-sim serves an in-memory receiver of svahub's `webhook`
+// platform, for local runs and demos, and as a starting point for a real
+// receiver. See package github.com/svahub/svahub/pkg/webhook/webhooksim for
+// the behaviour and the /_sim/ introspection routes.
+//
+// Usage:
+//
+//	webhook-sim -addr 127.0.0.1:9091 -segredo whsec_... -latency 50ms
+//
+// The secret may also come from SVAHUB_WEBHOOK_SIM_SEGREDO; when neither is
+// given one is generated and printed once on stdout, to paste into the
+// integration's parametros.segredo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/svahub/svahub/pkg/webhook/webhooksim"
+)
+
+// secretEnv is the environment variable with the secret.
+const secretEnv = "SVAHUB_WEBHOOK_SIM_SEGREDO"
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr, log); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		log.Error("webhook-sim failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr string
+	opts webhooksim.Options
+}
+
+// parseFlags turns the command line and environment into the listen
+// address and receiver options.
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := flag.NewFlagSet("webhook-sim", flag.ContinueOnError)
+	fs.SetOutput(out)
+	addr := fs.String("addr", "127.0.0.1:9091", "listen address")
+	secret := fs.String("segredo", "", "signing secret whsec_... (default $"+secretEnv+", else generated)")
+	latency := fs.Duration("latency", 0, "latency added to every request")
+	tolerance := fs.Duration("tolerance", webhooksim.DefaultTolerance, "accepted distance of webhook-timestamp from the clock")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if *latency < 0 || *tolerance <= 0 {
+		return config{}, errors.New("-latency must not be negative and -tolerance must be positive")
+	}
+	if *secret == "" {
+		*secret = getenv(secretEnv)
+	}
+	return config{addr: *addr, opts: webhooksim.Options{Secret: *secret, Latency: *latency, Tolerance: *tolerance}}, nil
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer, log *slog.Logger) error {
+	cfg, err := parseFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	sim, err := webhooksim.New(cfg.opts)
+	if err != nil {
+		return err
+	}
+	if cfg.opts.Secret == "" {
+		_, _ = fmt.Fprintf(stdout, "segredo: %s\n", sim.Secret())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: logRequests(log, sim), ReadHeaderTimeout: 10 * time.Second}
+	log.Info("webhook-sim listening", "url", "http://"+ln.Addr().String()+"/", "latency", cfg.opts.Latency, "tolerance", cfg.opts.Tolerance)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// statusRecorder captures the status code for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// logRequests logs method, path, webhook-id, status and duration; bodies
+// (passwords) and signatures are never logged.
+func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "webhook_id", r.Header.Get("webhook-id"), "status", rec.status, "duration", time.Since(start))
+	})
+}
