@@ -343,7 +343,8 @@ func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credential
 		token = "" // an unreadable cached token is simply renewed
 	}
 	c := &svahub.Credentials{
-		IntegrationID: r.ID, Platform: r.Platform, ClientID: r.ClientID, ClientSecret: secret,
+		IntegrationID: r.ID, Platform: r.Platform,
+		Params:  map[string]string{"client_id": r.ClientID, "client_secret": secret, "url_base": r.BaseURL},
 		BaseURL: r.BaseURL, RateLimitRPS: r.RateLimitRPS, AccessToken: token, Active: r.Active,
 		Version: r.CredentialsVersion,
 	}

@@ -259,10 +259,10 @@ type PlanFilter struct{ Page Page }
 // Credentials are an integration's platform credentials and cached token,
 // decrypted, for the platform adapters only. Never serialised.
 type Credentials struct {
-	IntegrationID  int64
-	Platform       string
-	ClientID       string
-	ClientSecret   string
+	IntegrationID int64
+	Platform      string
+	// Params are the integration's parameters, secrets opened.
+	Params         map[string]string
 	BaseURL        string
 	RateLimitRPS   float64
 	AccessToken    string
