@@ -337,6 +337,9 @@ func (m *Manager) RenewToken(ctx context.Context, id int64) (*svahub.TokenInfo, 
 		}
 		return nil, err
 	}
+	if !s.caps.Token {
+		return m.checkConfig(ctx, id, s, creds)
+	}
 	if _, err := m.token(ctx, id, s, creds, true, Ref{}); err != nil {
 		if pe, ok := svahub.AsPlatformError(err); ok {
 			return &svahub.TokenInfo{Status: svahub.TokenError, Message: svahub.PlatformMessage(pe.Message)}, nil

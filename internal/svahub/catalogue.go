@@ -140,6 +140,24 @@ func (in *ProductInput) Normalize() {
 	in.Code = strings.TrimSpace(in.Code)
 }
 
+// freeProductInput is ProductInput for a platform without a catalogue:
+// the code is free text, 1–100 printable characters.
+type freeProductInput struct {
+	Description string `json:"descricao" validate:"required,max=200,texto"`
+	Code        string `json:"codigo" validate:"required,max=100,imprimivel"`
+}
+
+// ValidateFor checks a normalized product against the rules of a platform
+// with caps: a catalogue platform's codes are 1–64 letters, digits, '-'
+// or '_'; without a catalogue a code is free text (1–100 printable
+// characters).
+func (in ProductInput) ValidateFor(caps Capabilities) error {
+	if caps.Catalogue {
+		return Validate(&in)
+	}
+	return Validate(&freeProductInput{Description: in.Description, Code: in.Code})
+}
+
 // ProductRef is a product as embedded in a package.
 type ProductRef struct {
 	// Id do produto.
