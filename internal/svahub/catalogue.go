@@ -130,7 +130,7 @@ type Product struct {
 type ProductInput struct {
 	// Nome do produto (obrigatório, até 200 caracteres).
 	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro"`
-	// Código do produto na plataforma (obrigatório).
+	// Código do produto na plataforma (obrigatório): de 1 a 64 letras, dígitos, '-' ou '_' numa plataforma com catálogo (qualifica); texto livre de 1 a 100 caracteres imprimíveis numa plataforma sem catálogo (webhook).
 	Code string `json:"codigo" validate:"required,produto_codigo" example:"pro"`
 }
 
