@@ -1048,6 +1048,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
+                "description": "Cria os produtos que faltam e marca como verificados os códigos listados pela plataforma. Uma plataforma sem catálogo (webhook) responde 422 \"a plataforma não tem catálogo\".",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -1109,7 +1110,7 @@ const docTemplate = `{
                         }
                     },
                     "422": {
-                        "description": "urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição",
+                        "description": "urn:svahub:problema:dados-invalidos — a plataforma não tem catálogo; ou a Idempotency-Key já foi usada com outra requisição",
                         "schema": {
                             "$ref": "#/definitions/Problem"
                         }
@@ -1136,7 +1137,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Gera um token agora e responde o bloco token: \"valido\" ou \"erro\" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.",
+                "description": "Gera um token agora e responde o bloco token: \"valido\" ou \"erro\" com a mensagem da plataforma. Também confere os códigos de produto cadastrados. Numa plataforma sem token (webhook) envia o teste da plataforma (integracao.teste) e responde \"valido\" (sem expira_em) quando ele é aceito.",
                 "produces": [
                     "application/json",
                     "application/problem+json"
@@ -4145,7 +4146,7 @@ const docTemplate = `{
             ],
             "properties": {
                 "codigo": {
-                    "description": "Código do produto na plataforma (obrigatório).",
+                    "description": "Código do produto na plataforma (obrigatório): de 1 a 64 letras, dígitos, '-' ou '_' numa plataforma com catálogo (qualifica); texto livre de 1 a 100 caracteres imprimíveis numa plataforma sem catálogo (webhook).",
                     "type": "string",
                     "example": "pro"
                 },

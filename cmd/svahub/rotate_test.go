@@ -57,7 +57,7 @@ func TestRotateSecretKeyUpdatesKeyFile(t *testing.T) {
 	require.NoError(t, app.Readiness(db)(ctx))
 	creds, err := db.Credentials(ctx, good)
 	require.NoError(t, err)
-	require.NotEmpty(t, creds.ClientSecret)
+	require.NotEmpty(t, creds.Params["client_secret"])
 }
 
 // TestReadinessFailsOnUnknownSealKey opens a database whose secrets were

@@ -44,7 +44,7 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []*net.IPNet
 	// Registry overrides the platform adapters (tests); default: Qualifica.
-	Registry map[string]svahub.PlatformFactory
+	Registry map[string]svahub.Adapter
 	// Workers runs the provisioning workers in this process (else the
 	// engine only inserts jobs).
 	Workers bool
@@ -79,7 +79,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	}
 	reg := o.Registry
 	if reg == nil {
-		reg = map[string]svahub.PlatformFactory{qualificaadapter.Name: qualificaadapter.Factory(o.QualificaURL)}
+		reg = DefaultRegistry(o.QualificaURL)
 	}
 	pol, err := egress.New(o.PlatformAllowedHosts, o.QualificaURL)
 	if err != nil {
@@ -231,4 +231,17 @@ func (c *sealCheck) run() {
 	if first {
 		close(c.first)
 	}
+}
+
+// DefaultRegistry maps every `plataforma` svahub ships to its adapter. A
+// new platform is one package exporting its svahub.Adapter and one line
+// here. qualificaURL is SVAHUB_QUALIFICA_URL (Qualifica's default address).
+func DefaultRegistry(qualificaURL string) map[string]svahub.Adapter {
+	reg := map[string]svahub.Adapter{}
+	for _, a := range []svahub.Adapter{
+		qualificaadapter.Declaration(qualificaURL),
+	} {
+		reg[a.Name] = a
+	}
+	return reg
 }

@@ -208,7 +208,7 @@ func TestIntegrationSecretHandling(t *testing.T) {
 
 		creds, err := e.db.Credentials(ctx, id)
 		require.NoError(t, err)
-		require.Equal(t, secretValue, creds.ClientSecret)
+		require.Equal(t, secretValue, creds.Params["client_secret"])
 
 		// The raw column is sealed: not the plaintext, and it opens with the
 		// database's key to the plaintext.
@@ -238,7 +238,7 @@ func TestIntegrationSecretHandling(t *testing.T) {
 		requireIntegrationShape(t, r.JSON(t))
 		creds, err = e.db.Credentials(ctx, id)
 		require.NoError(t, err)
-		require.Equal(t, secret2, creds.ClientSecret)
+		require.Equal(t, secret2, creds.Params["client_secret"])
 		requireNotInTable(t, e.db.SQL(), "integrations", secret2)
 
 		for _, b := range bodies {

@@ -931,7 +931,7 @@ func hoInjectionAccepted(t *testing.T, e *simEnv, ids hoIDs) {
 			hoRequireEscaped(t, g.Body, gm["parametros"].(map[string]any)["client_id"], inj)
 			creds, err := e.db.Credentials(ctx, integ)
 			require.NoError(t, err)
-			require.Equal(t, inj, creds.ClientSecret, "secret stored verbatim")
+			require.Equal(t, inj, creds.Params["client_secret"], "secret stored verbatim")
 			require.Equal(t, "erro", gm["token"].(map[string]any)["status"], "the simulator refuses unknown credentials")
 
 			// Product descricao (create and update).

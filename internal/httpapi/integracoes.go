@@ -166,7 +166,7 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 // testIntegration godoc
 //
 //	@Summary		Testa a integração (Ações > Testar)
-//	@Description	Gera um token agora e responde o bloco token: "valido" ou "erro" com a mensagem da plataforma. Também confere os códigos de produto cadastrados.
+//	@Description	Gera um token agora e responde o bloco token: "valido" ou "erro" com a mensagem da plataforma. Também confere os códigos de produto cadastrados. Numa plataforma sem token (webhook) envia o teste da plataforma (integracao.teste) e responde "valido" (sem expira_em) quando ele é aceito.
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json

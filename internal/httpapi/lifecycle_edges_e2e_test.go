@@ -589,7 +589,7 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 		require.Equal(t, true, got["ativo"])
 		creds, err := e.db.Credentials(context.Background(), id)
 		require.NoError(t, err)
-		require.Equal(t, qualificasim.DefaultClientSecret, creds.ClientSecret, "the secret is kept")
+		require.Equal(t, qualificasim.DefaultClientSecret, creds.Params["client_secret"], "the secret is kept")
 		requireProblem(t, e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{"descricao": ""}), 422, "descricao")
 		requireProblem(t, e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{"parametros": map[string]any{"usuario": "x"}}), 422, "parametros.usuario")
 

@@ -89,7 +89,8 @@ func (s *Server) listProducts(c echo.Context) error {
 
 // syncProducts godoc
 //
-//	@Summary	Importa o catálogo da plataforma
+//	@Summary		Importa o catálogo da plataforma
+//	@Description	Cria os produtos que faltam e marca como verificados os códigos listados pela plataforma. Uma plataforma sem catálogo (webhook) responde 422 "a plataforma não tem catálogo".
 //	@Tags		produtos
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -101,7 +102,7 @@ func (s *Server) listProducts(c echo.Context) error {
 //	@Failure	403				{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
 //	@Failure	404				{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
 //	@Failure	409				{object}	Problem	"urn:svahub:problema:conflito — a requisição com a mesma Idempotency-Key ainda está em andamento"
-//	@Failure	422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos); ou a Idempotency-Key já foi usada com outra requisição"
+//	@Failure	422				{object}	Problem	"urn:svahub:problema:dados-invalidos — a plataforma não tem catálogo; ou a Idempotency-Key já foi usada com outra requisição"
 //	@Failure	500				{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Failure	503				{object}	Problem	"urn:svahub:problema:indisponivel — dependência fora do ar ou serviço não pronto"
 //	@Router		/api/v1/integracoes/{id}/produtos/sincronizar [post]

@@ -501,7 +501,7 @@ func secScenario(t *testing.T, dialect string, echoBody bool) {
 	require.NoError(t, err)
 	require.NotEmpty(t, creds.AccessToken)
 	require.Contains(t, tokens, creds.AccessToken, "the tap saw the current token")
-	require.Equal(t, secret2, creds.ClientSecret)
+	require.Equal(t, secret2, creds.Params["client_secret"])
 
 	t.Run("database", func(t *testing.T) {
 		found, counts := secScanDB(t, e.db, secrets)

@@ -145,18 +145,47 @@ func (c *Catalogue) verify(ctx context.Context, integrationID int64, code string
 	return false, unknownCode(code, items)
 }
 
-func validProduct(in *svahub.ProductInput) error {
-	in.Normalize()
-	return svahub.Validate(in)
+// productRules returns the capabilities that decide how a product of
+// integrationID is checked. An integration whose platform no adapter
+// serves keeps the strict code rule (its products stay unverified).
+func (c *Catalogue) productRules(ctx context.Context, integrationID int64) (svahub.Capabilities, error) {
+	caps, err := c.m.Capabilities(ctx, integrationID)
+	if svahub.ErrorCode(err) == svahub.EINVALID {
+		return svahub.FullCapabilities, nil
+	}
+	return caps, err
 }
 
-// CreateProduct checks the code against the platform catalogue when it is
-// reachable, then saves the product with `verificado` accordingly.
-func (c *Catalogue) CreateProduct(ctx context.Context, integrationID int64, in svahub.ProductInput) (*svahub.Product, error) {
-	if err := validProduct(&in); err != nil {
-		return nil, err
+// checkProduct validates in under the platform's rules and, for a
+// platform with a catalogue, checks the code against it; it answers
+// whether the code is verified. An unknown integration (or product,
+// lookup) is reported after the input is found valid under the strict rule.
+func (c *Catalogue) checkProduct(ctx context.Context, integrationID int64, in *svahub.ProductInput, lookup error) (bool, error) {
+	in.Normalize()
+	caps, err := svahub.FullCapabilities, lookup
+	if err == nil {
+		caps, err = c.productRules(ctx, integrationID)
 	}
-	ok, err := c.verify(ctx, integrationID, in.Code)
+	if err != nil && svahub.ErrorCode(err) != svahub.ENOTFOUND {
+		return false, err
+	}
+	if verr := in.ValidateFor(caps); verr != nil {
+		return false, verr
+	}
+	if err != nil {
+		return false, err
+	}
+	if !caps.Catalogue {
+		return false, nil // free text, never verified
+	}
+	return c.verify(ctx, integrationID, in.Code)
+}
+
+// CreateProduct checks the code against the platform catalogue when the
+// platform has one and is reachable, then saves the product with
+// `verificado` accordingly.
+func (c *Catalogue) CreateProduct(ctx context.Context, integrationID int64, in svahub.ProductInput) (*svahub.Product, error) {
+	ok, err := c.checkProduct(ctx, integrationID, &in, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -165,22 +194,21 @@ func (c *Catalogue) CreateProduct(ctx context.Context, integrationID int64, in s
 
 // UpdateProduct is CreateProduct's rule for updates.
 func (c *Catalogue) UpdateProduct(ctx context.Context, id int64, in svahub.ProductInput) (*svahub.Product, error) {
-	if err := validProduct(&in); err != nil {
-		return nil, err
-	}
 	p, err := c.CatalogueStore.FindProductByID(ctx, id)
-	if err != nil {
-		return nil, err
+	var integrationID int64
+	if err == nil {
+		integrationID = p.IntegrationID
 	}
-	ok, err := c.verify(ctx, p.IntegrationID, in.Code)
+	ok, err := c.checkProduct(ctx, integrationID, &in, err)
 	if err != nil {
 		return nil, err
 	}
 	return c.CatalogueStore.UpdateVerifiedProduct(ctx, id, in, ok)
 }
 
-// TestIntegration renews the token now ("Ações > Testar") and, when it is
-// valid, re-checks the stored product codes against the catalogue. It
+// TestIntegration renews the token now ("Ações > Testar"; a platform
+// without a token runs its svahub.Tester instead) and, when it is valid
+// and the platform has a catalogue, re-checks the stored product codes against the catalogue. It
 // answers the integration's token block as stored, so the instant reads
 // exactly as GET /integracoes/{id} shows it (business time zone).
 func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.TokenInfo, error) {
@@ -191,6 +219,9 @@ func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.Toke
 	if err != nil || info.Status != svahub.TokenValid {
 		return info, err
 	}
+	if caps, err := c.m.Capabilities(ctx, id); err != nil || !caps.Catalogue {
+		return c.storedToken(ctx, id, info, err)
+	}
 	if items, err := c.m.Catalogue(ctx, id); err == nil {
 		valid := make(map[string]bool, len(items))
 		for _, it := range items {
@@ -200,11 +231,20 @@ func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.Toke
 			return nil, err
 		}
 	}
+	return c.storedToken(ctx, id, info, nil)
+}
+
+// storedToken answers the token block as stored after a test whose own
+// answer is info.
+func (c *Catalogue) storedToken(ctx context.Context, id int64, info *svahub.TokenInfo, err error) (*svahub.TokenInfo, error) {
+	if err != nil {
+		return nil, err
+	}
 	integ, err := c.CatalogueStore.FindIntegrationByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if integ.Token.Status != svahub.TokenValid || integ.Token.ExpiresAt == nil {
+	if integ.Token.Status != svahub.TokenValid || (integ.Token.ExpiresAt == nil && info.ExpiresAt != nil) {
 		return info, nil // the credentials changed meanwhile: this renewal's own answer
 	}
 	return &integ.Token, nil
@@ -212,10 +252,16 @@ func (c *Catalogue) TestIntegration(ctx context.Context, id int64) (*svahub.Toke
 
 // SyncProducts imports the platform catalogue: missing codes become
 // products (named as on the platform), every listed code is verified, and
-// the integration's products are returned.
+// the integration's products are returned. A platform without a catalogue
+// answers 422.
 func (c *Catalogue) SyncProducts(ctx context.Context, id int64) ([]*svahub.Product, error) {
 	if _, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err != nil {
 		return nil, err
+	}
+	if caps, err := c.productRules(ctx, id); err != nil {
+		return nil, err
+	} else if !caps.Catalogue {
+		return nil, svahub.Errorf(svahub.EINVALID, "a plataforma não tem catálogo")
 	}
 	items, err := c.m.Catalogue(ctx, id)
 	if err != nil {
@@ -242,7 +288,12 @@ func (c *Catalogue) SyncProducts(ctx context.Context, id int64) ([]*svahub.Produ
 		if name == "" {
 			name = it.Code
 		}
-		_, err := c.CatalogueStore.CreateVerifiedProduct(ctx, id, svahub.ProductInput{Description: name, Code: it.Code}, true)
+		in := svahub.ProductInput{Description: name, Code: it.Code}
+		in.Normalize()
+		err := in.ValidateFor(svahub.FullCapabilities)
+		if err == nil {
+			_, err = c.CatalogueStore.CreateVerifiedProduct(ctx, id, in, true)
+		}
 		if err != nil && svahub.ErrorCode(err) != svahub.ECONFLICT {
 			if svahub.ErrorCode(err) == svahub.EINVALID {
 				c.m.opts.Logger.Warn("catalogue item not importable", "integration", id, "code", it.Code)

@@ -34,8 +34,8 @@ type Store interface {
 
 // Options configure a Manager.
 type Options struct {
-	// Registry maps `plataforma` to its adapter factory.
-	Registry map[string]svahub.PlatformFactory
+	// Registry maps `plataforma` to its adapter declaration.
+	Registry map[string]svahub.Adapter
 	// Timeout bounds one platform call (default 10s).
 	Timeout time.Duration
 	// RateLimitRPS is the default per-integration request rate (default 10).
@@ -73,6 +73,7 @@ type session struct {
 	fingerprint string
 	platform    svahub.Platform
 	name        string
+	caps        svahub.Capabilities
 
 	mu        sync.Mutex
 	token     string
@@ -127,9 +128,23 @@ func (m *Manager) Known(name string) bool {
 	return ok
 }
 
+// Adapter returns the declaration of the platform named name.
+func (m *Manager) Adapter(name string) (svahub.Adapter, bool) {
+	a, ok := m.opts.Registry[name]
+	return a, ok
+}
+
 func fingerprint(c *svahub.Credentials, rps float64) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%g", c.Platform, c.BaseURL, c.ClientID, c.ClientSecret, rps)
+	fmt.Fprintf(h, "%s\x00%s\x00%g", c.Platform, c.BaseURL, rps)
+	keys := make([]string, 0, len(c.Params))
+	for k := range c.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, c.Params[k])
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -150,15 +165,15 @@ func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Cred
 	if s, ok := m.sessions[id]; ok && s.fingerprint == fp {
 		return s, creds, nil
 	}
-	factory, ok := m.opts.Registry[creds.Platform]
+	ad, ok := m.opts.Registry[creds.Platform]
 	if !ok {
 		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
 	}
-	p, err := factory(svahub.PlatformConfig{BaseURL: creds.BaseURL, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
+	p, err := ad.New(svahub.PlatformConfig{BaseURL: creds.BaseURL, Params: creds.Params, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &session{fingerprint: fp, platform: p, name: creds.Platform, token: creds.AccessToken, expiresAt: creds.TokenExpiresAt}
+	s := &session{fingerprint: fp, platform: p, name: creds.Platform, caps: ad.Capabilities, token: creds.AccessToken, expiresAt: creds.TokenExpiresAt}
 	m.sessions[id] = s
 	return s, creds, nil
 }
@@ -174,6 +189,9 @@ type Ref struct {
 // token returns a usable token, renewing it when it is missing, about to
 // expire, or force is set.
 func (m *Manager) token(ctx context.Context, id int64, s *session, creds *svahub.Credentials, force bool, ref Ref) (string, error) {
+	if !s.caps.Token {
+		return "", nil // the platform needs no token: every call gets ""
+	}
 	s.mu.Lock()
 	tok, exp := s.token, s.expiresAt
 	s.mu.Unlock()
@@ -318,6 +336,9 @@ func (m *Manager) RenewToken(ctx context.Context, id int64) (*svahub.TokenInfo, 
 			return &svahub.TokenInfo{Status: svahub.TokenError, Message: svahub.ErrorMessage(err)}, nil
 		}
 		return nil, err
+	}
+	if !s.caps.Token {
+		return m.checkConfig(ctx, id, s, creds)
 	}
 	if _, err := m.token(ctx, id, s, creds, true, Ref{}); err != nil {
 		if pe, ok := svahub.AsPlatformError(err); ok {

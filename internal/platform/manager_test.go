@@ -29,7 +29,8 @@ func (s *stub) Catalogue(ctx context.Context, _ string) ([]svahub.CatalogueItem,
 
 func newManager(t *testing.T, db *store.DB, p *stub, opts platform.Options) (*platform.Manager, int64) {
 	t.Helper()
-	opts.Registry = map[string]svahub.PlatformFactory{"stub": func(svahub.PlatformConfig) (svahub.Platform, error) { return p, nil }}
+	opts.Registry = map[string]svahub.Adapter{"stub": {Name: "stub", Capabilities: svahub.FullCapabilities,
+		New: func(svahub.PlatformConfig) (svahub.Platform, error) { return p, nil }}}
 	opts.QuickRetries = -1
 	m := platform.NewManager(db, opts)
 	secret := "s1"

@@ -343,7 +343,8 @@ func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credential
 		token = "" // an unreadable cached token is simply renewed
 	}
 	c := &svahub.Credentials{
-		IntegrationID: r.ID, Platform: r.Platform, ClientID: r.ClientID, ClientSecret: secret,
+		IntegrationID: r.ID, Platform: r.Platform,
+		Params:  map[string]string{"client_id": r.ClientID, "client_secret": secret, "url_base": r.BaseURL},
 		BaseURL: r.BaseURL, RateLimitRPS: r.RateLimitRPS, AccessToken: token, Active: r.Active,
 		Version: r.CredentialsVersion,
 	}
@@ -402,14 +403,21 @@ func (db *DB) FindProducts(ctx context.Context, f svahub.ProductFilter) ([]*svah
 	return out, total, nil
 }
 
-func validateProduct(in *svahub.ProductInput) error {
+// validateProduct checks in: strict is the code rule of a platform with a
+// catalogue (CreateProduct, UpdateProduct); the Verified variants are
+// called by the platform layer, which applied the platform's own rule,
+// and check only what holds for every platform (free text codes).
+func validateProduct(in *svahub.ProductInput, strict bool) error {
 	in.Normalize()
-	return svahub.Validate(in)
+	return in.ValidateFor(svahub.Capabilities{Catalogue: strict})
 }
 
 // CreateProduct registers a product code under an integration; the code is
 // unique within the integration.
 func (db *DB) CreateProduct(ctx context.Context, integrationID int64, in svahub.ProductInput) (*svahub.Product, error) {
+	if err := validateProduct(&in, true); err != nil {
+		return nil, err
+	}
 	return db.createProduct(ctx, integrationID, in, false)
 }
 
@@ -419,7 +427,7 @@ func (db *DB) CreateVerifiedProduct(ctx context.Context, integrationID int64, in
 }
 
 func (db *DB) createProduct(ctx context.Context, integrationID int64, in svahub.ProductInput, verified bool) (*svahub.Product, error) {
-	if err := validateProduct(&in); err != nil {
+	if err := validateProduct(&in, false); err != nil {
 		return nil, err
 	}
 	if _, err := db.FindIntegrationByID(ctx, integrationID); err != nil {
@@ -442,6 +450,9 @@ func productCodeTaken(code string) error {
 
 // UpdateProduct changes a product's description and code.
 func (db *DB) UpdateProduct(ctx context.Context, id int64, in svahub.ProductInput) (*svahub.Product, error) {
+	if err := validateProduct(&in, true); err != nil {
+		return nil, err
+	}
 	return db.updateProduct(ctx, id, in, nil)
 }
 
@@ -452,7 +463,7 @@ func (db *DB) UpdateVerifiedProduct(ctx context.Context, id int64, in svahub.Pro
 }
 
 func (db *DB) updateProduct(ctx context.Context, id int64, in svahub.ProductInput, verified *bool) (*svahub.Product, error) {
-	if err := validateProduct(&in); err != nil {
+	if err := validateProduct(&in, false); err != nil {
 		return nil, err
 	}
 	var r productRow

@@ -39,7 +39,7 @@ func TestCatalogue(t *testing.T) {
 		require.NotContains(t, raw, "s3cr3t")
 		creds, err := db.Credentials(ctx, integ.ID)
 		require.NoError(t, err)
-		require.Equal(t, "s3cr3t", creds.ClientSecret)
+		require.Equal(t, "s3cr3t", creds.Params["client_secret"])
 
 		p1, err := db.CreateProduct(ctx, integ.ID, svahub.ProductInput{Description: "Pro", Code: "pro"})
 		require.NoError(t, err)

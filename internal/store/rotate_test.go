@@ -58,7 +58,7 @@ func TestRotateSecrets(t *testing.T) {
 		require.ErrorIs(t, open(oldKey).CheckSealKeys(ctx), secret.ErrUnknownKey, "the old key alone no longer opens them")
 		creds, err := fresh.Credentials(ctx, integ.ID)
 		require.NoError(t, err)
-		require.Equal(t, "segredo-antigo", creds.ClientSecret)
+		require.Equal(t, "segredo-antigo", creds.Params["client_secret"])
 		require.Equal(t, "token-xyz", creds.AccessToken)
 		var sealed string
 		require.NoError(t, fresh.SQL().QueryRowContext(ctx, "SELECT password_sealed FROM services WHERE id = 42").Scan(&sealed))

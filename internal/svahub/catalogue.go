@@ -130,7 +130,7 @@ type Product struct {
 type ProductInput struct {
 	// Nome do produto (obrigatório, até 200 caracteres).
 	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica Pro"`
-	// Código do produto na plataforma (obrigatório).
+	// Código do produto na plataforma (obrigatório): de 1 a 64 letras, dígitos, '-' ou '_' numa plataforma com catálogo (qualifica); texto livre de 1 a 100 caracteres imprimíveis numa plataforma sem catálogo (webhook).
 	Code string `json:"codigo" validate:"required,produto_codigo" example:"pro"`
 }
 
@@ -138,6 +138,24 @@ type ProductInput struct {
 func (in *ProductInput) Normalize() {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Code = strings.TrimSpace(in.Code)
+}
+
+// freeProductInput is ProductInput for a platform without a catalogue:
+// the code is free text, 1–100 printable characters.
+type freeProductInput struct {
+	Description string `json:"descricao" validate:"required,max=200,texto"`
+	Code        string `json:"codigo" validate:"required,max=100,imprimivel"`
+}
+
+// ValidateFor checks a normalized product against the rules of a platform
+// with caps: a catalogue platform's codes are 1–64 letters, digits, '-'
+// or '_'; without a catalogue a code is free text (1–100 printable
+// characters).
+func (in ProductInput) ValidateFor(caps Capabilities) error {
+	if caps.Catalogue {
+		return Validate(&in)
+	}
+	return Validate(&freeProductInput{Description: in.Description, Code: in.Code})
 }
 
 // ProductRef is a product as embedded in a package.
@@ -259,10 +277,10 @@ type PlanFilter struct{ Page Page }
 // Credentials are an integration's platform credentials and cached token,
 // decrypted, for the platform adapters only. Never serialised.
 type Credentials struct {
-	IntegrationID  int64
-	Platform       string
-	ClientID       string
-	ClientSecret   string
+	IntegrationID int64
+	Platform      string
+	// Params are the integration's parameters, secrets opened.
+	Params         map[string]string
 	BaseURL        string
 	RateLimitRPS   float64
 	AccessToken    string

@@ -51,6 +51,9 @@ func newValidator() *validator.Validate {
 	must(v.RegisterValidation("usuario_politica", func(fl validator.FieldLevel) bool {
 		return UsernamePolicy(fl.Field().String()).Valid()
 	}))
+	must(v.RegisterValidation("imprimivel", func(fl validator.FieldLevel) bool {
+		return printable(fl.Field().String())
+	}))
 	must(v.RegisterValidation("texto", func(fl validator.FieldLevel) bool {
 		s := fl.Field().String()
 		return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
@@ -127,6 +130,8 @@ func fieldMessage(fe validator.FieldError) string {
 		return "valor inválido: use um de login_autenticacao, cpf_cnpj, email, codigo_cliente"
 	case "texto":
 		return "texto inválido: UTF-8 inválido ou caractere nulo"
+	case "imprimivel":
+		return "texto inválido: só caracteres imprimíveis"
 	case "unique":
 		return "itens repetidos"
 	}

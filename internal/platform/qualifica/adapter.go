@@ -18,11 +18,37 @@ import (
 // Name is the `plataforma` value of this adapter.
 const Name = svahub.PlatformQualifica
 
+// Declaration is the Qualifica adapter as the registry knows it: client_id
+// (required), client_secret (required on create, secret), url_base (an
+// address; "" uses defaultURL, SVAHUB_QUALIFICA_URL), every capability.
+func Declaration(defaultURL string) svahub.Adapter {
+	return svahub.Adapter{
+		Name: Name,
+		Params: []svahub.ParamSpec{
+			{Name: ParamClientID, Required: true, MaxLen: 200},
+			{Name: ParamClientSecret, RequiredOnCreate: true, Secret: true, MaxLen: 500},
+			{Name: ParamBaseURL, URL: true, MaxLen: 500},
+		},
+		Capabilities: svahub.FullCapabilities,
+		New:          Factory(defaultURL),
+	}
+}
+
+// Qualifica's parameter names.
+const (
+	ParamClientID     = "client_id"
+	ParamClientSecret = "client_secret"
+	ParamBaseURL      = "url_base"
+)
+
 // Factory returns a svahub.PlatformFactory; defaultURL is used for
 // integrations without url_base (SVAHUB_QUALIFICA_URL).
 func Factory(defaultURL string) svahub.PlatformFactory {
 	return func(cfg svahub.PlatformConfig) (svahub.Platform, error) {
-		base := cfg.BaseURL
+		base := cfg.Params[ParamBaseURL]
+		if base == "" {
+			base = cfg.BaseURL
+		}
 		if base == "" {
 			base = defaultURL
 		}
@@ -39,7 +65,7 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 		}
 		// The transmission of each call records the platform's real status.
 		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus), qualifica.WithHTTPClient(cfg.HTTPClient))
-		return &Adapter{client: qualifica.New(base, opts...), clientID: cfg.ClientID, secret: cfg.ClientSecret}, nil
+		return &Adapter{client: qualifica.New(base, opts...), clientID: cfg.Params[ParamClientID], secret: cfg.Params[ParamClientSecret]}, nil
 	}
 }
 
