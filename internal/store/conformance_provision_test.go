@@ -1,0 +1,267 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// claim claims plan and requires the lease.
+func (e *confEnv) claim(plan int64) *store.PlanWork {
+	e.t.Helper()
+	w, ok, err := e.db.ClaimPlan(e.ctx, plan, time.Minute)
+	require.NoError(e.t, err)
+	require.True(e.t, ok, "the plan is free to claim")
+	return w
+}
+
+func confProvision() []confCase {
+	return []confCase{
+		{"Provision/ClaimPlan", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ, pkg := e.catalogue()
+			sub, plan, account := e.subscription(201, pkg.ID, "2027-05-01")
+			w := e.claim(plan)
+			require.Equal(t, plan, w.PlanID)
+			require.Equal(t, integ.ID, w.IntegrationID)
+			require.True(t, w.IntegrationActive)
+			require.Equal(t, account, w.AccountID)
+			require.Equal(t, "pro", w.ProductCode)
+			require.Equal(t, svahub.AccessActive, w.Desired)
+			require.Equal(t, svahub.Date("2027-05-01"), w.DesiredExpiry)
+			require.Equal(t, sub.ID, w.SubscriptionID)
+			require.Greater(t, w.Version, w.AppliedVersion)
+			_, ok, err := e.db.ClaimPlan(e.ctx, plan, time.Minute)
+			require.NoError(t, err)
+			require.False(t, ok, "a second claim fails while the lease holds")
+			e.clock.Advance(2 * time.Minute)
+			_, ok, err = e.db.ClaimPlan(e.ctx, plan, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok, "an expired lease can be claimed again")
+			_, _, err = e.db.ClaimPlan(e.ctx, plan+100, time.Minute)
+			code(t, svahub.ENOTFOUND, err)
+		}},
+		{"Provision/ReleasePlan", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(211, pkg.ID, "")
+			e.claim(plan)
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			e.claim(plan)
+		}},
+		{"Provision/CompletePlan", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub, plan, _ := e.subscription(221, pkg.ID, "2027-05-01")
+			w := e.claim(plan)
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "2027-05-01", true))
+			w2 := e.claim(plan) // the lease was released
+			require.Equal(t, w.Version, w2.AppliedVersion, "the completed version is applied")
+			require.Equal(t, svahub.AccessActive, w2.PlatformState)
+			require.Equal(t, svahub.Date("2027-05-01"), w2.PlatformExpiry)
+			pending, err := e.db.PendingPlans(e.ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, pending)
+			got, err := e.db.FindSubscriptionByID(e.ctx, sub.ID)
+			require.NoError(t, err)
+			require.Equal(t, svahub.SubActive, got.Status)
+			// Stale work never lowers the applied version.
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version-1, svahub.AccessActive, "2027-05-01", true))
+			w3 := e.claim(plan)
+			require.Equal(t, w.Version, w3.AppliedVersion)
+		}},
+		{"Provision/FailPlan", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub, plan, _ := e.subscription(231, pkg.ID, "")
+			w := e.claim(plan)
+			require.NoError(t, e.db.FailPlan(e.ctx, plan, w.Version, svahub.AccessNone, "produto inexistente"))
+			got, err := e.db.FindSubscriptionByID(e.ctx, sub.ID)
+			require.NoError(t, err)
+			require.Equal(t, svahub.SubError, got.Status)
+			require.Contains(t, got.Accesses[0].LastError+got.LastError, "produto inexistente")
+			pending, err := e.db.PendingPlans(e.ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, pending, "a plan in erro is not swept again")
+			w2 := e.claim(plan)
+			require.Equal(t, w.Version, w2.ErrorVersion)
+		}},
+		{"Provision/MarkUncertain", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(241, pkg.ID, "")
+			w := e.claim(plan)
+			require.False(t, w.Uncertain)
+			require.NoError(t, e.db.MarkUncertain(e.ctx, plan))
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			w = e.claim(plan)
+			require.True(t, w.Uncertain)
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "", true))
+			require.False(t, e.claim(plan).Uncertain, "CompletePlan clears the uncertainty")
+		}},
+		{"Provision/NotePlatformState", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(251, pkg.ID, "")
+			e.claim(plan)
+			require.NoError(t, e.db.MarkUncertain(e.ctx, plan))
+			require.NoError(t, e.db.NotePlatformState(e.ctx, plan, svahub.AccessSuspended, "2027-01-01"))
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			w := e.claim(plan)
+			require.Equal(t, svahub.AccessSuspended, w.PlatformState)
+			require.Equal(t, svahub.Date("2027-01-01"), w.PlatformExpiry)
+			require.False(t, w.Uncertain)
+			require.Less(t, w.AppliedVersion, w.Version, "noting a state applies no version")
+		}},
+		{"Provision/PendingPlans", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ, pkg := e.catalogue()
+			_, plan, _ := e.subscription(261, pkg.ID, "")
+			pending, err := e.db.PendingPlans(e.ctx, 10)
+			require.NoError(t, err)
+			require.Len(t, pending, 1)
+			require.Equal(t, plan, pending[0].PlanID)
+			off := false
+			_, err = e.db.UpdateIntegration(e.ctx, integ.ID, svahub.IntegrationUpdate{Active: &off})
+			require.NoError(t, err)
+			pending, err = e.db.PendingPlans(e.ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, pending, "plans of inactive integrations wait")
+		}},
+		{"Provision/EnqueuePending", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(271, pkg.ID, "")
+			before := len(e.queue.Jobs())
+			n, err := e.db.EnqueuePending(e.ctx, 10)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			jobs := e.queue.Jobs()
+			require.Len(t, jobs, before+1)
+			require.Equal(t, plan, jobs[len(jobs)-1].PlanID)
+		}},
+		{"Provision/ExpireSubscriptions", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub, _, _ := e.subscription(281, pkg.ID, "2026-11-25")
+			n, err := e.db.ExpireSubscriptions(e.ctx)
+			require.NoError(t, err)
+			require.Zero(t, n)
+			e.clock.Advance(6 * 24 * time.Hour)
+			n, err = e.db.ExpireSubscriptions(e.ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			got, err := e.db.FindSubscriptionByID(e.ctx, sub.ID)
+			require.NoError(t, err)
+			require.Equal(t, svahub.SubExpired, got.Status)
+			n, err = e.db.ExpireSubscriptions(e.ctx)
+			require.NoError(t, err)
+			require.Zero(t, n, "idempotent")
+		}},
+		{"Provision/ReconcileCandidates", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ, pkg := e.catalogue()
+			_, plan, account := e.subscription(291, pkg.ID, "")
+			got, err := e.db.ReconcileCandidates(e.ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, got, "an unsynchronised plan is no candidate")
+			require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-291"))
+			w := e.claim(plan)
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, w.DesiredExpiry, true))
+			got, err = e.db.ReconcileCandidates(e.ctx, 10)
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			require.Equal(t, store.ReconcileCandidate{PlanID: plan, IntegrationID: integ.ID, PlatformUserID: "u-291", ProductCode: "pro",
+				Desired: svahub.AccessActive, DesiredExpiry: w.DesiredExpiry, PlatformState: svahub.AccessActive, Version: w.Version}, got[0])
+		}},
+		{"Provision/MarkDrift", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(301, pkg.ID, "")
+			w := e.claim(plan)
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, w.DesiredExpiry, true))
+			ok, err := e.db.MarkDrift(e.ctx, plan, w.Version, svahub.AccessActive, w.DesiredExpiry, false)
+			require.NoError(t, err)
+			require.False(t, ok, "no drift, no repair")
+			before := len(e.queue.Jobs())
+			ok, err = e.db.MarkDrift(e.ctx, plan, w.Version, svahub.AccessSuspended, w.DesiredExpiry, true)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Len(t, e.queue.Jobs(), before+1)
+			w2 := e.claim(plan)
+			require.Equal(t, w.Version+1, w2.Version)
+			require.Equal(t, svahub.AccessSuspended, w2.PlatformState)
+			ok, err = e.db.MarkDrift(e.ctx, plan, w.Version, svahub.AccessSuspended, w.DesiredExpiry, true)
+			require.NoError(t, err)
+			require.False(t, ok, "a stale version repairs nothing")
+		}},
+		{"Provision/ForgetPlatformUser", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, account := e.subscription(311, pkg.ID, "")
+			require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-311"))
+			w := e.claim(plan)
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, w.DesiredExpiry, true))
+			require.NoError(t, e.db.ForgetPlatformUser(e.ctx, plan))
+			w2 := e.claim(plan)
+			require.Empty(t, w2.PlatformUserID)
+			require.Equal(t, svahub.AccessNone, w2.PlatformState)
+			require.Greater(t, w2.Version, w2.AppliedVersion, "queued again from nothing")
+			code(t, svahub.ENOTFOUND, e.db.ForgetPlatformUser(e.ctx, plan+100))
+		}},
+		{"Provision/AccountUser", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, _, account := e.subscription(321, pkg.ID, "")
+			u, err := e.db.AccountUser(e.ctx, account)
+			require.NoError(t, err)
+			require.Equal(t, "Cliente", u.Name)
+			require.NotEmpty(t, u.Username)
+			_, err = e.db.AccountUser(e.ctx, account+100)
+			code(t, svahub.ENOTFOUND, err)
+		}},
+		{"Provision/ClaimAccount", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, _, account := e.subscription(331, pkg.ID, "")
+			ok, user, err := e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Empty(t, user)
+			ok, _, err = e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.False(t, ok, "a second claim fails while the lease holds")
+			_, _, err = e.db.ClaimAccount(e.ctx, account+100, time.Minute)
+			code(t, svahub.ENOTFOUND, err)
+		}},
+		{"Provision/SetPlatformUser", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, _, account := e.subscription(341, pkg.ID, "")
+			ok, _, err := e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-341"))
+			ok, user, err := e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.False(t, ok, "an account with a user is not claimed")
+			require.Equal(t, "u-341", user)
+		}},
+		{"Provision/ReleaseAccount", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, _, account := e.subscription(351, pkg.ID, "")
+			ok, _, err := e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.NoError(t, e.db.ReleaseAccount(e.ctx, account))
+			ok, _, err = e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok, "a released account can be claimed again")
+		}},
+	}
+}
