@@ -71,8 +71,8 @@ func confIntegrations() []confCase {
 			integ := e.integration()
 			c, err := e.db.Credentials(e.ctx, integ.ID)
 			require.NoError(t, err)
-			require.Equal(t, "s3cr3t", c.ClientSecret, "the secret is opened")
-			require.Equal(t, "cid", c.ClientID)
+			require.Equal(t, "s3cr3t", c.Params["client_secret"], "the secret is opened")
+			require.Equal(t, "cid", c.Params["client_id"])
 			require.True(t, c.Active)
 			var sealed string
 			e.scalar("SELECT client_secret_sealed FROM integrations WHERE id = ?", &sealed, integ.ID)

@@ -357,7 +357,7 @@ func confRotate() []confCase {
 			require.Zero(t, n, "idempotent")
 			c, err := openKeys(t, d, dsn, newKey).Credentials(e.ctx, integ.ID)
 			require.NoError(t, err)
-			require.Equal(t, "s3cr3t", c.ClientSecret, "the new key alone opens it")
+			require.Equal(t, "s3cr3t", c.Params["client_secret"], "the new key alone opens it")
 		}},
 		{"Rotate/CheckSealKeys", func(t *testing.T, d string) {
 			dsn := storetest.DSN(t, d)
