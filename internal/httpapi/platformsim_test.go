@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -69,9 +70,11 @@ type platformSim interface {
 	// FailNext makes the next n requests for op answer status; n = 0
 	// clears it.
 	FailNext(op svahub.Operation, status int, n int)
-	// SetDown makes every provisioning request fail (5xx) until called
+	// SetDown makes every provisioning request answer 503 until called
 	// with false.
 	SetDown(down bool)
+	// Dump describes what the platform holds, for failure messages.
+	Dump() string
 }
 
 // simUser is a platform user as the suites check it.
@@ -90,6 +93,8 @@ type simOptions struct {
 	// Products is the catalogue for platforms that have one (codes);
 	// empty means the simulator's default.
 	Products []string
+	// Now is the simulator's clock (plan expiry); nil means time.Now.
+	Now func() time.Time
 }
 
 // platformCase is one row of platformsUnderTest.
@@ -98,10 +103,12 @@ type platformCase struct {
 	start func(t *testing.T, o simOptions) platformSim
 }
 
+// qualificaCase is the Qualifica row, also used alone by the
+// Qualifica-only tests that need platform-neutral helpers.
+var qualificaCase = platformCase{name: "qualifica", start: func(t *testing.T, o simOptions) platformSim { return newQualificaPlatform(t, o) }}
+
 // platformsUnderTest are the platforms the table-driven suites run on.
-var platformsUnderTest = []platformCase{
-	{name: "qualifica", start: func(t *testing.T, o simOptions) platformSim { return newQualificaPlatform(t, o) }},
-}
+var platformsUnderTest = []platformCase{qualificaCase}
 
 // eachPlatform runs fn for every platform in platformsUnderTest and every
 // dialect (storetest.Each), as subtests platform/dialect.
@@ -165,7 +172,7 @@ var qualificaCallKeys = map[svahub.Operation]string{
 
 func newQualificaPlatform(t *testing.T, o simOptions) *qualificaPlatform {
 	t.Helper()
-	opts := qualificasim.Options{Latency: o.Latency}
+	opts := qualificasim.Options{Latency: o.Latency, Now: o.Now}
 	for _, c := range o.Products {
 		opts.Catalogue = append(opts.Catalogue, qualifica.Product{Code: c, Name: "Produto " + c})
 	}
@@ -244,6 +251,11 @@ func (q *qualificaPlatform) User(username string) (simUser, bool) {
 		out.Plans = append(out.Plans, p.Product)
 	}
 	return out, true
+}
+
+func (q *qualificaPlatform) Dump() string {
+	raw, _ := json.Marshal(q.sim.Users())
+	return string(raw)
 }
 
 func (q *qualificaPlatform) UserCount() int { return len(q.sim.Users()) }
