@@ -41,7 +41,14 @@ import (
 // Tests that exercise what only Qualifica has (catalogue sync, OAuth token
 // renewal, read-back with consultar and reconciliation, recovery through
 // GetUser, the simulator's raw API) stay on newSimEnv (Qualifica only) and
-// say so in a comment.
+// say so in a comment. Whole files on newSimEnv for that reason:
+// catalogue_rules_test.go and catalogue_test.go (catalogue and verificado),
+// platform_test.go (token lifetime and renewal, testar), egress_e2e_test.go
+// and secrets_test.go (Qualifica's url_base, client_secret and token
+// traffic), ratelimit_shown_test.go (Qualifica's
+// limite_requisicoes_por_segundo). retention_e2e_test.go, hostile_test.go
+// and the idempotency edge tests only need some platform, not a particular
+// one.
 
 // platformSim is a content platform's simulator as the lifecycle suites see
 // it: what the platform holds, how often it was called, and failure

@@ -57,6 +57,9 @@ func (c *clock) Set(t time.Time) {
 	c.now = t
 }
 
+// newSimEnv is the wired svahub over the Qualifica simulator only. The tests
+// on it (rather than on eachPlatform/newPlatformEnv) are Qualifica-specific
+// or not about the platform; see platformsim_test.go.
 func newSimEnv(t *testing.T, dialect string, simOpts qualificasim.Options) *simEnv {
 	t.Helper()
 	return newSimEnvClock(t, dialect, simOpts, &clock{})
