@@ -216,6 +216,10 @@ func (q *qualificaPlatform) injectFailure(w http.ResponseWriter, op svahub.Opera
 	}
 	q.mu.Lock()
 	f, ok := q.fail[op]
+	if !ok && op == svahub.OpActivatePlan { // the same PUT on Qualifica
+		op = svahub.OpUpdateExpiry
+		f, ok = q.fail[op]
+	}
 	if ok {
 		f.n--
 		if f.n <= 0 {
