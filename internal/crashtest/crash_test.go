@@ -7,9 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 const (
@@ -26,20 +23,20 @@ const (
 // every service, with every user created once and nothing pendente or erro.
 func TestCrashConvergence(t *testing.T) {
 	skipShort(t)
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		runCrash(t, dialect)
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		runCrash(t, dialect, pc)
 	})
 }
 
-func runCrash(t *testing.T, dialect string) {
+func runCrash(t *testing.T, dialect string, pc platformCase) {
 	t0 := time.Now()
 	phase := func(f string, a ...any) {
 		t.Logf("[%s +%5.1fs] %s", dialect, time.Since(t0).Seconds(), fmt.Sprintf(f, a...))
 	}
-	sim := qualificasim.NewServer(t, qualificasim.Options{Latency: 2 * time.Millisecond, Seed: crashSeed})
+	sim := pc.start(t, simOptions{Latency: 2 * time.Millisecond, Seed: crashSeed})
 	s := NewServer(t, dialect, sim, ServerOptions{Env: map[string]string{"SVAHUB_PLATFORM_TIMEOUT": crashPlatformTimeout.String()}})
 	s.Start()
-	cat := setupCatalogue(t, s, sim.URL())
+	cat := setupCatalogue(t, s, sim)
 	phase("started, catalogue ready")
 
 	ids := make([]int64, crashServices)
@@ -124,7 +121,7 @@ func runCrash(t *testing.T, dialect string) {
 
 	e := Expect{Model: m, Services: ids, ComboPackage: cat.Package}
 	probs, waited := e.waitConverged(t, s, sim, recoveryDeadline(s, crashPlatformTimeout, 30*time.Second))
-	phase("convergence: %d problems after %s; simulator calls %v", len(probs), waited.Round(time.Millisecond), sim.Calls())
+	phase("convergence: %d problems after %s; simulator calls %v", len(probs), waited.Round(time.Millisecond), sim.Describe())
 	// check compared every subscription with its desired status (so none is
 	// pendente or erro) and every platform plan with the desired state.
 	if len(probs) > 0 {

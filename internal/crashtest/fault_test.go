@@ -26,6 +26,10 @@ const (
 // converge. A few services also carry a package whose product is not on the
 // platform (saved unverified while the integration pointed at a closed
 // port): exactly those subscriptions end in erro.
+//
+// Qualifica only (see platform_test.go): a product refused by code needs a
+// catalogue, and it revokes OAuth tokens and uses the simulator's rate
+// limit and random 503/timeout rates.
 func TestFaultConvergence(t *testing.T) {
 	skipShort(t)
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -39,7 +43,8 @@ func runFaults(t *testing.T, dialect string) {
 		t.Logf("[%s +%5.1fs] %s", dialect, time.Since(t0).Seconds(), fmt.Sprintf(f, a...))
 	}
 	sim := qualificasim.NewServer(t, qualificasim.Options{TimeoutDelay: 300 * time.Millisecond, Seed: faultSeed})
-	s := NewServer(t, dialect, sim, ServerOptions{Env: map[string]string{"SVAHUB_PLATFORM_TIMEOUT": faultPlatformTimeout.String()}})
+	plat := qualificaPlatform{sim}
+	s := NewServer(t, dialect, plat, ServerOptions{Env: map[string]string{"SVAHUB_PLATFORM_TIMEOUT": faultPlatformTimeout.String()}})
 	s.Start()
 
 	// The integration first points at a closed port: products are saved
@@ -152,7 +157,7 @@ func runFaults(t *testing.T, dialect string) {
 	phase("final desired states: %v", counts)
 
 	e := Expect{Model: m, Services: ids, ComboPackage: comboPkg, Broken: broken, BrokenPkg: ghostPkg, BrokenCode: ghostCode}
-	probs, waited := e.waitConverged(t, s, sim, time.Now().Add(faultConvergeWait))
+	probs, waited := e.waitConverged(t, s, plat, time.Now().Add(faultConvergeWait))
 	calls := sim.Calls()
 	phase("convergence: %d problems after %s; simulator calls %v", len(probs), waited.Round(time.Millisecond), calls)
 	for _, k := range []string{qualificasim.Call5xx, qualificasim.CallTimeout, qualificasim.Call429} {

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // svahubBin is the binary built once by TestMain ("" under -short).
@@ -111,8 +110,8 @@ type ServerOptions struct {
 }
 
 // NewServer prepares (but does not start) svahub over a fresh database of
-// dialect, talking to sim by default (SVAHUB_QUALIFICA_URL).
-func NewServer(t *testing.T, dialect string, sim *qualificasim.Sim, o ServerOptions) *Server {
+// dialect, talking to the platform simulator sim (its Env) when not nil.
+func NewServer(t *testing.T, dialect string, sim platformSim, o ServerOptions) *Server {
 	t.Helper()
 	dsn := o.DSN
 	if dsn == "" {
@@ -131,7 +130,9 @@ func NewServer(t *testing.T, dialect string, sim *qualificasim.Sim, o ServerOpti
 		"SVAHUB_PLATFORM_ALLOWED_HOSTS": "127.0.0.1",
 	}
 	if sim != nil {
-		env["SVAHUB_QUALIFICA_URL"] = sim.URL()
+		for k, v := range sim.Env() {
+			env[k] = v
+		}
 	}
 	for k, v := range o.Env {
 		env[k] = v

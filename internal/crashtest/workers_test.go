@@ -8,8 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store"
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // TestTwoWorkerProcesses runs an API-only process and two `svahub worker`
@@ -17,14 +16,14 @@ import (
 // workers and each piece of it is done exactly once.
 func TestTwoWorkerProcesses(t *testing.T) {
 	skipShort(t)
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		if dialect != store.DialectPostgres {
 			t.Skip("several processes on one database is the PostgreSQL deployment (SQLite runs a single instance)")
 		}
-		sim := qualificasim.NewServer(t, qualificasim.Options{Latency: 5 * time.Millisecond})
+		sim := pc.start(t, simOptions{Latency: 5 * time.Millisecond})
 		api := NewServer(t, dialect, sim, ServerOptions{Args: []string{"serve", "--workers=false"}})
 		api.Start()
-		setupCatalogue(t, api, sim.URL())
+		setupCatalogue(t, api, sim)
 		w1 := NewServer(t, dialect, sim, ServerOptions{Args: []string{"worker"}, DSN: api.DSN, Env: map[string]string{"SVAHUB_MAX_WORKERS": "2"}})
 		w2 := NewServer(t, dialect, sim, ServerOptions{Args: []string{"worker"}, DSN: api.DSN, Env: map[string]string{"SVAHUB_MAX_WORKERS": "2"}})
 		w1.Start()
@@ -51,9 +50,8 @@ func TestTwoWorkerProcesses(t *testing.T) {
 		for _, u := range users {
 			require.Equal(t, 1, u.CreateCalls, u.Username)
 		}
-		calls := sim.Calls()
-		require.Equal(t, n, calls[qualificasim.OpCreateUser])
-		require.Equal(t, n, calls[qualificasim.OpPutPlan])
+		require.Equal(t, n, sim.Calls(svahub.OpCreateUser))
+		require.Equal(t, n, sim.Calls(svahub.OpActivatePlan))
 
 		// In River: every converge job ran once, and both workers took some.
 		ctx := context.Background()

@@ -36,9 +36,10 @@ type Catalogue struct {
 // comboPlan is the HubSoft id_servico of the combo plan.
 const comboPlan = 500
 
-// setupCatalogue creates one Qualifica integration (suspender_inadimplencia
-// true) at urlBase, product "pro", one package with it and a combo plan.
-func setupCatalogue(t *testing.T, s *Server, urlBase string) Catalogue {
+// setupCatalogue creates one integration of sim's platform
+// (suspender_inadimplencia true), product "pro", one package with it and a
+// combo plan.
+func setupCatalogue(t *testing.T, s *Server, sim platformSim) Catalogue {
 	t.Helper()
 	var c Catalogue
 	var integ struct {
@@ -47,8 +48,8 @@ func setupCatalogue(t *testing.T, s *Server, urlBase string) Catalogue {
 			Status string `json:"status"`
 		} `json:"token"`
 	}
-	s.Call(t, "POST", "/api/v1/integracoes", integrationBody(urlBase), 201).JSON(t, &integ)
-	if integ.Token.Status != "valido" {
+	s.Call(t, "POST", "/api/v1/integracoes", sim.Integration(), 201).JSON(t, &integ)
+	if sim.HasCatalogue() && integ.Token.Status != "valido" {
 		t.Fatalf("integration token %q, want valido", integ.Token.Status)
 	}
 	c.Integration = integ.ID
@@ -58,7 +59,7 @@ func setupCatalogue(t *testing.T, s *Server, urlBase string) Catalogue {
 	}
 	s.Call(t, "POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", c.Integration),
 		map[string]any{"descricao": "Qualifica Pro", "codigo": "pro"}, 201).JSON(t, &prod)
-	if !prod.Verified {
+	if sim.HasCatalogue() && !prod.Verified {
 		t.Fatalf("product pro not verified against the simulator")
 	}
 	c.Product = prod.ID
@@ -296,7 +297,7 @@ type Expect struct {
 }
 
 // check compares the API and the simulator with e.
-func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem {
+func (e Expect) check(t *testing.T, s *Server, sim platformSim) []Problem {
 	t.Helper()
 	var probs []Problem
 	add := func(id int64, f string, a ...any) { probs = append(probs, Problem{id, fmt.Sprintf(f, a...)}) }
@@ -326,13 +327,8 @@ func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem 
 	}
 	for _, id := range e.Services {
 		want := e.Model.Desired(id)
-		u, ok := sim.UserByUsername(login(id))
-		plans := map[string]string{}
-		if ok {
-			for _, p := range u.Plans {
-				plans[p.Product] = p.Status
-			}
-		}
+		u, ok := sim.User(login(id))
+		plans := u.Plans
 		got, has := plans["pro"]
 		switch {
 		case want == "ativo" && !ok:
@@ -394,7 +390,7 @@ func (e Expect) check(t *testing.T, s *Server, sim *qualificasim.Sim) []Problem 
 // more work it knows of), then compares the world with e. Past deadline it
 // keeps waiting only while the pendente backlog still shrinks (a slow
 // machine), for at most maxWait in all.
-func (e Expect) waitConverged(t *testing.T, s *Server, sim *qualificasim.Sim, deadline time.Time) ([]Problem, time.Duration) {
+func (e Expect) waitConverged(t *testing.T, s *Server, sim platformSim, deadline time.Time) ([]Problem, time.Duration) {
 	t.Helper()
 	const stall, maxWait = 20 * time.Second, 4 * time.Minute
 	start := time.Now()

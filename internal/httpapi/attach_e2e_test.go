@@ -10,8 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store"
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // TestAttachAnswerMatchesStoredState checks the lean attach path (POST
@@ -42,8 +41,8 @@ func rebindT(dialect, q string) string {
 
 func TestAttachAnswerMatchesStoredState(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "login_autenticacao"}, map[string]any{"suspender_inadimplencia": true, "ativo": false}), "id_integracao")
 		pro, premium, cursos := laProduct(e, integ, "pro"), laProduct(e, integ, "premium"), laProduct(e, integ, "1001")
 		pkgBoth := laPackage(e, integ, "10.00", pro, premium)
@@ -176,8 +175,9 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		require.Equal(t, before, after)
 
 		// Resuming the integration converges everything on the simulator.
-		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true, "suspender_inadimplencia": true,
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "usuario": "login_autenticacao", "url_base": e.sim.URL()}})
+		body := e.plat.Integration(map[string]any{"usuario": "login_autenticacao"})
+		body["ativo"], body["suspender_inadimplencia"] = true, true
+		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), body)
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		e.waitStatus(idOf(s1, "id_assinatura"), "ativo")
 		e.waitStatus(idOf(s2, "id_assinatura"), "ativo")
@@ -187,7 +187,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		e.waitSimPlan("login7001", "1001", "ativo")
 		_, exp := e.simPlan("login7001", "pro")
 		require.Equal(t, d2, exp)
-		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser], "only the enabled service needs a platform user")
+		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser), "only the enabled service needs a platform user")
 	})
 }
 
@@ -199,8 +199,8 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 // member and the latest expiry.
 func TestConcurrentAttachSharedAccount(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "cpf_cnpj"}, map[string]any{"ativo": false}), "id_integracao")
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		const n = 12
@@ -238,14 +238,15 @@ func TestConcurrentAttachSharedAccount(t *testing.T) {
 		require.Equal(t, "ativo", desired)
 		require.Equal(t, laDate(1, n-1), expiry, "the latest expiry of the members")
 
-		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "ativo": true,
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "usuario": "cpf_cnpj", "url_base": e.sim.URL()}})
+		body := e.plat.Integration(map[string]any{"usuario": "cpf_cnpj"})
+		body["ativo"] = true
+		r = e.do("PUT", path("/api/v1/integracoes/%d", integ), body)
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		for _, a := range answers {
 			e.waitStatus(idOf(a.JSON(t), "id_assinatura"), "ativo")
 		}
 		_, exp := e.simPlan("52998224725", "pro")
 		require.Equal(t, laDate(1, n-1), exp)
-		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser])
+		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser))
 	})
 }

@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // TestConcurrentIdenticalAttach: 50 identical POST /servicos/{id}/pacotes at
@@ -17,8 +14,8 @@ import (
 // partial unique index, not by luck.
 func TestConcurrentIdenticalAttach(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7001, nil).Status)
 
@@ -43,7 +40,7 @@ func TestConcurrentIdenticalAttach(t *testing.T) {
 		items := r.JSON(t)["itens"].([]any)
 		require.Len(t, items, 1)
 		e.waitStatus(idOf(items[0].(map[string]any), "id_assinatura"), "ativo")
-		u, ok := e.sim.UserByUsername("login7001")
+		u, ok := e.plat.User("login7001")
 		require.True(t, ok)
 		require.Equal(t, 1, u.CreateCalls)
 		require.Len(t, u.Plans, 1)
@@ -55,8 +52,8 @@ func TestConcurrentIdenticalAttach(t *testing.T) {
 // while it is still running.
 func TestConcurrentIdempotentPosts(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7002, nil).Status)
 		body := fmt.Sprintf(`{"id_pacote": %d}`, pkg)
@@ -100,8 +97,8 @@ func TestConcurrentIdempotentPosts(t *testing.T) {
 // with the platform in the state of the last committed write.
 func TestConcurrentStatusFlips(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7003, nil).Status)
 		r := e.do("POST", "/api/v1/servicos/7003/pacotes", map[string]any{"id_pacote": pkg})

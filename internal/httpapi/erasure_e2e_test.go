@@ -127,12 +127,12 @@ func searchDatabase(t *testing.T, e *simEnv, dialect string, values []string) ma
 // the transmissions' ids, dates and outcomes are unchanged.
 func TestCustomerErasure(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		sp, err := time.LoadLocation("America/Sao_Paulo")
 		require.NoError(t, err)
 		clk := &clock{}
 		clk.Set(time.Date(2026, 9, 10, 12, 0, 0, 0, sp))
-		e := newSimEnvClock(t, dialect, qualificasim.Options{}, clk)
+		e := newPlatformEnvWith(t, dialect, pc, simOptions{}, clk, nil)
 		x, y := erasureSetup(t, e)
 		clk.Set(time.Date(2026, 10, 20, 12, 0, 0, 0, sp))
 		erasureRefused(t, e, x)
@@ -353,6 +353,8 @@ func erasureSetup(t *testing.T, e *simEnv) (x, y erasurePerson) {
 // (the same e-mail under the e-mail policy). Erasing one keeps the username
 // the other still needs (and says so), removes the rest, and the platform
 // user can still be created again from the remaining customer's data.
+// Qualifica only: it resets the simulator (qualificasim.Reset) to see what
+// a re-created user carries.
 func TestCustomerErasureSharedAccount(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica"
+	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
@@ -130,8 +130,8 @@ func laIDs(t *testing.T, r response) []int64 {
 
 func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
 		p2 := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
@@ -154,13 +154,13 @@ func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 		}
 		e.waitSimPlan("login5001", "pro", "ativo")
 		e.waitSimPlan("login5001", "premium", "ativo")
-		u, ok := e.sim.UserByUsername("login5001")
+		u, ok := e.plat.User("login5001")
 		require.True(t, ok)
 		require.Equal(t, 1, u.CreateCalls)
 		require.Equal(t, "senha5001", u.Password)
 		// Two plans of one new account: the account lease lets only one of
 		// them send the credentials.
-		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser])
+		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser))
 	})
 }
 
@@ -168,8 +168,8 @@ func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 
 func TestLifecycleA_UsernamePolicies(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		type policy struct {
 			name, user, pass string
 			pkg              int64
@@ -194,13 +194,13 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 			got := e.waitStatus(p.sub, "ativo")
 			require.Equal(t, p.user, laAccess(got)["usuario_plataforma"], "policy %s", p.name)
 			e.waitSimPlan(p.user, "pro", "ativo")
-			u, ok := e.sim.UserByUsername(p.user)
+			u, ok := e.plat.User(p.user)
 			require.True(t, ok, "policy %s: no platform user %q", p.name, p.user)
 			require.Equal(t, p.pass, u.Password, "policy %s", p.name)
 			require.Equal(t, 1, u.CreateCalls, "policy %s", p.name)
 		}
-		require.Len(t, e.sim.Users(), 4)
-		creates := e.sim.Calls()[qualificasim.OpCreateUser]
+		require.Equal(t, 4, e.plat.UserCount())
+		creates := e.plat.Calls(svahub.OpCreateUser)
 		require.Equal(t, 4, creates)
 
 		// Empty source: a customer without e-mail under the email policy.
@@ -210,8 +210,8 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 		got := e.waitStatus(sub, "erro")
 		require.Equal(t, "cliente sem e-mail cadastrado", got["ultimo_erro"])
 		require.Equal(t, "cliente sem e-mail cadastrado", laAccess(got)["ultimo_erro"])
-		require.Equal(t, creates, e.sim.Calls()[qualificasim.OpCreateUser], "no platform call for an empty source")
-		require.Len(t, e.sim.Users(), 4)
+		require.Equal(t, creates, e.plat.Calls(svahub.OpCreateUser), "no platform call for an empty source")
+		require.Equal(t, 4, e.plat.UserCount())
 		tr := e.do("GET", path("/api/v1/transmissoes?id_assinatura=%d", sub), nil)
 		require.Equal(t, 200, tr.Status, "%s", tr.Body)
 		require.Empty(t, tr.JSON(t)["itens"], "no transmission for an empty source")
@@ -222,8 +222,8 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 
 func TestLifecycleA_DebtSuspension(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		// Two integrations on one simulator: distinct username policies so
 		// their platform users do not collide.
 		on := laIntegration(e, "login_autenticacao", true)
@@ -251,7 +251,7 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 			status, _ := e.simPlan("C5001", "premium")
 			require.Equal(t, "ativo", status, st)
 			require.Equal(t, "ativo", e.subscription(subOff)["status"], st)
-			require.Equal(t, i+1, e.sim.Calls()[qualificasim.OpSuspend], st)
+			require.Equal(t, i+1, e.plat.Calls(svahub.OpSuspend), st)
 
 			laSetStatus(e, 5001, "servico_habilitado")
 			e.waitSimPlan("login5001", "pro", "ativo")
@@ -259,7 +259,7 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 			require.Equal(t, "ativo", e.subscription(subOff)["status"], st)
 			status, _ = e.simPlan("C5001", "premium")
 			require.Equal(t, "ativo", status, st)
-			require.Equal(t, i+1, e.sim.Calls()[qualificasim.OpReactivate], st)
+			require.Equal(t, i+1, e.plat.Calls(svahub.OpReactivate), st)
 		}
 	})
 }
@@ -268,8 +268,8 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 
 func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		on := laIntegration(e, "login_autenticacao", true)
 		off := laIntegration(e, "codigo_cliente", false)
 		pkgOn := laPackage(e, on, "10.00", laProduct(e, on, "pro"))
@@ -291,7 +291,7 @@ func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 		e.waitSimPlan("C5001", "premium", "ativo")
 		e.waitStatus(subOn, "ativo")
 		e.waitStatus(subOff, "ativo")
-		require.Equal(t, 2, e.sim.Calls()[qualificasim.OpCreateUser])
+		require.Equal(t, 2, e.plat.Calls(svahub.OpCreateUser))
 	})
 }
 
@@ -299,8 +299,8 @@ func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 
 func TestLifecycleA_Cancellation(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkgA := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		pkgB := laPackage(e, integ, "20.00", laProduct(e, integ, "premium"))
@@ -348,7 +348,7 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 		e.waitSimPlan("login5002", "pro", "cancelado")
 		e.waitStatus(subC, "cancelado")
 
-		u, _ := e.sim.UserByUsername("login5001")
+		u, _ := e.plat.User("login5001")
 		require.Equal(t, 1, u.CreateCalls)
 	})
 }
@@ -357,9 +357,8 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 
 func TestLifecycleA_PlanChange(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		cat := []qualifica.Product{{Code: "p1", Name: "P1"}, {Code: "p2", Name: "P2"}, {Code: "p3", Name: "P3"}, {Code: "p4", Name: "P4"}}
-		e := newSimEnv(t, dialect, qualificasim.Options{Catalogue: cat})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{Products: []string{"p1", "p2", "p3", "p4"}})
 		integ := laIntegration(e, "login_autenticacao", true)
 		pk := map[string]int64{}
 		for _, c := range []string{"p1", "p2", "p3", "p4"} {
@@ -413,10 +412,10 @@ func TestLifecycleA_PlanChange(t *testing.T) {
 		// Plans of one new account converge concurrently, so a second create
 		// may reach the platform and be adopted (409, same referencia); the
 		// user itself is created once.
-		u, ok := e.sim.UserByUsername("login5001")
+		u, ok := e.plat.User("login5001")
 		require.True(t, ok)
 		require.Equal(t, 1, u.CreateCalls)
-		require.Len(t, e.sim.Users(), 1)
+		require.Equal(t, 1, e.plat.UserCount())
 
 		// No plan at all (id_servico null): every plano subscription goes,
 		// the avulso one stays.
@@ -434,6 +433,8 @@ func TestLifecycleA_PlanChange(t *testing.T) {
 
 // --- 7. credentials are never re-sent ---
 
+// Qualifica only: it changes the password on the platform side
+// (qualificasim.SetPassword), which a webhook receiver has no API for.
 func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -485,8 +486,8 @@ func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 
 func TestLifecycleA_SharedAccount(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "cpf_cnpj", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		const user = "52998224725"
@@ -508,8 +509,8 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 			_, exp := e.simPlan(user, "pro")
 			return exp == d2
 		})
-		require.Len(t, e.sim.Users(), 1, "one platform user")
-		u, _ := e.sim.UserByUsername(user)
+		require.Equal(t, 1, e.plat.UserCount(), "one platform user")
+		u, _ := e.plat.User(user)
 		require.Len(t, u.Plans, 1, "one platform plan")
 		require.Equal(t, 1, u.CreateCalls)
 		require.Equal(t, user, u.Password)
@@ -521,7 +522,7 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 		st, _ := e.simPlan(user, "pro")
 		require.Equal(t, "ativo", st)
 		require.Equal(t, "ativo", e.subscription(sub2)["status"])
-		require.Zero(t, e.sim.Calls()[qualificasim.OpSuspend])
+		require.Zero(t, e.plat.Calls(svahub.OpSuspend))
 		laSetStatus(e, 5001, "servico_habilitado")
 		e.waitStatus(sub1, "ativo")
 
@@ -537,14 +538,14 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 		e.waitStatus(sub1, "ativo")
 		st, _ = e.simPlan(user, "pro")
 		require.Equal(t, "ativo", st)
-		require.Zero(t, e.sim.Calls()[qualificasim.OpCancel])
+		require.Zero(t, e.plat.Calls(svahub.OpCancel))
 
 		// Cancelling both → cancelado.
 		r = e.do("DELETE", path("/api/v1/servicos/5001/pacotes/%d", sub1), nil)
 		require.Equal(t, 204, r.Status, "%s", r.Body)
 		e.waitSimPlan(user, "pro", "cancelado")
 		e.waitStatus(sub1, "cancelado")
-		require.Equal(t, 1, e.sim.Calls()[qualificasim.OpCreateUser])
+		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser))
 	})
 }
 
@@ -552,8 +553,8 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 
 func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		r := e.putService(5001, map[string]any{"status_prefixo": "aguardando_instalacao"})
@@ -568,13 +569,13 @@ func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 		got := e.subscription(sub)
 		require.Equal(t, "pendente", got["status"])
 		require.Empty(t, laAccess(got)["estado_plataforma"])
-		require.Empty(t, e.sim.Users(), "no platform user while aguardando_instalacao")
-		require.Zero(t, e.sim.Calls()[qualificasim.OpCreateUser])
+		require.Zero(t, e.plat.UserCount(), "no platform user while aguardando_instalacao")
+		require.Zero(t, e.plat.Calls(svahub.OpCreateUser))
 
 		laSetStatus(e, 5001, "servico_habilitado")
 		e.waitStatus(sub, "ativo")
 		e.waitSimPlan("login5001", "pro", "ativo")
-		u, ok := e.sim.UserByUsername("login5001")
+		u, ok := e.plat.User("login5001")
 		require.True(t, ok)
 		require.Equal(t, 1, u.CreateCalls)
 
@@ -590,8 +591,8 @@ func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 
 func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		const secret = "S3nh4-Secreta-XYZ"
 		r := e.putService(5001, map[string]any{"senha": secret, "cliente": laCustomer(900, "C900", "529.982.247-25", "a@example.com")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
@@ -639,8 +640,8 @@ func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 
 func TestLifecycleA_Validation(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica"
+	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
@@ -45,12 +45,12 @@ func lbAt(t *testing.T, s string) time.Time {
 
 // lbClockEnv is a simEnv whose store and simulator share one settable clock
 // starting at start.
-func lbClockEnv(t *testing.T, dialect, start string, opts qualificasim.Options) *simEnv {
+func lbClockEnv(t *testing.T, dialect, start string, pc platformCase, opts simOptions) *simEnv {
 	t.Helper()
 	clk := &clock{}
 	clk.Set(lbAt(t, start))
 	opts.Now = clk.Now
-	return newSimEnvClock(t, dialect, opts, clk)
+	return newPlatformEnvWith(t, dialect, pc, opts, clk, nil)
 }
 
 // lbAttach attaches a package (body fields) to a service and returns the
@@ -105,7 +105,7 @@ func lbWaitStatus(e *simEnv, sub int64, status string) map[string]any {
 			return got
 		}
 		if time.Now().After(deadline) {
-			users, _ := json.Marshal(e.sim.Users())
+			users := e.plat.Dump()
 			e.t.Fatalf("timed out waiting for subscription %d %s: last %v\nplatform users: %s\ntransmissions: %v",
 				sub, status, got, users, lbTransmissions(e, path("id_assinatura=%d", sub)))
 		}
@@ -123,7 +123,7 @@ func lbWaitSimPlanOf(e *simEnv, sub int64, username, product, status string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			users, _ := json.Marshal(e.sim.Users())
+			users := e.plat.Dump()
 			e.t.Fatalf("timed out waiting for %s/%s %s on the platform: subscription %v\nplatform users: %s\ntransmissions: %v\njobs: %s",
 				username, product, status, e.subscription(sub), users, lbTransmissions(e, path("id_assinatura=%d", sub)), lbJobs(e))
 		}
@@ -295,9 +295,9 @@ func lbPutServices(e *simEnv, ids []int64, extra map[string]any, workers int) {
 // 1. Default expiry: same day and month next year in São Paulo; 29 Feb → 28 Feb.
 func TestLBExpiryDefault(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		// 02:30 UTC on the 28th is still the 27th in São Paulo.
-		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", qualificasim.Options{})
+		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 
 		require.Equal(t, 201, e.putService(6101, nil).Status)
@@ -334,9 +334,9 @@ func TestLBExpiryDefault(t *testing.T) {
 // past the date the subscription is expirado; moving it forward revives it.
 func TestLBExpiryPatchAndExpire(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", qualificasim.Options{})
+		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(6201, nil).Status)
 		sub := idOf(lbAttach(e, 6201, map[string]any{"id_pacote": pkg}), "id_assinatura")
@@ -417,6 +417,10 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 
 // 4. An unknown product code fails permanently with the platform's message;
 // fixing the code and retransmitir activates it.
+//
+// Qualifica only: the error comes from a code missing in Qualifica's
+// catalogue (products saved unverified, then verified); the
+// platform-neutral version is TestLBPermanentErrorRetransmit.
 func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -489,18 +493,61 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 	})
 }
 
+// 4b. A permanent refusal (4xx) of ativar_plano puts the subscription in
+// erro with the platform's status; it is not retried on its own;
+// retransmitir activates it, without a second user.
+func TestLBPermanentErrorRetransmit(t *testing.T) {
+	t.Parallel()
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
+		e.plat.FailNext(svahub.OpActivatePlan, 422, 1)
+		require.Equal(t, 201, e.putService(6451, nil).Status)
+		sub := idOf(lbAttach(e, 6451, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		got := lbWaitStatus(e, sub, "erro")
+		require.NotEmpty(t, got["ultimo_erro"], "%v", got)
+		require.NotEmpty(t, laAccess(got)["ultimo_erro"])
+		found := false
+		for _, tr := range lbTransmissions(e, path("id_assinatura=%d&resultado=erro", sub)) {
+			if tr["operacao"] == "ativar_plano" {
+				require.EqualValues(t, 422, tr["status_http"], "%v", tr)
+				found = true
+			}
+		}
+		require.True(t, found, "no ativar_plano erro transmission")
+		require.Len(t, lbItems(e, e.do("GET", "/api/v1/assinaturas?status=erro", nil)), 1)
+
+		// Not retried on its own.
+		calls := e.plat.Calls(svahub.OpActivatePlan)
+		leQuiet(e)
+		require.Equal(t, calls, e.plat.Calls(svahub.OpActivatePlan))
+		require.Equal(t, "erro", e.subscription(sub)["status"])
+
+		r := e.do("POST", path("/api/v1/assinaturas/%d/retransmitir", sub), nil)
+		require.Equal(t, 202, r.Status, "%s", r.Body)
+		got = lbWaitStatus(e, sub, "ativo")
+		require.Empty(t, got["ultimo_erro"])
+		require.Empty(t, laAccess(got)["ultimo_erro"])
+		e.waitSimPlan("login6451", "pro", "ativo")
+		u, ok := e.plat.User("login6451")
+		require.True(t, ok)
+		require.Equal(t, 1, u.CreateCalls)
+		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser))
+	})
+}
+
 // 5a. 5xx during a status change are temporary: logged, retried, converged.
 func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(6501, nil).Status)
 		sub := idOf(lbAttach(e, 6501, map[string]any{"id_pacote": pkg}), "id_assinatura")
 		lbWaitStatus(e, sub, "ativo")
 		e.waitSimPlan("login6501", "pro", "ativo")
 
-		e.sim.SetFaults(1.0, 0)
+		e.plat.SetDown(true)
 		lbSetStatus(e, 6501, "suspenso_pedido_cliente")
 		var trs []map[string]any
 		e.eventually("temporary errors logged", func() bool {
@@ -517,7 +564,7 @@ func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 		st, _ := e.simPlan("login6501", "pro")
 		require.Equal(t, "ativo", st)
 
-		e.sim.SetFaults(0, 0)
+		e.plat.SetDown(false)
 		e.waitSimPlan("login6501", "pro", "suspenso")
 		got = lbWaitStatus(e, sub, "suspenso")
 		require.Empty(t, got["ultimo_erro"])
@@ -526,6 +573,8 @@ func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 }
 
 // 5b. 429 with Retry-After: work is snoozed and everything converges.
+//
+// Qualifica only: it uses the simulator's per-client rate limit.
 func TestLBRateLimitedConverges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -565,6 +614,9 @@ func TestLBRateLimitedConverges(t *testing.T) {
 }
 
 // 6. An inactive integration holds its work; re-activating releases it.
+//
+// Qualifica only: it re-saves Qualifica's parametros and checks the OAuth
+// token is kept.
 func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -653,8 +705,8 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 // 7. Billing feed: pro rata by São Paulo days; the cancel day is not billed.
 func TestLBBillingFeed(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := lbClockEnv(t, dialect, "2026-11-01T12:00:00-03:00", qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := lbClockEnv(t, dialect, "2026-11-01T12:00:00-03:00", pc, simOptions{})
 		_, pkg30 := e.catalogue(nil, nil, "30.00", "pro")
 		_, pkg2990 := e.catalogue(nil, nil, "29.90", "premium")
 		_, pkg0 := e.catalogue(nil, nil, "0.00", "1001")
@@ -723,7 +775,7 @@ func TestLBBillingFeed(t *testing.T) {
 // 8. Batch status change: 1,000 items over ~300 real services.
 func TestLBBatchStatus(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		// modernc SQLite under -race costs ~200 ms per write transaction and
 		// serialises every writer: fewer real services there keep the suite
 		// within its time budget; the batch is 1,000 items on both.
@@ -732,18 +784,17 @@ func TestLBBatchStatus(t *testing.T) {
 			nReal = 120
 		}
 		const base = int64(20001)
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "9.90", "pro")
 		r := e.do("PUT", "/api/v1/planos/900", map[string]any{"descricao": "Fibra + Qualifica", "pacotes": []int64{pkg}})
 		require.Contains(t, []int{200, 201}, r.Status, "%s", r.Body)
 
+		var ids []int64 // the real services, set below
 		countPlans := func(status string) int {
 			n := 0
-			for _, u := range e.sim.Users() {
-				for _, p := range u.Plans {
-					if p.Product == "pro" && p.Status == status {
-						n++
-					}
+			for _, id := range ids {
+				if st, _, ok := e.plat.Plan(path("login%d", id), "pro"); ok && st == status {
+					n++
 				}
 			}
 			return n
@@ -758,14 +809,14 @@ func TestLBBatchStatus(t *testing.T) {
 
 		// The services arrive awaiting installation with the combo (no
 		// platform user yet) and one batch enables them all.
-		ids := make([]int64, nReal)
+		ids = make([]int64, nReal)
 		enable := make([]map[string]any, nReal)
 		for i := range ids {
 			ids[i] = base + int64(i)
 			enable[i] = map[string]any{"id_cliente_servico": ids[i], "status_prefixo": "servico_habilitado"}
 		}
 		lbPutServices(e, ids, map[string]any{"id_servico": 900, "status_prefixo": "aguardando_instalacao"}, 6)
-		require.Empty(t, e.sim.Users())
+		require.Zero(t, e.plat.UserCount())
 		for _, it := range batch(enable) {
 			require.Equal(t, "atualizado", it["resultado"], "%v", it)
 		}
@@ -829,13 +880,18 @@ func TestLBBatchStatus(t *testing.T) {
 		})
 		r = e.do("GET", path("/api/v1/servicos/%d", ids[nReal-1]), nil)
 		require.Equal(t, "suspenso_debito", r.JSON(t)["status_prefixo"])
-		for _, u := range e.sim.Users() {
-			require.Equal(t, 1, u.CreateCalls, u.Username)
+		for _, id := range ids {
+			u, ok := e.plat.User(path("login%d", id))
+			require.True(t, ok, id)
+			require.Equal(t, 1, u.CreateCalls, id)
 		}
 	})
 }
 
 // 9. Reconciliation repairs changes made on the platform behind svahub's back.
+//
+// Qualifica only: reconciliation needs read-back (consultar), and the drift
+// is made through Qualifica's own API.
 func TestLBReconcileRepairsDrift(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -892,16 +948,14 @@ func TestLBReconcileRepairsDrift(t *testing.T) {
 // plan, converged by its own job; the subscription status follows them all.
 func TestLBMultiProductSubscriptionStatus(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		var codes []string
-		var cat []qualifica.Product
 		for i := 1; i <= 10; i++ { // a package holds up to 10 products
 			codes = append(codes, path("c%02d", i))
-			cat = append(cat, qualifica.Product{Code: codes[i-1], Name: "Curso " + codes[i-1]})
 		}
 		// A fixed platform latency keeps the plans' jobs, which start
 		// together, finishing together.
-		e := newSimEnv(t, dialect, qualificasim.Options{Catalogue: cat, Latency: 30 * time.Millisecond})
+		e := newPlatformEnv(t, dialect, pc, simOptions{Products: codes, Latency: 30 * time.Millisecond})
 		_, pkg := e.catalogue(nil, nil, "39.90", codes...)
 		var ids, subs []int64
 		for id := int64(6801); id <= 6803; id++ {

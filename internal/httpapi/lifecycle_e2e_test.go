@@ -4,15 +4,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 func TestAttachActivatesOnPlatform(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
 		r := e.putService(5001, nil)
 		require.Equal(t, 201, r.Status, "%s", r.Body)
@@ -27,7 +24,7 @@ func TestAttachActivatesOnPlatform(t *testing.T) {
 		require.Equal(t, "login5001", acc["usuario_plataforma"])
 		require.Equal(t, "ativo", acc["estado_plataforma"])
 
-		u, ok := e.sim.UserByUsername("login5001")
+		u, ok := e.plat.User("login5001")
 		require.True(t, ok)
 		require.Equal(t, "senha5001", u.Password)
 		require.Equal(t, 1, u.CreateCalls)
@@ -48,7 +45,7 @@ func TestAttachActivatesOnPlatform(t *testing.T) {
 		require.Equal(t, 204, r.Status, "%s", r.Body)
 		e.waitSimPlan("login5001", "pro", "cancelado")
 		e.waitStatus(sub, "cancelado")
-		u, _ = e.sim.UserByUsername("login5001")
+		u, _ = e.plat.User("login5001")
 		require.Equal(t, 1, u.CreateCalls)
 	})
 }

@@ -79,8 +79,8 @@ func leBilling(e *simEnv, competence string) map[int64]map[string]any {
 // cancelled.
 func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := lbClockEnv(t, dialect, "2026-11-10T12:00:00-03:00", qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := lbClockEnv(t, dialect, "2026-11-10T12:00:00-03:00", pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		avulso := laPackage(e, integ, "30.00", laProduct(e, integ, "pro"))
 		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
@@ -153,8 +153,8 @@ func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 // back with its combo.
 func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
 		laPlan(e, 10, combo)
@@ -179,8 +179,8 @@ func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 // plan's packages when it is enabled.
 func TestEdgeServiceCreatedCancelled(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "pro"))
 		laPlan(e, 10, combo)
@@ -198,8 +198,8 @@ func TestEdgeServiceCreatedCancelled(t *testing.T) {
 // and replaced by the plano one; the platform plan stays ativo throughout.
 func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		p := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
 		q := laPackage(e, integ, "9.90", laProduct(e, integ, "premium"))
@@ -212,7 +212,11 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 		lbWaitStatus(e, av, "ativo")
 		lbWaitStatus(e, qSub, "ativo")
 		leQuiet(e)
-		before := e.sim.Calls()
+		ops := []svahub.Operation{svahub.OpSuspend, svahub.OpReactivate, svahub.OpCancel, svahub.OpCreateUser}
+		before := map[svahub.Operation]int{}
+		for _, op := range ops {
+			before[op] = e.plat.Calls(op)
+		}
 
 		// Watch the platform plan while the change converges.
 		var flaps atomic.Int64
@@ -252,9 +256,8 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 		close(stop)
 		wg.Wait()
 
-		after := e.sim.Calls()
-		for _, op := range []string{qualificasim.OpSuspend, qualificasim.OpReactivate, qualificasim.OpCancel, qualificasim.OpCreateUser} {
-			require.Equal(t, before[op], after[op], "no %s call on a plan change that keeps the product", op)
+		for _, op := range ops {
+			require.Equal(t, before[op], e.plat.Calls(op), "no %s call on a plan change that keeps the product", op)
 		}
 		require.Zero(t, flaps.Load(), "the platform plan left ativo during the change")
 		_, exp := e.simPlan("login7201", "pro")
@@ -270,8 +273,8 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 // afterwards; services already on it keep their subscriptions.
 func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
 		p2 := laPackage(e, integ, "6.00", laProduct(e, integ, "premium"))
@@ -303,6 +306,8 @@ func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 // 2a. A client that gives up (disconnects) does not lock its
 // Idempotency-Key: the work finishes, its answer is kept, and the retry
 // replays it without doing the work twice.
+// Qualifica only: it holds the platform's token request (latency, token
+// count) to catch the request in flight.
 func TestEdgeIdempotencyClientDisconnect(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -409,6 +414,9 @@ func TestEdgeIdempotencyAbandonedReservation(t *testing.T) {
 // 3. retransmitir after a product-code fix leaves no plan with a job that
 // fails forever: the old plan (no access left) is never bumped, the sweep
 // finds nothing, and a job for it is a no-op.
+// Qualifica only: the error comes from a code missing in Qualifica's
+// catalogue (a platform without a catalogue accepts any code); the
+// platform-neutral version is TestLBPermanentErrorRetransmit.
 func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -461,6 +469,8 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 
 // 5. A permanent error stays visible, with its message, across a status
 // change that resolves nothing.
+// Qualifica only: it creates someone else's user through Qualifica's own
+// API and checks its "já em uso" message and referencia.
 func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -497,6 +507,8 @@ func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 }
 
 // 6. Transmissions record the platform's real HTTP status.
+// Qualifica only: it checks Qualifica's status codes per operation and its
+// token transmissions.
 func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -528,8 +540,8 @@ func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 // 7. GET /servicos lists each service with its subscriptions.
 func TestEdgeServiceListHasPackages(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
 		laPlan(e, 10, p1)
@@ -554,6 +566,8 @@ func TestEdgeServiceListHasPackages(t *testing.T) {
 
 // 8. PUT keeps omitted fields, for every field alike; changing usuario
 // while the integration has platform accounts is a 409.
+// Qualifica only: it checks Qualifica's parametros (url_base, client_id,
+// limite_requisicoes_por_segundo).
 func TestEdgePutKeepsOmittedFields(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
@@ -635,8 +649,8 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 // (inclusive).
 func TestEdgeTransmissionDateFilters(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := lbClockEnv(t, dialect, "2026-11-10T15:00:00-03:00", qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := lbClockEnv(t, dialect, "2026-11-10T15:00:00-03:00", pc, simOptions{})
 		integ := idOf(e.createIntegration(nil, nil), "id_integracao")
 		all := lbTransmissions(e, path("id_integracao=%d", integ))
 		require.NotEmpty(t, all)
@@ -677,8 +691,8 @@ var leTimestamp = regexp.MustCompile(`"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
 // offset; testar answers the same instant GET /integracoes/{id} shows.
 func TestEdgeTimestampsOneOffset(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		var answers []response
 		keep := func(r response) response {
 			answers = append(answers, r)
@@ -723,8 +737,8 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 // a PATCH waiting for it must not hold the subscription.
 func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(nil, nil, "9.90", "pro")
 		require.Equal(t, 201, e.putService(7951, nil).Status)
 		sub := idOf(lbAttach(e, 7951, map[string]any{"id_pacote": pkg}), "id_assinatura")

@@ -205,8 +205,10 @@ func newSecEnv(t *testing.T, dialect string, simOpts qualificasim.Options, echoB
 	rec := &secRecorder{next: srv.Client().Transport}
 	srv.Client().Transport = rec
 	e := &secEnv{
-		simEnv: &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: &bytes.Buffer{}}, app: a, sim: sim, clock: clk},
-		tap:    tap, rec: rec, logs: lw, buf: buf,
+		simEnv: &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: &bytes.Buffer{}}, app: a, sim: sim, clock: clk,
+			// The tap is the front: FailNext is not wired here (unused).
+			plat: &qualificaPlatform{sim: sim, front: simSrv, fail: map[svahub.Operation]injected{}}},
+		tap: tap, rec: rec, logs: lw, buf: buf,
 	}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -23,11 +23,15 @@ import (
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
-// simEnv is the whole wired svahub (app.New) over a real database and the
-// in-process Qualifica simulator.
+// simEnv is the whole wired svahub (app.New) over a real database and an
+// in-process platform simulator (platformsim_test.go).
 type simEnv struct {
 	*env
-	app   *app.App
+	app *app.App
+	// plat is the platform under test.
+	plat platformSim
+	// sim is the Qualifica simulator itself when plat is Qualifica (nil
+	// otherwise), for the Qualifica-only tests.
 	sim   *qualificasim.Sim
 	clock *clock
 }
@@ -53,6 +57,9 @@ func (c *clock) Set(t time.Time) {
 	c.now = t
 }
 
+// newSimEnv is the wired svahub over the Qualifica simulator only. The tests
+// on it (rather than on eachPlatform/newPlatformEnv) are Qualifica-specific
+// or not about the platform; see platformsim_test.go.
 func newSimEnv(t *testing.T, dialect string, simOpts qualificasim.Options) *simEnv {
 	t.Helper()
 	return newSimEnvClock(t, dialect, simOpts, &clock{})
@@ -64,11 +71,17 @@ func newSimEnvClock(t *testing.T, dialect string, simOpts qualificasim.Options, 
 }
 
 // newSimEnvWith is newSimEnvClock with the app options adjusted by tune.
+// It is Qualifica only: the simulator is built from simOpts.
 func newSimEnvWith(t *testing.T, dialect string, simOpts qualificasim.Options, clk *clock, tune func(*app.Options)) *simEnv {
+	t.Helper()
+	return newEnvOver(t, dialect, newQualificaPlatformOpts(t, simOpts), clk, tune)
+}
+
+// newEnvOver wires svahub over dialect and the platform simulator plat.
+func newEnvOver(t *testing.T, dialect string, plat platformSim, clk *clock, tune func(*app.Options)) *simEnv {
 	t.Helper()
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sim := qualificasim.NewServer(t, simOpts)
 	loc, err := time.LoadLocation("America/Sao_Paulo")
 	require.NoError(t, err)
 	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
@@ -76,8 +89,9 @@ func newSimEnvWith(t *testing.T, dialect string, simOpts qualificasim.Options, c
 	// Loopback is allowed as an operator running local fakes would: the
 	// tests point integrations at closed ports and second servers there.
 	// The egress tests that need it refused set their own list.
-	opts := app.Options{Logger: log, Location: loc, QualificaURL: sim.URL(), PlatformAllowedHosts: []string{"127.0.0.1"}, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
+	opts := app.Options{Logger: log, Location: loc, PlatformAllowedHosts: []string{"127.0.0.1"}, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
 		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
+	plat.Configure(&opts)
 	if tune != nil {
 		tune(&opts)
 	}
@@ -95,7 +109,10 @@ func newSimEnvWith(t *testing.T, dialect string, simOpts qualificasim.Options, c
 	require.NoError(t, err)
 	srv := httptest.NewServer(a.API)
 	t.Cleanup(srv.Close)
-	e := &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: logBuf}, app: a, sim: sim, clock: clk}
+	e := &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: logBuf}, app: a, plat: plat, clock: clk}
+	if q, ok := plat.(*qualificaPlatform); ok {
+		e.sim = q.sim
+	}
 	e.dumpLogsOnFailure()
 	return e
 }
@@ -131,18 +148,10 @@ func (e *simEnv) waitStatus(id int64, status string) map[string]any {
 	return last
 }
 
-// simPlan returns the simulator's plan status for a user and product.
+// simPlan returns the platform's plan status for a user and product.
 func (e *simEnv) simPlan(username, product string) (status, expiry string) {
-	u, ok := e.sim.UserByUsername(username)
-	if !ok {
-		return "", ""
-	}
-	for _, p := range u.Plans {
-		if p.Product == product {
-			return p.Status, p.ExpiresOn
-		}
-	}
-	return "", ""
+	status, expiry, _ = e.plat.Plan(username, product)
+	return status, expiry
 }
 
 // waitSimPlan waits until the simulator shows the plan in status.
@@ -187,11 +196,10 @@ func (e *simEnv) putService(id int64, body map[string]any) response {
 // createIntegration posts an integration and returns its JSON.
 func (e *simEnv) createIntegration(params map[string]any, extra map[string]any) map[string]any {
 	e.t.Helper()
-	p := map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret}
-	for k, v := range params {
-		p[k] = v
+	body := e.plat.Integration(params)
+	if _, ok := body["descricao"]; !ok {
+		body["descricao"] = e.plat.Name()
 	}
-	body := map[string]any{"descricao": "Qualifica", "plataforma": "qualifica", "parametros": p}
 	for k, v := range extra {
 		body[k] = v
 	}
