@@ -210,3 +210,19 @@ func TestConvergeAccountUserCreatedByAnotherWorker(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan}, m.ops(), "the user is adopted, not created")
 }
+
+// BenchmarkConverge measures one debt suspension's convergence (allocations
+// per plan on the measured path).
+func BenchmarkConverge(b *testing.B) {
+	e, _, _ := testEngine(svahub.FullCapabilities)
+	m := e.m.(*fakePlatforms)
+	pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.calls = m.calls[:0]
+		if _, err := e.converge(ctx, pw, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

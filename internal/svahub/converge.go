@@ -74,20 +74,18 @@ func ConvergeSteps(c Convergence, caps Capabilities) []ConvergeStep {
 	updateExpiry := exists && c.Expiry != c.DesiredExpiry && c.Sendable
 	switch c.Desired {
 	case AccessActive:
-		if !exists && !c.Sendable {
+		switch {
+		case !exists && !c.Sendable, exists && !updateExpiry && c.State == AccessActive:
 			return nil
 		}
-		var steps []ConvergeStep
+		steps := make([]ConvergeStep, 0, 3)
 		if !c.HasUser {
 			steps = append(steps, ConvergeStep{Op: OpCreateUser})
 		}
-		switch {
-		case !exists:
+		if !exists {
 			steps = append(steps, ConvergeStep{Op: OpActivatePlan, Expiry: c.DesiredExpiry})
-		case updateExpiry:
+		} else if updateExpiry {
 			steps = append(steps, ConvergeStep{Op: OpUpdateExpiry, Expiry: c.DesiredExpiry})
-		case c.State == AccessActive:
-			return steps
 		}
 		return append(steps, ConvergeStep{Op: OpReactivate, If: AccessSuspended})
 	case AccessSuspended:
@@ -113,7 +111,7 @@ func ConvergeSteps(c Convergence, caps Capabilities) []ConvergeStep {
 func resendSteps(c Convergence) []ConvergeStep {
 	switch c.Desired {
 	case AccessActive:
-		var steps []ConvergeStep
+		steps := make([]ConvergeStep, 0, 3)
 		if !c.HasUser {
 			steps = append(steps, ConvergeStep{Op: OpCreateUser})
 		}
