@@ -20,7 +20,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/svahub/svahub/internal/platform"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -114,8 +113,8 @@ type Observer interface {
 
 // Engine owns the River client.
 type Engine struct {
-	db     *store.DB
-	m      *platform.Manager
+	db     Store
+	m      Platforms
 	client *river.Client[*sql.Tx]
 	opts   Options
 	log    *slog.Logger
@@ -123,7 +122,7 @@ type Engine struct {
 
 // New builds the engine. With workers false the client only inserts jobs
 // (an API-only process).
-func New(db *store.DB, m *platform.Manager, workers bool, o Options) (*Engine, error) {
+func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -305,12 +305,11 @@ type newPlan struct {
 
 // freshPlan is the aggregate of a plan whose only members are accesses of
 // one new subscription in state desired, expiring on expires: what
-// aggregatePlans would compute for it, from a plan row's defaults.
+// aggregatePlans would compute for it, from a plan row's defaults:
+// svahub.AggregatePlan of that one member.
 func freshPlan(code string, desired svahub.AccessState, expires svahub.Date) newPlan {
-	p := newPlan{Code: code, Desired: svahub.MorePermissive(svahub.AccessNone, desired)}
-	if desired != svahub.AccessCancelled {
-		p.Expiry = string(expires)
-	}
+	agg := svahub.AggregatePlan([]svahub.PlanMember{{Desired: desired, Expiry: expires}}, svahub.PlanAggregate{})
+	p := newPlan{Code: code, Desired: agg.Desired, Expiry: string(agg.Expiry)}
 	if p.Desired != svahub.AccessNone || p.Expiry != "" {
 		p.Version = 1
 	}

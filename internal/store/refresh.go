@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 
 	"gorm.io/gorm"
@@ -222,10 +224,9 @@ func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code str
 	return plan.ID, "", nil
 }
 
-// aggregatePlans recomputes each shared plan's desired state (the most
-// permissive of its accesses) and expiry (the latest among accesses not
-// cancelled); plans that changed get a new version and are returned. A
-// plan with no access left is skipped.
+// aggregatePlans recomputes each shared plan's desired state and expiry
+// (svahub.AggregatePlan of its accesses); plans that changed get a new
+// version and are returned. A plan with no access left is skipped.
 // planIDs must be sorted: locks are always taken in id order. Plans are
 // locked, read and updated a chunk at a time; plans reaching the same
 // aggregate share one UPDATE.
@@ -249,38 +250,22 @@ func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id IN ?", chunk).Scan(&ms).Error; err != nil {
 			return nil, err
 		}
-		type agg struct {
-			desired svahub.AccessState
-			expiry  string
-		}
-		aggs := make(map[int64]*agg, len(plans))
-		for _, p := range plans {
-			aggs[p.ID] = &agg{desired: svahub.AccessNone}
-		}
-		members := make(map[int64]bool, len(plans))
-		for _, m := range ms {
-			g := aggs[m.PlanID]
-			if g == nil {
-				continue
+		slices.SortFunc(ms, func(a, b member) int { return cmp.Compare(a.PlanID, b.PlanID) })
+		groups := map[svahub.PlanAggregate][]int64{}
+		var order []svahub.PlanAggregate
+		var buf []svahub.PlanMember
+		i := 0
+		for _, p := range plans { // plans and ms are both in plan id order
+			for i < len(ms) && ms[i].PlanID < p.ID {
+				i++
 			}
-			members[m.PlanID] = true
-			st := svahub.AccessState(m.DesiredState)
-			g.desired = svahub.MorePermissive(g.desired, st)
-			if st != svahub.AccessCancelled && m.ExpiresOn > g.expiry {
-				g.expiry = m.ExpiresOn
+			buf = buf[:0]
+			for ; i < len(ms) && ms[i].PlanID == p.ID; i++ {
+				buf = append(buf, svahub.PlanMember{Desired: svahub.AccessState(ms[i].DesiredState), Expiry: svahub.Date(ms[i].ExpiresOn)})
 			}
-		}
-		groups := map[agg][]int64{}
-		var order []agg
-		for _, p := range plans {
-			if !members[p.ID] {
-				continue // no access left on it: never bumped (planHasAccess)
-			}
-			g := *aggs[p.ID]
-			if g.expiry == "" {
-				g.expiry = p.DesiredExpiry
-			}
-			if string(g.desired) == p.DesiredState && g.expiry == p.DesiredExpiry {
+			prev := svahub.PlanAggregate{Desired: svahub.AccessState(p.DesiredState), Expiry: svahub.Date(p.DesiredExpiry)}
+			g := svahub.AggregatePlan(buf, prev) // no access left: unchanged, never bumped (planHasAccess)
+			if g == prev {
 				continue
 			}
 			if _, seen := groups[g]; !seen {
@@ -291,7 +276,7 @@ func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 		}
 		for _, g := range order {
 			if err := tx.Model(&planStateRow{}).Where("id IN ?", groups[g]).
-				Updates(map[string]any{"desired_state": string(g.desired), "desired_expiry": g.expiry, "version": gorm.Expr("version + 1")}).Error; err != nil {
+				Updates(map[string]any{"desired_state": string(g.Desired), "desired_expiry": string(g.Expiry), "version": gorm.Expr("version + 1")}).Error; err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,191 @@
+package provision
+
+import (
+	"context"
+	"errors"
+
+	"github.com/svahub/svahub/internal/platform"
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// errRestart means the plan's work was re-queued under a new version.
+var errRestart = errors.New("provision: plan re-queued")
+
+// errAccountBusy means another worker is creating the plan's user.
+var errAccountBusy = errors.New("provision: platform user being created by another worker")
+
+// run is one convergence attempt of a plan: what the platform has as far
+// as this attempt knows, updated by every step that succeeds.
+type run struct {
+	e      *Engine
+	pw     *store.PlanWork
+	ref    platform.Ref
+	userID string
+	state  svahub.AccessState
+	expiry svahub.Date
+	// known is false while state is only svahub's stale record (an
+	// uncertain plan whose platform state could not be read).
+	known bool
+	// marked: the plan is recorded as uncertain.
+	marked bool
+}
+
+// converge makes the platform match pw's desired state: it asks
+// svahub.ConvergeSteps which steps to run and runs them in order, stopping
+// at the first error. A read-back (OpQuery) is run alone and the steps are
+// computed again from what it read. The returned run holds what the
+// platform has afterwards (also on error: what was reached so far).
+func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (*run, error) {
+	r := &run{e: e, pw: pw, userID: pw.PlatformUserID, state: pw.PlatformState, expiry: pw.PlatformExpiry,
+		known: !pw.Uncertain || pw.PlatformUserID == "", marked: pw.Uncertain}
+	r.ref = platform.Ref{SubscriptionID: &pw.SubscriptionID, AccessID: &pw.AccessID, Attempt: attempt}
+	caps, err := e.m.Capabilities(ctx, pw.IntegrationID)
+	if err != nil {
+		return r, err
+	}
+	ctx = svahub.WithCommand(ctx, svahub.Command{PlanID: pw.PlanID, Version: pw.Version})
+	sendable := svahub.ExpirySendable(pw.DesiredExpiry, e.db.Today())
+	steps := svahub.ConvergeSteps(r.convergence(sendable), caps)
+	if len(steps) > 0 && steps[0].Op == svahub.OpQuery {
+		if err := r.readBack(ctx); err != nil {
+			return r, err
+		}
+		steps = svahub.ConvergeSteps(r.convergence(sendable), caps)
+	}
+	for _, s := range steps {
+		if s.If != svahub.AccessNone && s.If != r.state {
+			continue
+		}
+		if err := r.do(ctx, s); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// convergence is what the run knows, as ConvergeSteps takes it.
+func (r *run) convergence(sendable bool) svahub.Convergence {
+	return svahub.Convergence{Desired: r.pw.Desired, DesiredExpiry: r.pw.DesiredExpiry, Sendable: sendable,
+		State: r.state, Expiry: r.expiry, Certain: r.known, HasUser: r.userID != ""}
+}
+
+// do runs one step.
+func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
+	switch s.Op {
+	case svahub.OpCreateUser:
+		return r.createUser(ctx)
+	case svahub.OpActivatePlan, svahub.OpUpdateExpiry:
+		return r.ensurePlan(ctx, s)
+	case svahub.OpReactivate:
+		return r.setState(ctx, s.Op, svahub.AccessActive, svahub.Platform.Reactivate)
+	case svahub.OpSuspend:
+		return r.setState(ctx, s.Op, svahub.AccessSuspended, svahub.Platform.Suspend)
+	case svahub.OpCancel:
+		return r.setState(ctx, s.Op, svahub.AccessCancelled, svahub.Platform.Cancel)
+	case svahub.OpQuery:
+		return r.readBack(ctx)
+	}
+	return errors.New("provision: unknown step " + string(s.Op))
+}
+
+// call makes one platform call for the plan. Before the first call that
+// may change the platform it records the plan as uncertain: from there
+// until CompletePlan/FailPlan the recorded state may be stale (the process
+// may die after the platform applied a call).
+func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+	if !r.marked && op != svahub.OpQuery {
+		if err := r.e.db.MarkUncertain(ctx, r.pw.PlanID); err != nil {
+			return err
+		}
+		r.marked = true
+	}
+	return r.e.m.Call(ctx, r.pw.IntegrationID, op, r.ref, fn)
+}
+
+// readBack reads what the platform has for the plan (an earlier attempt
+// did not finish). A user the platform lost is forgotten and the plan
+// re-queued (errRestart): the account starts over, credentials are sent
+// again only because the platform lost the user.
+func (r *run) readBack(ctx context.Context) error {
+	var acc *svahub.PlatformAccount
+	err := r.call(ctx, svahub.OpQuery, func(ctx context.Context, p svahub.Platform, token string) error {
+		var err error
+		acc, err = p.GetUser(ctx, token, r.userID)
+		return err
+	})
+	if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind == svahub.PlatformNotFound {
+		if err := r.e.db.ForgetPlatformUser(ctx, r.pw.PlanID); err != nil {
+			return err
+		}
+		return errRestart
+	} else if err != nil {
+		return err
+	}
+	r.state, r.expiry, r.known = svahub.AccessNone, "", true
+	if p, ok := acc.Plan(r.pw.ProductCode); ok {
+		r.state, r.expiry = p.State, p.ExpiresOn
+	}
+	return nil
+}
+
+// ensurePlan activates the plan or updates its expiry; the platform says
+// which state the plan has.
+func (r *run) ensurePlan(ctx context.Context, s svahub.ConvergeStep) error {
+	return r.call(ctx, s.Op, func(ctx context.Context, p svahub.Platform, token string) error {
+		st, err := p.EnsurePlan(ctx, token, r.userID, r.pw.ProductCode, s.Expiry)
+		if err == nil {
+			r.state = st
+			if s.Expiry != "" {
+				r.expiry = s.Expiry
+			}
+		}
+		return err
+	})
+}
+
+// setState reactivates, suspends or cancels the plan.
+func (r *run) setState(ctx context.Context, op svahub.Operation, reached svahub.AccessState,
+	fn func(p svahub.Platform, ctx context.Context, token, userID, product string) error) error {
+	err := r.call(ctx, op, func(ctx context.Context, p svahub.Platform, token string) error {
+		return fn(p, ctx, token, r.userID, r.pw.ProductCode)
+	})
+	if err == nil {
+		r.state = reached
+	}
+	return err
+}
+
+// createUser creates the account's platform user, once: plans sharing the
+// account wait (errAccountBusy) while one of them holds the account lease.
+func (r *run) createUser(ctx context.Context) error {
+	e, accountID := r.e, r.pw.AccountID
+	ok, existing, err := e.db.ClaimAccount(ctx, accountID, e.opts.JobTimeout*3/2)
+	if err != nil {
+		return err
+	}
+	if existing != "" {
+		r.userID = existing
+		return nil
+	}
+	if !ok {
+		return errAccountBusy
+	}
+	var id string
+	u, err := e.db.AccountUser(ctx, accountID)
+	if err == nil {
+		err = r.call(ctx, svahub.OpCreateUser, func(ctx context.Context, p svahub.Platform, token string) error {
+			var err error
+			id, err = p.EnsureUser(ctx, token, u)
+			return err
+		})
+	}
+	if err != nil {
+		if rerr := e.db.ReleaseAccount(context.WithoutCancel(ctx), accountID); rerr != nil {
+			e.log.Warn("release account", "account", accountID, "err", rerr)
+		}
+		return err
+	}
+	r.userID = id
+	return e.db.SetPlatformUser(context.WithoutCancel(ctx), accountID, id)
+}

@@ -1,0 +1,228 @@
+package provision
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/platform"
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// fakeStore records what the engine asks of the store during a
+// convergence; the methods it does not implement panic (nil interface).
+type fakeStore struct {
+	Store
+	log       []string
+	accountID string // user id another worker already created
+}
+
+func (s *fakeStore) Today() svahub.Date { return "2026-11-30" }
+func (s *fakeStore) MarkUncertain(context.Context, int64) error {
+	s.log = append(s.log, "mark_uncertain")
+	return nil
+}
+func (s *fakeStore) ForgetPlatformUser(context.Context, int64) error {
+	s.log = append(s.log, "forget_user")
+	return nil
+}
+func (s *fakeStore) ClaimAccount(context.Context, int64, time.Duration) (bool, string, error) {
+	return s.accountID == "", s.accountID, nil
+}
+func (s *fakeStore) AccountUser(context.Context, int64) (svahub.PlatformUser, error) {
+	return svahub.PlatformUser{Username: "ana", Password: "x", Reference: "acc_1"}, nil
+}
+func (s *fakeStore) ReleaseAccount(context.Context, int64) error {
+	s.log = append(s.log, "release_account")
+	return nil
+}
+func (s *fakeStore) SetPlatformUser(_ context.Context, _ int64, id string) error {
+	s.log = append(s.log, "set_user "+id)
+	return nil
+}
+
+// call is one platform call the engine made.
+type call struct {
+	op  svahub.Operation
+	cmd svahub.Command
+}
+
+// fakePlatforms is a platform manager whose one platform answers from
+// fields; fail makes an operation fail.
+type fakePlatforms struct {
+	caps    svahub.Capabilities
+	calls   []call
+	fail    map[svahub.Operation]error
+	account *svahub.PlatformAccount // GetUser's answer; nil: not found
+	ensured svahub.AccessState      // EnsurePlan's answer
+}
+
+func (f *fakePlatforms) Capabilities(context.Context, int64) (svahub.Capabilities, error) {
+	return f.caps, nil
+}
+
+func (f *fakePlatforms) Call(ctx context.Context, _ int64, op svahub.Operation, _ platform.Ref,
+	fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+	cmd, _ := svahub.CommandFrom(ctx)
+	f.calls = append(f.calls, call{op, cmd})
+	if err := f.fail[op]; err != nil {
+		return err
+	}
+	return fn(ctx, fakePlatform{f}, "tok")
+}
+
+func (f *fakePlatforms) ops() []svahub.Operation {
+	ops := make([]svahub.Operation, len(f.calls))
+	for i, c := range f.calls {
+		ops[i] = c.op
+	}
+	return ops
+}
+
+type fakePlatform struct{ f *fakePlatforms }
+
+func (fakePlatform) Token(context.Context) (svahub.PlatformToken, error) {
+	return svahub.PlatformToken{}, nil
+}
+func (fakePlatform) Catalogue(context.Context, string) ([]svahub.CatalogueItem, error) {
+	return nil, nil
+}
+func (fakePlatform) EnsureUser(context.Context, string, svahub.PlatformUser) (string, error) {
+	return "u1", nil
+}
+func (p fakePlatform) GetUser(context.Context, string, string) (*svahub.PlatformAccount, error) {
+	if p.f.account == nil {
+		return nil, &svahub.PlatformError{Kind: svahub.PlatformNotFound, Status: 404}
+	}
+	return p.f.account, nil
+}
+func (p fakePlatform) EnsurePlan(context.Context, string, string, string, svahub.Date) (svahub.AccessState, error) {
+	if p.f.ensured == svahub.AccessNone {
+		return svahub.AccessActive, nil
+	}
+	return p.f.ensured, nil
+}
+func (fakePlatform) Suspend(context.Context, string, string, string) error    { return nil }
+func (fakePlatform) Reactivate(context.Context, string, string, string) error { return nil }
+func (fakePlatform) Cancel(context.Context, string, string, string) error     { return nil }
+
+func testEngine(caps svahub.Capabilities) (*Engine, *fakeStore, *fakePlatforms) {
+	db, m := &fakeStore{}, &fakePlatforms{caps: caps}
+	e := &Engine{db: db, m: m, opts: Options{JobTimeout: time.Minute}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return e, db, m
+}
+
+func planWork(desired, state svahub.AccessState, expiry svahub.Date, userID string, uncertain bool) *store.PlanWork {
+	return &store.PlanWork{PlanID: 7, Version: 3, IntegrationID: 1, AccountID: 2, ProductCode: "P", Desired: desired,
+		DesiredExpiry: "2027-01-31", PlatformState: state, PlatformExpiry: expiry, PlatformUserID: userID, Uncertain: uncertain}
+}
+
+var noReadBack = svahub.Capabilities{Token: true, Catalogue: true}
+
+func TestConvergeRunsStepsInOrder(t *testing.T) {
+	e, db, m := testEngine(svahub.FullCapabilities)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpCreateUser, svahub.OpActivatePlan}, m.ops())
+	require.Equal(t, []string{"mark_uncertain", "set_user u1"}, db.log, "uncertain before the first call that may change the platform")
+	require.Equal(t, svahub.AccessActive, r.state)
+	require.Equal(t, svahub.Date("2027-01-31"), r.expiry)
+	for _, c := range m.calls {
+		require.Equal(t, svahub.Command{PlanID: 7, Version: 3}, c.cmd, "every call carries the plan's command")
+	}
+}
+
+func TestConvergeReactivatesWhatActivationFoundSuspended(t *testing.T) {
+	e, _, m := testEngine(svahub.FullCapabilities)
+	m.ensured = svahub.AccessSuspended // the platform had the plan, suspended
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "u1", false), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan, svahub.OpReactivate}, m.ops())
+	require.Equal(t, svahub.AccessActive, r.state)
+}
+
+func TestConvergeStopsAtFirstError(t *testing.T) {
+	e, _, m := testEngine(svahub.FullCapabilities)
+	refused := &svahub.PlatformError{Kind: svahub.PlatformPermanent, Status: 422, Message: "no"}
+	m.fail = map[svahub.Operation]error{svahub.OpUpdateExpiry: refused}
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2026-12-31", "u1", false), 1)
+	require.ErrorIs(t, err, refused)
+	require.Equal(t, []svahub.Operation{svahub.OpUpdateExpiry}, m.ops(), "no reactivation after the failed update")
+	require.Equal(t, svahub.AccessSuspended, r.state, "what was reached so far")
+	require.True(t, r.known)
+}
+
+func TestConvergeUncertainReadsBackFirst(t *testing.T) {
+	e, db, m := testEngine(svahub.FullCapabilities)
+	m.account = &svahub.PlatformAccount{ID: "u1", Plans: []svahub.PlatformPlan{{Product: "P", State: svahub.AccessActive, ExpiresOn: "2026-12-31"}}}
+	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), 1)
+	require.NoError(t, err)
+	// The read-back shows the plan still active with the old date.
+	require.Equal(t, []svahub.Operation{svahub.OpQuery, svahub.OpUpdateExpiry, svahub.OpSuspend}, m.ops())
+	require.Empty(t, db.log, "already marked uncertain")
+	require.Equal(t, svahub.AccessSuspended, r.state)
+	require.True(t, r.known)
+}
+
+func TestConvergeUncertainUserLostRestarts(t *testing.T) {
+	e, db, m := testEngine(svahub.FullCapabilities)
+	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessActive, "2027-01-31", "u1", true), 1)
+	require.ErrorIs(t, err, errRestart)
+	require.Equal(t, []svahub.Operation{svahub.OpQuery}, m.ops())
+	require.Equal(t, []string{"forget_user"}, db.log)
+}
+
+func TestConvergeUncertainWithoutReadBackResends(t *testing.T) {
+	e, _, m := testEngine(noReadBack)
+	pw := planWork(svahub.AccessActive, svahub.AccessSuspended, "2026-12-31", "u1", true)
+	m.fail = map[svahub.Operation]error{svahub.OpReactivate: &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "timeout"}}
+	r, err := e.converge(context.Background(), pw, 1)
+	require.Error(t, err)
+	require.False(t, r.known, "nothing was read: the state stays a guess")
+	m.fail = nil
+	_, err = e.converge(context.Background(), pw, 2) // the retry
+	require.NoError(t, err)
+	want := svahub.Command{PlanID: 7, Version: 3}
+	require.Equal(t, []call{
+		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},
+		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},
+	}, m.calls, "no read-back; the same commands under the same command id")
+	require.Equal(t, want.ID("reativar"), m.calls[3].cmd.ID(string(m.calls[3].op)))
+}
+
+func TestConvergeUncertainWithoutReadBackSuspends(t *testing.T) {
+	e, _, m := testEngine(noReadBack)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpSuspend}, m.ops())
+	require.Equal(t, svahub.AccessSuspended, r.state)
+}
+
+func TestConvergeAccountUserCreatedByAnotherWorker(t *testing.T) {
+	e, db, m := testEngine(svahub.FullCapabilities)
+	db.accountID = "u9"
+	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan}, m.ops(), "the user is adopted, not created")
+}
+
+// BenchmarkConverge measures one debt suspension's convergence (allocations
+// per plan on the measured path).
+func BenchmarkConverge(b *testing.B) {
+	e, _, _ := testEngine(svahub.FullCapabilities)
+	m := e.m.(*fakePlatforms)
+	pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.calls = m.calls[:0]
+		if _, err := e.converge(ctx, pw, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
