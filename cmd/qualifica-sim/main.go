@@ -18,14 +18,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/svahub/svahub/internal/simserve"
 	"github.com/svahub/svahub/pkg/qualifica"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
@@ -149,10 +148,6 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           logRequests(log, sim),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
 	clientIDs := make([]string, 0, len(cfg.opts.Clients))
 	for id := range cfg.opts.Clients {
 		clientIDs = append(clientIDs, id)
@@ -165,45 +160,5 @@ func run(args []string, out io.Writer, log *slog.Logger) error {
 		"timeout_rate", cfg.opts.TimeoutRate, "rate_limit", cfg.opts.RateLimit,
 		"token_ttl", cfg.opts.TokenTTL, "seed", cfg.opts.Seed)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sim.Close() // release hanging "timeout" requests
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
-}
-
-// statusRecorder captures the status code for the access log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// logRequests logs method, path (no query: it may carry user data), status and
-// duration. Headers and bodies, which carry secrets, are never logged.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
-	})
+	return simserve.Serve(ctx, ln, sim, log, simserve.Options{OnStop: sim.Close}) // Close releases hanging "timeout" requests
 }

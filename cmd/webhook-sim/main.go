@@ -20,13 +20,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/svahub/svahub/internal/simserve"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
 
@@ -91,44 +90,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer, lo
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: logRequests(log, sim), ReadHeaderTimeout: 10 * time.Second}
 	log.Info("webhook-sim listening", "url", "http://"+ln.Addr().String()+"/", "latency", cfg.opts.Latency, "tolerance", cfg.opts.Tolerance)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// statusRecorder captures the status code for the access log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// logRequests logs method, path, webhook-id, status and duration; bodies
-// (passwords) and signatures are never logged.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "webhook_id", r.Header.Get("webhook-id"), "status", rec.status, "duration", time.Since(start))
-	})
+	return simserve.Serve(ctx, ln, sim, log, simserve.Options{LogHeader: "webhook-id"})
 }
