@@ -248,6 +248,11 @@ func (s *Server) Start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The key is printed after the server starts listening: give it the
+	// same deadline.
+	for s.Key() == "" && s.args[0] == "serve" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if s.Key() == "" && s.args[0] == "serve" {
 		s.t.Fatalf("no bootstrap API key (svh_…) on stderr\n%s", s.tail(60))
 	}
