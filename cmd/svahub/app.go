@@ -56,7 +56,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	if cfg.Dialect == config.DialectSQLite {
 		dsn = cfg.SQLitePath
 	}
-	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns, MaxTx: cfg.DBMaxTx})
+	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Adapters: app.DefaultRegistry(cfg.QualificaURL), Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns, MaxTx: cfg.DBMaxTx})
 }
 
 // openMigrated opens the configured database and applies pending

@@ -21,6 +21,7 @@ import (
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
@@ -59,7 +60,7 @@ func seed(t *testing.T, path string) (good, down int64) {
 	ctx := context.Background()
 	box, err := secret.NewBox(testKey)
 	require.NoError(t, err)
-	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db.Close()
 	sim := qualificasim.NewServer(t, qualificasim.Options{})

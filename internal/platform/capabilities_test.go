@@ -58,7 +58,7 @@ func TestCapabilitiesWithoutTokenOrCatalogue(t *testing.T) {
 		}})
 		secret := "s"
 		integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "x", Platform: "fake",
-			Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: &secret}})
+			Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": secret}}})
 		require.NoError(t, err)
 		id := integ.ID
 

@@ -35,7 +35,7 @@ func newManager(t *testing.T, db *store.DB, p *stub, opts platform.Options) (*pl
 	m := platform.NewManager(db, opts)
 	secret := "s1"
 	integ, err := db.CreateIntegration(context.Background(), svahub.IntegrationInput{Description: "x", Platform: "stub",
-		Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: &secret, BaseURL: "https://a.example"}})
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": secret, "url_base": "https://a.example"}}})
 	require.NoError(t, err)
 	return m, integ.ID
 }
@@ -85,7 +85,7 @@ func TestStaleTokenNotStored(t *testing.T) {
 		go func() { _, err := m.RenewToken(ctx, id); done <- err }()
 		<-started
 		s2 := "s2"
-		_, err := db.UpdateIntegration(ctx, id, svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{ClientSecret: &s2}})
+		_, err := db.UpdateIntegration(ctx, id, svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{Values: map[string]string{"client_secret": s2}}})
 		require.NoError(t, err)
 		close(release)
 		require.NoError(t, <-done)
