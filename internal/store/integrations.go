@@ -106,8 +106,6 @@ func (db *DB) answer(tx *gorm.DB, r *integrationRow) (*svahub.Integration, error
 	return r.domain(db.loc, db.reg, names[r.ID]), nil
 }
 
-var _ svahub.CatalogueService = (*DB)(nil)
-
 // FindIntegrationByID returns one integration.
 func (db *DB) FindIntegrationByID(ctx context.Context, id int64) (*svahub.Integration, error) {
 	var r integrationRow
