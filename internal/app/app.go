@@ -80,14 +80,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	reg := o.Registry
-	if reg == nil {
-		reg = DefaultRegistry(o.QualificaURL)
-	}
-	for name := range reg { // the store checks and seals each platform's parametros
-		if _, ok := db.Adapters()[name]; !ok {
-			return nil, fmt.Errorf("app: the store was opened without the declaration of platform %q (store.Options.Adapters)", name)
-		}
+	reg, err := registry(o, db)
+	if err != nil {
+		return nil, err
 	}
 	pol, err := egress.New(o.PlatformAllowedHosts, o.QualificaURL)
 	if err != nil {
@@ -239,6 +234,21 @@ func (c *sealCheck) run() {
 	if first {
 		close(c.first)
 	}
+}
+
+// registry is o.Registry or DefaultRegistry; every platform in it must be
+// declared to the store, which checks and seals each platform's parametros.
+func registry(o Options, db *store.DB) (svahub.Registry, error) {
+	reg := o.Registry
+	if reg == nil {
+		reg = DefaultRegistry(o.QualificaURL)
+	}
+	for name := range reg {
+		if _, ok := db.Adapters()[name]; !ok {
+			return nil, fmt.Errorf("app: the store was opened without the declaration of platform %q (store.Options.Adapters)", name)
+		}
+	}
+	return reg, nil
 }
 
 // DefaultRegistry maps every `plataforma` svahub ships to its adapter. A

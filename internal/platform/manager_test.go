@@ -29,12 +29,13 @@ func (s *stub) Catalogue(ctx context.Context, _ string) ([]svahub.CatalogueItem,
 
 func newManager(t *testing.T, db *store.DB, p *stub, opts platform.Options) (*platform.Manager, int64) {
 	t.Helper()
-	opts.Registry = map[string]svahub.Adapter{"stub": {Name: "stub", Capabilities: svahub.FullCapabilities,
+	// The stub answers for "qualifica", a platform the test store declares.
+	opts.Registry = map[string]svahub.Adapter{"qualifica": {Name: "qualifica", Capabilities: svahub.FullCapabilities,
 		New: func(svahub.PlatformConfig) (svahub.Platform, error) { return p, nil }}}
 	opts.QuickRetries = -1
 	m := platform.NewManager(db, opts)
 	secret := "s1"
-	integ, err := db.CreateIntegration(context.Background(), svahub.IntegrationInput{Description: "x", Platform: "stub",
+	integ, err := db.CreateIntegration(context.Background(), svahub.IntegrationInput{Description: "x", Platform: "qualifica",
 		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": secret, "url_base": "https://a.example"}}})
 	require.NoError(t, err)
 	return m, integ.ID
