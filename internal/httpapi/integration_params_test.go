@@ -94,6 +94,7 @@ func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 			require.NotContains(t, string(got.Body), strings.TrimPrefix(secret, "whsec_"))
 			require.Contains(t, string(got.Body), `"segredo_definido":true`)
 		}
+		require.NotContains(t, e.logBuf.String(), strings.TrimPrefix(secret, "whsec_"), "the segredo never reaches the log")
 		var kept, leaked int
 		require.NoError(t, e.app.DB.SQL().QueryRow("SELECT COUNT(*) FROM idempotency_keys").Scan(&kept))
 		require.Equal(t, 1, kept)
@@ -137,5 +138,6 @@ func TestWebhookIntegrationRules(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.Equal(t, srv.URL+"/outro", r.JSON(t)["parametros"].(map[string]any)["url"])
 		requireProblem(t, e.do("POST", path+"/produtos/sincronizar", nil), 422)
+		require.NotContains(t, e.logBuf.String(), strings.TrimPrefix(sim.Secret(), "whsec_"), "the segredo never reaches the log")
 	})
 }
