@@ -18,6 +18,7 @@ import (
 
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // EnvDatabaseURL names the variable holding the PostgreSQL test server URL.
@@ -55,6 +56,8 @@ type Options struct {
 	Now      func() time.Time
 	Location *time.Location
 	Logger   *slog.Logger
+	// JobQueue replaces River's insert-only client (store.Options.JobQueue).
+	JobQueue svahub.JobQueue
 }
 
 // DSN returns a data source for a new, empty database of dialect: a file in
@@ -99,7 +102,7 @@ func Open(t testing.TB, dialect string, opts ...Options) *store.DB {
 	box, err := secret.NewBox(Key)
 	require.NoError(t, err)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10})
+	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10, JobQueue: o.JobQueue})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))
