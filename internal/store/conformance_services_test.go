@@ -62,6 +62,8 @@ func confServices() []confCase {
 			require.Equal(t, svahub.AccessSuspended, svc.Subscriptions[0].Accesses[0].DesiredState)
 			_, err = e.db.SetServiceStatus(e.ctx, 32, svahub.StatusEnabled)
 			code(t, svahub.ENOTFOUND, err)
+			_, err = e.db.SetServiceStatus(e.ctx, 31, "nao_existe")
+			code(t, svahub.EINVALID, err)
 		}},
 		{"Services/SetServiceStatuses", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
@@ -97,6 +99,8 @@ func confServices() []confCase {
 			require.Equal(t, svahub.Date("2028-02-29"), got.ExpiresOn)
 			_, err = e.db.SetSubscriptionExpiry(e.ctx, sub.ID+100, svahub.Date("2028-02-29"))
 			code(t, svahub.ENOTFOUND, err)
+			_, err = e.db.SetSubscriptionExpiry(e.ctx, sub.ID+100, svahub.Date("2028-02-30"))
+			code(t, svahub.EINVALID, err) // validated before the lookup
 		}},
 		{"Services/Retransmit", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)

@@ -310,6 +310,9 @@ func (db *DB) FindServices(ctx context.Context, f svahub.ServiceFilter) ([]*svah
 
 // SetServiceStatus changes one service's status_prefixo.
 func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.ServiceStatus) (*svahub.CustomerService, error) {
+	if err := svahub.Validate(&svahub.StatusInput{Status: string(status)}); err != nil {
+		return nil, err
+	}
 	res, err := db.SetServiceStatuses(ctx, []svahub.StatusBatchItem{{ServiceID: id, Status: string(status)}})
 	if err != nil {
 		return nil, err
@@ -323,10 +326,8 @@ func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.Serv
 // SetServiceStatuses changes many services' status in one transaction and
 // answers per item: atualizado, inalterado or nao_encontrado.
 func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatchItem) ([]svahub.StatusBatchResult, error) {
-	for i, it := range items {
-		if !svahub.ServiceStatus(it.Status).Valid() || it.ServiceID <= 0 {
-			return nil, svahub.FieldInvalid(fieldIndex("itens", i), "item inválido")
-		}
+	if err := svahub.Validate(&svahub.StatusBatchInput{Items: items}); err != nil {
+		return nil, err
 	}
 	out := make([]svahub.StatusBatchResult, len(items))
 	err := db.tx(ctx, func(tx *gorm.DB) error {
