@@ -63,7 +63,7 @@ func (db *DB) loadCombos(ctx context.Context, rows []comboRow) ([]*svahub.Plan, 
 	return out, nil
 }
 
-// FindPlanByID returns one plan with its packages.
+// FindPlanByID returns one combo with its packages.
 func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) {
 	var r comboRow
 	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
@@ -76,7 +76,7 @@ func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) 
 	return out[0], nil
 }
 
-// FindPlans lists plans.
+// FindPlans lists combos.
 func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Plan, int, error) {
 	var rows []comboRow
 	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&comboRow{}), f.Page, "id", &rows)
@@ -87,9 +87,9 @@ func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Pla
 	return out, total, err
 }
 
-// UpsertPlan applies PUT /planos/{id}: it creates the plan, or updates it
+// UpsertPlan applies PUT /planos/{id}: it creates the combo, or updates it
 // keeping each member the PUT omits; created reports whether it was new.
-// Services already on the plan keep their subscriptions: the change
+// Services already on the combo keep their subscriptions: the change
 // reaches services created on it or moved to it afterwards.
 func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*svahub.Plan, bool, error) {
 	var created bool
@@ -140,7 +140,7 @@ func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*s
 	return p, created, err
 }
 
-// checkComboPackages answers 422 naming each package of a plan that does
+// checkComboPackages answers 422 naming each package of a combo that does
 // not exist.
 func checkComboPackages(tx *gorm.DB, pkgs []int64) error {
 	if len(pkgs) == 0 {
@@ -162,7 +162,7 @@ func checkComboPackages(tx *gorm.DB, pkgs []int64) error {
 	return svahub.Invalid(fields...)
 }
 
-// writeComboPackages replaces a plan's packages.
+// writeComboPackages replaces a combo's packages.
 func writeComboPackages(tx *gorm.DB, id int64, pkgs []int64) error {
 	if err := tx.Where("plan_id = ?", id).Delete(&comboPackageRow{}).Error; err != nil {
 		return err
@@ -177,7 +177,7 @@ func writeComboPackages(tx *gorm.DB, id int64, pkgs []int64) error {
 	return tx.Create(&rows).Error
 }
 
-// DeletePlan deletes a plan. Services keep the subscriptions it gave them.
+// DeletePlan deletes a combo. Services keep the subscriptions it gave them.
 func (db *DB) DeletePlan(ctx context.Context, id int64) error {
 	res := db.gorm.WithContext(ctx).Delete(&comboRow{}, id)
 	if res.Error != nil {
@@ -217,7 +217,7 @@ func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
 	return nil
 }
 
-// comboPackages returns the package ids of plan id (none if unknown).
+// comboPackages returns the package ids of combo id (none if unknown).
 func comboPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
 	if planID == nil {
 		return nil, nil

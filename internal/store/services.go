@@ -57,8 +57,8 @@ func (db *DB) customerService(r *serviceRow) (*svahub.CustomerService, error) {
 }
 
 // UpsertService creates or updates a customer service pushed by HubSoft
-// core. A new service gets its plan's packages; a plan change cancels the
-// plan packages the new plan lacks and adds the missing ones.
+// core. A new service gets its combo's packages; a combo change cancels the
+// combo packages the new combo lacks and adds the missing ones.
 func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInput) (*svahub.CustomerService, bool, error) {
 	in.Normalize()
 	if err := svahub.Validate(&in); err != nil {
@@ -87,7 +87,7 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		}
 		if res.RowsAffected == 1 {
 			created = true
-			// A service created cancelado/inativo gets its plan's packages
+			// A service created cancelado/inativo gets its combo's packages
 			// when it returns (TransitionReturn).
 			if in.PlanID != nil && !svahub.ServiceStatus(in.Status).Ended() {
 				if err := db.attachComboPackages(tx, &fresh, nil); err != nil {
@@ -131,7 +131,7 @@ func sameID(a, b *int64) bool {
 }
 
 // applyTransition applies what a change of status (from old) and, when
-// comboChanged, of plan does to a service's subscriptions in tx, after the
+// comboChanged, of combo does to a service's subscriptions in tx, after the
 // service row was locked and saved. It returns the platform plans whose
 // aggregate may have changed.
 func (db *DB) applyTransition(tx *gorm.DB, svc *serviceRow, old svahub.ServiceStatus, comboChanged bool) ([]int64, error) {
@@ -179,7 +179,7 @@ func (db *DB) endServices(tx *gorm.DB, serviceIDs []int64) ([]int64, error) {
 	return plans, nil
 }
 
-// returnService attaches anew the plan's packages of a service that left
+// returnService attaches anew the combo's packages of a service that left
 // cancelado/inativo (new plano subscriptions; cancelled avulso ones stay
 // cancelled).
 func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
@@ -194,7 +194,7 @@ func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
 	return db.attachComboPackages(tx, svc, skip)
 }
 
-// attachComboPackages attaches the service's plan packages it does not have
+// attachComboPackages attaches the service's combo packages it does not have
 // yet (origin plano). skip lists packages already live on the service.
 func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
 	pkgs, err := comboPackages(tx, svc.ComboID)
@@ -215,9 +215,9 @@ func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]b
 	return nil
 }
 
-// changeCombo applies a plan change (svahub.PlanChangeOf): plano
-// subscriptions the new plan lacks are cancelled, missing ones added; an
-// avulso subscription of an (active) package the new plan includes is
+// changeCombo applies a combo change (svahub.PlanChangeOf): plano
+// subscriptions the new combo lacks are cancelled, missing ones added; an
+// avulso subscription of an (active) package the new combo includes is
 // cancelled and replaced by a plano one, in the same transaction, so the
 // platform plan they share is aggregated once and stays ativo. Other
 // avulso ones are kept. It returns the platform plans whose aggregate may
