@@ -119,11 +119,7 @@ func (s *Server) patchSubscription(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if err := svahub.Validate(&in); err != nil {
-		return err
-	}
-	d, _ := svahub.ParseDate(in.ExpiresOn)
-	out, err := s.Services.SetSubscriptionExpiry(c.Request().Context(), id, d)
+	out, err := s.Services.SetSubscriptionExpiry(c.Request().Context(), id, svahub.Date(in.ExpiresOn))
 	if err != nil {
 		return err
 	}

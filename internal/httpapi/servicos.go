@@ -160,9 +160,6 @@ func (s *Server) setServiceStatus(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if err := svahub.Validate(&in); err != nil {
-		return err
-	}
 	out, err := s.Services.SetServiceStatus(c.Request().Context(), id, svahub.ServiceStatus(in.Status))
 	if err != nil {
 		return err
@@ -199,9 +196,6 @@ type StatusBatchResponse struct {
 func (s *Server) setServiceStatuses(c echo.Context) error {
 	var in svahub.StatusBatchInput
 	if err := decode(c, &in); err != nil {
-		return err
-	}
-	if err := svahub.Validate(&in); err != nil {
 		return err
 	}
 	out, err := s.Services.SetServiceStatuses(c.Request().Context(), in.Items)

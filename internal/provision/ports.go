@@ -27,10 +27,9 @@ type Platforms interface {
 // account leases of a convergence, the records of its outcome, the
 // periodic jobs' queries and River's driver.
 type Store interface {
-	// RiverDriver is the driver River's client runs on; SetJobQueue gives
-	// the store the engine that queues work in its transactions.
+	// RiverDriver is the driver the engine's River client (the workers)
+	// runs on; the store inserts the jobs itself.
 	RiverDriver() riverdriver.Driver[*sql.Tx]
-	SetJobQueue(q svahub.JobQueue)
 	// Today is the current day in the business time zone.
 	Today() svahub.Date
 

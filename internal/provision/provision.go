@@ -4,7 +4,7 @@
 // reconcile svahub's view with the platform.
 //
 // Jobs are inserted by the store inside the transaction of the domain
-// change (EnqueueTx). A worker holds no transaction while it calls the
+// change (its own insert-only River client). A worker holds no transaction while it calls the
 // platform; a per-plan lease keeps two workers off the same plan, and a
 // version number keeps stale work from hiding newer desired states.
 package provision
@@ -21,28 +21,17 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/svahub/svahub/internal/store"
-	"github.com/svahub/svahub/internal/svahub"
 )
 
-// ConvergeArgs asks a worker to converge one platform plan.
-type ConvergeArgs struct {
-	PlanID  int64 `json:"plan_id"`
-	Version int64 `json:"version"`
-}
+// ConvergeArgs asks a worker to converge one platform plan. The store
+// inserts these jobs (store.ConvergeArgs holds their kind and uniqueness).
+type ConvergeArgs = store.ConvergeArgs
 
-// Kind implements river.JobArgs.
-func (ConvergeArgs) Kind() string { return svahub.ConvergeJobKind }
-
-// uniqueStates leaves out completed, so a plan and version can be queued
-// again after its job finished (e.g. when a paused integration resumes).
+// uniqueStates leaves out completed, so a periodic job can be queued again
+// after it finished.
 var uniqueStates = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-}
-
-// InsertOpts makes identical work (same plan and version) unique.
-func (ConvergeArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 }
 
 // ExpireArgs marks subscriptions past their expiry date.
@@ -190,7 +179,6 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.client = c
-	db.SetJobQueue(e)
 	return e, nil
 }
 
@@ -231,25 +219,6 @@ func (f levelFilter) WithGroup(n string) slog.Handler {
 
 // Client exposes the River client (tests, metrics).
 func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
-
-// EnqueueTx implements svahub.JobQueue.
-func (e *Engine) EnqueueTx(ctx context.Context, tx *sql.Tx, jobs []svahub.PlanJob) error {
-	if len(jobs) == 0 {
-		return nil
-	}
-	if tx == nil {
-		return errors.New("provision: EnqueueTx needs a *sql.Tx")
-	}
-	params := make([]river.InsertManyParams, len(jobs))
-	for i, j := range jobs {
-		params[i] = river.InsertManyParams{Args: ConvergeArgs{PlanID: j.PlanID, Version: j.Version}}
-	}
-	// The fast variant skips RETURNING: nothing here reads the inserted
-	// rows, and a unique conflict (same plan and version already queued)
-	// is skipped by ON CONFLICT DO NOTHING just the same.
-	_, err := e.client.InsertManyFastTx(ctx, tx, params)
-	return err
-}
 
 // Start starts the workers.
 func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }

@@ -10,24 +10,27 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-type planRow struct {
+// comboRow is a HubSoft plano (a combo of packages; the API's /planos and
+// svahub.Plan). It is not a platform plan (planStateRow).
+type comboRow struct {
 	ID          int64
 	Description string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
 
-func (planRow) TableName() string { return "plans" }
+func (comboRow) TableName() string { return "plans" }
 
-type planPackageRow struct {
-	PlanID    int64
+// comboPackageRow is one package of a combo, in order.
+type comboPackageRow struct {
+	ComboID   int64 `gorm:"column:plan_id"`
 	PackageID int64
 	Position  int
 }
 
-func (planPackageRow) TableName() string { return "plan_packages" }
+func (comboPackageRow) TableName() string { return "plan_packages" }
 
-func (db *DB) loadPlans(ctx context.Context, rows []planRow) ([]*svahub.Plan, error) {
+func (db *DB) loadCombos(ctx context.Context, rows []comboRow) ([]*svahub.Plan, error) {
 	out := make([]*svahub.Plan, len(rows))
 	ids := make([]int64, len(rows))
 	byID := make(map[int64]*svahub.Plan, len(rows))
@@ -40,7 +43,7 @@ func (db *DB) loadPlans(ctx context.Context, rows []planRow) ([]*svahub.Plan, er
 		return out, nil
 	}
 	type item struct {
-		PlanID      int64
+		ComboID     int64 `gorm:"column:plan_id"`
 		ID          int64
 		Description string
 		ValueCents  int64
@@ -54,51 +57,51 @@ func (db *DB) loadPlans(ctx context.Context, rows []planRow) ([]*svahub.Plan, er
 		return nil, err
 	}
 	for _, it := range items {
-		p := byID[it.PlanID]
+		p := byID[it.ComboID]
 		p.Packages = append(p.Packages, svahub.PlanItem{ID: it.ID, Description: it.Description, Value: svahub.Money(it.ValueCents)})
 	}
 	return out, nil
 }
 
-// FindPlanByID returns one plan with its packages.
+// FindPlanByID returns one combo with its packages.
 func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) {
-	var r planRow
+	var r comboRow
 	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
 		return nil, mapErr(err, "plano não encontrado")
 	}
-	out, err := db.loadPlans(ctx, []planRow{r})
+	out, err := db.loadCombos(ctx, []comboRow{r})
 	if err != nil {
 		return nil, err
 	}
 	return out[0], nil
 }
 
-// FindPlans lists plans.
+// FindPlans lists combos.
 func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Plan, int, error) {
-	var rows []planRow
-	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&planRow{}), f.Page, "id", &rows)
+	var rows []comboRow
+	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&comboRow{}), f.Page, "id", &rows)
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := db.loadPlans(ctx, rows)
+	out, err := db.loadCombos(ctx, rows)
 	return out, total, err
 }
 
-// UpsertPlan applies PUT /planos/{id}: it creates the plan, or updates it
+// UpsertPlan applies PUT /planos/{id}: it creates the combo, or updates it
 // keeping each member the PUT omits; created reports whether it was new.
-// Services already on the plan keep their subscriptions: the change
+// Services already on the combo keep their subscriptions: the change
 // reaches services created on it or moved to it afterwards.
 func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*svahub.Plan, bool, error) {
 	var created bool
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		now := db.now().UTC()
-		var r planRow
+		var r comboRow
 		var cur svahub.PlanInput
 		err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error
 		switch {
 		case err == nil:
 			cur.Description = r.Description
-			if err := tx.Model(&planPackageRow{}).Where("plan_id = ?", id).Order("position").Pluck("package_id", &cur.Packages).Error; err != nil {
+			if err := tx.Model(&comboPackageRow{}).Where("plan_id = ?", id).Order("position").Pluck("package_id", &cur.Packages).Error; err != nil {
 				return err
 			}
 		case svahub.ErrorCode(mapErr(err, "")) == svahub.ENOTFOUND:
@@ -111,11 +114,11 @@ func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*s
 		if err := svahub.Validate(&in); err != nil {
 			return err
 		}
-		if err := checkPlanPackages(tx, in.Packages); err != nil {
+		if err := checkComboPackages(tx, in.Packages); err != nil {
 			return err
 		}
 		if created {
-			r = planRow{ID: id, Description: in.Description, CreatedAt: now, UpdatedAt: now}
+			r = comboRow{ID: id, Description: in.Description, CreatedAt: now, UpdatedAt: now}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
 				return mapErr(err, "")
 			}
@@ -128,7 +131,7 @@ func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*s
 		if u.Packages == nil && !created {
 			return nil // packages omitted: kept
 		}
-		return writePlanPackages(tx, id, in.Packages)
+		return writeComboPackages(tx, id, in.Packages)
 	})
 	if err != nil {
 		return nil, false, err
@@ -137,9 +140,9 @@ func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*s
 	return p, created, err
 }
 
-// checkPlanPackages answers 422 naming each package of a plan that does
+// checkComboPackages answers 422 naming each package of a combo that does
 // not exist.
-func checkPlanPackages(tx *gorm.DB, pkgs []int64) error {
+func checkComboPackages(tx *gorm.DB, pkgs []int64) error {
 	if len(pkgs) == 0 {
 		return nil
 	}
@@ -159,24 +162,24 @@ func checkPlanPackages(tx *gorm.DB, pkgs []int64) error {
 	return svahub.Invalid(fields...)
 }
 
-// writePlanPackages replaces a plan's packages.
-func writePlanPackages(tx *gorm.DB, id int64, pkgs []int64) error {
-	if err := tx.Where("plan_id = ?", id).Delete(&planPackageRow{}).Error; err != nil {
+// writeComboPackages replaces a combo's packages.
+func writeComboPackages(tx *gorm.DB, id int64, pkgs []int64) error {
+	if err := tx.Where("plan_id = ?", id).Delete(&comboPackageRow{}).Error; err != nil {
 		return err
 	}
 	if len(pkgs) == 0 {
 		return nil
 	}
-	rows := make([]planPackageRow, len(pkgs))
+	rows := make([]comboPackageRow, len(pkgs))
 	for i, p := range pkgs {
-		rows[i] = planPackageRow{PlanID: id, PackageID: p, Position: i}
+		rows[i] = comboPackageRow{ComboID: id, PackageID: p, Position: i}
 	}
 	return tx.Create(&rows).Error
 }
 
-// DeletePlan deletes a plan. Services keep the subscriptions it gave them.
+// DeletePlan deletes a combo. Services keep the subscriptions it gave them.
 func (db *DB) DeletePlan(ctx context.Context, id int64) error {
-	res := db.gorm.WithContext(ctx).Delete(&planRow{}, id)
+	res := db.gorm.WithContext(ctx).Delete(&comboRow{}, id)
 	if res.Error != nil {
 		return mapErr(res.Error, "")
 	}
@@ -214,12 +217,12 @@ func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
 	return nil
 }
 
-// planPackages returns the package ids of plan id (none if unknown).
-func planPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
+// comboPackages returns the package ids of combo id (none if unknown).
+func comboPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
 	if planID == nil {
 		return nil, nil
 	}
 	var ids []int64
-	err := tx.Model(&planPackageRow{}).Where("plan_id = ?", *planID).Order("position").Pluck("package_id", &ids).Error
+	err := tx.Model(&comboPackageRow{}).Where("plan_id = ?", *planID).Order("position").Pluck("package_id", &ids).Error
 	return ids, err
 }

@@ -79,10 +79,18 @@ type confEnv struct {
 func newConfEnv(t *testing.T, dialect string) *confEnv {
 	t.Helper()
 	clk := newConfClock()
-	db := storetest.Open(t, dialect, storetest.Options{Now: clk.Now, Location: time.UTC})
 	q := &confQueue{}
-	db.SetJobQueue(q)
+	db := storetest.Open(t, dialect, storetest.Options{Now: clk.Now, Location: time.UTC, JobQueue: q})
 	return &confEnv{t: t, ctx: context.Background(), db: db, clock: clk, queue: q}
+}
+
+// newRiverConfEnv is newConfEnv with the store's default job queue (River's
+// insert-only client) instead of a recording one: e.queue is nil.
+func newRiverConfEnv(t *testing.T, dialect string) *confEnv {
+	t.Helper()
+	clk := newConfClock()
+	db := storetest.Open(t, dialect, storetest.Options{Now: clk.Now, Location: time.UTC})
+	return &confEnv{t: t, ctx: context.Background(), db: db, clock: clk}
 }
 
 var confSeq atomic.Int64

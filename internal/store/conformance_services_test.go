@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -61,6 +62,8 @@ func confServices() []confCase {
 			require.Equal(t, svahub.AccessSuspended, svc.Subscriptions[0].Accesses[0].DesiredState)
 			_, err = e.db.SetServiceStatus(e.ctx, 32, svahub.StatusEnabled)
 			code(t, svahub.ENOTFOUND, err)
+			_, err = e.db.SetServiceStatus(e.ctx, 31, "nao_existe")
+			code(t, svahub.EINVALID, err)
 		}},
 		{"Services/SetServiceStatuses", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
@@ -96,6 +99,8 @@ func confServices() []confCase {
 			require.Equal(t, svahub.Date("2028-02-29"), got.ExpiresOn)
 			_, err = e.db.SetSubscriptionExpiry(e.ctx, sub.ID+100, svahub.Date("2028-02-29"))
 			code(t, svahub.ENOTFOUND, err)
+			_, err = e.db.SetSubscriptionExpiry(e.ctx, sub.ID+100, svahub.Date("2028-02-30"))
+			code(t, svahub.EINVALID, err) // validated before the lookup
 		}},
 		{"Services/Retransmit", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
@@ -113,13 +118,22 @@ func confServices() []confCase {
 			require.Empty(t, got.LastError, "the permanent error is cleared")
 			code(t, svahub.ENOTFOUND, e.db.Retransmit(e.ctx, sub.ID+100))
 		}},
-		{"Services/SetJobQueue", func(t *testing.T, d string) {
+		{"Open/AttachPackage/JobQueueOption", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			_, pkg := e.catalogue()
 			_, plan, _ := e.subscription(81, pkg.ID, "")
 			jobs := e.queue.Jobs()
-			require.NotEmpty(t, jobs, "an attach enqueues its plan through the queue set")
+			require.NotEmpty(t, jobs, "an attach enqueues its plan through the queue given to Open")
 			require.Equal(t, plan, jobs[len(jobs)-1].PlanID)
+		}},
+		{"Open/JobCounts/RiverQueueByDefault", func(t *testing.T, d string) {
+			e := newRiverConfEnv(t, d)
+			_, pkg := e.catalogue()
+			e.subscription(82, pkg.ID, "")
+			counts, err := e.db.JobCounts(e.ctx)
+			require.NoError(t, err)
+			require.Contains(t, counts, store.JobCount{Kind: svahub.ConvergeJobKind, State: "available", Count: 1},
+				"without a JobQueue option the attach inserts its River job in its own transaction")
 		}},
 		{"Services/Today", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)

@@ -2,7 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"github.com/svahub/svahub/internal/svahub"
@@ -26,10 +32,6 @@ func (db *DB) enqueueHeld(tx *gorm.DB, id int64) error {
 	return db.enqueuePlans(tx, plans)
 }
 
-// SetJobQueue sets where provisioning work is inserted. Without one, desired
-// states are still stored and the reconciler picks them up later.
-func (db *DB) SetJobQueue(q svahub.JobQueue) { db.queue = q }
-
 // enqueuePlans inserts one convergence job per plan at its current version,
 // in the caller's transaction.
 func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
@@ -49,7 +51,67 @@ func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
 	return db.queue.EnqueueTx(tx.Statement.Context, SQLTx(tx), jobs)
 }
 
-// convergeJobKind is the River kind of plan jobs (provision.ConvergeArgs),
+// ConvergeArgs are a convergence job's arguments in River's queue (kind
+// svahub.ConvergeJobKind): the platform plan and the version of its desired
+// state to reach. The store inserts them in the transaction of the domain
+// change; provision's worker runs them.
+type ConvergeArgs struct {
+	PlanID  int64 `json:"plan_id"`
+	Version int64 `json:"version"`
+}
+
+// Kind implements river.JobArgs.
+func (ConvergeArgs) Kind() string { return svahub.ConvergeJobKind }
+
+// convergeUniqueStates leaves out completed, so a plan and version can be
+// queued again after its job finished (e.g. when a paused integration
+// resumes).
+var convergeUniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}
+
+// InsertOpts makes identical work (same plan and version) unique.
+func (ConvergeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: convergeUniqueStates}}
+}
+
+// riverQueue is the store's default job queue: River's insert-only client
+// on the store's own pool (the provisioning engine runs its own client,
+// with the workers).
+type riverQueue struct {
+	client *river.Client[*sql.Tx]
+}
+
+// newRiverQueue builds the insert-only River client on driver d.
+func newRiverQueue(d riverdriver.Driver[*sql.Tx], log *slog.Logger) (*riverQueue, error) {
+	c, err := river.NewClient(d, &river.Config{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &riverQueue{client: c}, nil
+}
+
+// EnqueueTx implements svahub.JobQueue.
+func (q *riverQueue) EnqueueTx(ctx context.Context, tx *sql.Tx, jobs []svahub.PlanJob) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if tx == nil {
+		return errors.New("store: EnqueueTx needs a *sql.Tx")
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: ConvergeArgs{PlanID: j.PlanID, Version: j.Version}}
+	}
+	// The fast variant skips RETURNING: nothing here reads the inserted
+	// rows, and a unique conflict (same plan and version already queued)
+	// is skipped by ON CONFLICT DO NOTHING just the same.
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
+	return err
+}
+
+// convergeJobKind is the River kind of plan jobs (ConvergeArgs),
 // whose args carry plan_id.
 const convergeJobKind = svahub.ConvergeJobKind
 

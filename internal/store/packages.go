@@ -227,7 +227,7 @@ func (db *DB) DeletePackage(ctx context.Context, id int64) error {
 			return mapErr(err, "pacote não encontrado")
 		}
 		var n int64
-		if err := tx.Model(&planPackageRow{}).Where("package_id = ?", id).Count(&n).Error; err != nil {
+		if err := tx.Model(&comboPackageRow{}).Where("package_id = ?", id).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {

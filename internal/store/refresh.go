@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"sort"
 
 	"gorm.io/gorm"
@@ -300,4 +301,27 @@ func keys(m map[int64]bool) []int64 {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
+}
+
+// refreshSharedPlans gives plans the new subscription shares with others
+// the general aggregate, their jobs, and every sharing subscription its
+// status.
+func (db *DB) refreshSharedPlans(tx *gorm.DB, existing []int64, subID int64) error {
+	slices.Sort(existing)
+	existing = slices.Compact(existing)
+	changed, err := db.aggregatePlans(tx, existing)
+	if err != nil {
+		return err
+	}
+	if err := db.enqueuePlans(tx, changed); err != nil {
+		return err
+	}
+	var subs []int64
+	if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
+		return err
+	}
+	if !containsID(subs, subID) {
+		subs = append(subs, subID)
+	}
+	return db.refreshStatuses(tx, subs)
 }

@@ -13,7 +13,7 @@ import (
 
 type serviceRow struct {
 	ID               int64
-	PlanID           *int64
+	ComboID          *int64 `gorm:"column:plan_id"` // the HubSoft plano (svahub.CustomerService.PlanID)
 	Login            string
 	PasswordSealed   string
 	Status           string
@@ -38,7 +38,7 @@ func (db *DB) Today() svahub.Date { return db.today() }
 
 func (r *serviceRow) domain(loc *time.Location) *svahub.CustomerService {
 	return &svahub.CustomerService{
-		ID: r.ID, PlanID: r.PlanID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),
+		ID: r.ID, PlanID: r.ComboID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),
 		Customer:      svahub.Customer{ID: r.CustomerID, Code: r.CustomerCode, Name: r.CustomerName, Document: r.CustomerDocument, Email: r.CustomerEmail, Phone: r.CustomerPhone},
 		Subscriptions: []svahub.Subscription{}, CreatedAt: r.CreatedAt.In(loc), UpdatedAt: r.UpdatedAt.In(loc),
 	}
@@ -57,8 +57,8 @@ func (db *DB) customerService(r *serviceRow) (*svahub.CustomerService, error) {
 }
 
 // UpsertService creates or updates a customer service pushed by HubSoft
-// core. A new service gets its plan's packages; a plan change cancels the
-// plan packages the new plan lacks and adds the missing ones.
+// core. A new service gets its combo's packages; a combo change cancels the
+// combo packages the new combo lacks and adds the missing ones.
 func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInput) (*svahub.CustomerService, bool, error) {
 	in.Normalize()
 	if err := svahub.Validate(&in); err != nil {
@@ -78,7 +78,7 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 			}
 		}
 		c := in.Customer
-		fresh := serviceRow{ID: id, PlanID: in.PlanID, Login: in.Login, PasswordSealed: sealed, Status: in.Status,
+		fresh := serviceRow{ID: id, ComboID: in.PlanID, Login: in.Login, PasswordSealed: sealed, Status: in.Status,
 			CustomerID: c.ID, CustomerCode: c.Code, CustomerName: c.Name, CustomerDocument: c.Document, CustomerEmail: c.Email, CustomerPhone: c.Phone,
 			CreatedAt: now, UpdatedAt: now}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&fresh)
@@ -87,10 +87,10 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		}
 		if res.RowsAffected == 1 {
 			created = true
-			// A service created cancelado/inativo gets its plan's packages
+			// A service created cancelado/inativo gets its combo's packages
 			// when it returns (TransitionReturn).
 			if in.PlanID != nil && !svahub.ServiceStatus(in.Status).Ended() {
-				if err := db.attachPlanPackages(tx, &fresh, nil); err != nil {
+				if err := db.attachComboPackages(tx, &fresh, nil); err != nil {
 					return err
 				}
 			}
@@ -100,17 +100,17 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
 			return mapErr(err, "serviço não encontrado")
 		}
-		oldPlan, oldStatus := r.PlanID, svahub.ServiceStatus(r.Status)
+		oldCombo, oldStatus := r.ComboID, svahub.ServiceStatus(r.Status)
 		r.Login, r.Status = in.Login, in.Status
 		if in.Password != nil {
 			r.PasswordSealed = sealed
 		}
 		r.CustomerID, r.CustomerCode, r.CustomerName, r.CustomerDocument, r.CustomerEmail, r.CustomerPhone = c.ID, c.Code, c.Name, c.Document, c.Email, c.Phone
-		r.PlanID, r.UpdatedAt = in.PlanID, now
+		r.ComboID, r.UpdatedAt = in.PlanID, now
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
 		}
-		extraPlans, err := db.applyTransition(tx, &r, oldStatus, !sameID(oldPlan, in.PlanID))
+		extraPlans, err := db.applyTransition(tx, &r, oldStatus, !sameID(oldCombo, in.PlanID))
 		if err != nil {
 			return err
 		}
@@ -131,18 +131,18 @@ func sameID(a, b *int64) bool {
 }
 
 // applyTransition applies what a change of status (from old) and, when
-// planChanged, of plan does to a service's subscriptions in tx, after the
+// comboChanged, of combo does to a service's subscriptions in tx, after the
 // service row was locked and saved. It returns the platform plans whose
 // aggregate may have changed.
-func (db *DB) applyTransition(tx *gorm.DB, svc *serviceRow, old svahub.ServiceStatus, planChanged bool) ([]int64, error) {
+func (db *DB) applyTransition(tx *gorm.DB, svc *serviceRow, old svahub.ServiceStatus, comboChanged bool) ([]int64, error) {
 	switch svahub.TransitionOf(old, svahub.ServiceStatus(svc.Status)) {
 	case svahub.TransitionEnd:
 		return db.endServices(tx, []int64{svc.ID})
 	case svahub.TransitionReturn:
 		return nil, db.returnService(tx, svc)
 	}
-	if planChanged && !svahub.ServiceStatus(svc.Status).Ended() {
-		return db.changePlan(tx, svc)
+	if comboChanged && !svahub.ServiceStatus(svc.Status).Ended() {
+		return db.changeCombo(tx, svc)
 	}
 	return nil, nil // an ended service only records its new plan
 }
@@ -179,7 +179,7 @@ func (db *DB) endServices(tx *gorm.DB, serviceIDs []int64) ([]int64, error) {
 	return plans, nil
 }
 
-// returnService attaches anew the plan's packages of a service that left
+// returnService attaches anew the combo's packages of a service that left
 // cancelado/inativo (new plano subscriptions; cancelled avulso ones stay
 // cancelled).
 func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
@@ -191,13 +191,13 @@ func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
 	for _, p := range live {
 		skip[p] = true
 	}
-	return db.attachPlanPackages(tx, svc, skip)
+	return db.attachComboPackages(tx, svc, skip)
 }
 
-// attachPlanPackages attaches the service's plan packages it does not have
+// attachComboPackages attaches the service's combo packages it does not have
 // yet (origin plano). skip lists packages already live on the service.
-func (db *DB) attachPlanPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
-	pkgs, err := planPackages(tx, svc.PlanID)
+func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
+	pkgs, err := comboPackages(tx, svc.ComboID)
 	if err != nil {
 		return err
 	}
@@ -215,15 +215,15 @@ func (db *DB) attachPlanPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bo
 	return nil
 }
 
-// changePlan applies a plan change (svahub.PlanChangeOf): plano
-// subscriptions the new plan lacks are cancelled, missing ones added; an
-// avulso subscription of an (active) package the new plan includes is
+// changeCombo applies a combo change (svahub.PlanChangeOf): plano
+// subscriptions the new combo lacks are cancelled, missing ones added; an
+// avulso subscription of an (active) package the new combo includes is
 // cancelled and replaced by a plano one, in the same transaction, so the
 // platform plan they share is aggregated once and stays ativo. Other
 // avulso ones are kept. It returns the platform plans whose aggregate may
 // have changed.
-func (db *DB) changePlan(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
-	want, err := planPackages(tx, svc.PlanID)
+func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
+	want, err := comboPackages(tx, svc.ComboID)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +261,7 @@ func (db *DB) changePlan(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 		}
 		touched = append(touched, plans...)
 	}
-	return touched, db.attachPlanPackages(tx, svc, have)
+	return touched, db.attachComboPackages(tx, svc, have)
 }
 
 // FindServiceByID returns a service with its subscriptions.
@@ -310,6 +310,9 @@ func (db *DB) FindServices(ctx context.Context, f svahub.ServiceFilter) ([]*svah
 
 // SetServiceStatus changes one service's status_prefixo.
 func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.ServiceStatus) (*svahub.CustomerService, error) {
+	if err := svahub.Validate(&svahub.StatusInput{Status: string(status)}); err != nil {
+		return nil, err
+	}
 	res, err := db.SetServiceStatuses(ctx, []svahub.StatusBatchItem{{ServiceID: id, Status: string(status)}})
 	if err != nil {
 		return nil, err
@@ -323,10 +326,8 @@ func (db *DB) SetServiceStatus(ctx context.Context, id int64, status svahub.Serv
 // SetServiceStatuses changes many services' status in one transaction and
 // answers per item: atualizado, inalterado or nao_encontrado.
 func (db *DB) SetServiceStatuses(ctx context.Context, items []svahub.StatusBatchItem) ([]svahub.StatusBatchResult, error) {
-	for i, it := range items {
-		if !svahub.ServiceStatus(it.Status).Valid() || it.ServiceID <= 0 {
-			return nil, svahub.FieldInvalid(fieldIndex("itens", i), "item inválido")
-		}
+	if err := svahub.Validate(&svahub.StatusBatchInput{Items: items}); err != nil {
+		return nil, err
 	}
 	out := make([]svahub.StatusBatchResult, len(items))
 	err := db.tx(ctx, func(tx *gorm.DB) error {

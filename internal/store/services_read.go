@@ -24,7 +24,7 @@ const (
 
 // dest returns the scan destinations of qService's columns, in order.
 func (r *serviceRow) dest() []any {
-	return []any{&r.ID, &r.PlanID, &r.Login, &r.PasswordSealed, &r.Status, &r.CustomerID, &r.CustomerCode, &r.CustomerName,
+	return []any{&r.ID, &r.ComboID, &r.Login, &r.PasswordSealed, &r.Status, &r.CustomerID, &r.CustomerCode, &r.CustomerName,
 		&r.CustomerDocument, &r.CustomerEmail, &r.CustomerPhone, &r.CreatedAt, &r.UpdatedAt}
 }
 

@@ -62,6 +62,10 @@ type Options struct {
 	// wait their turn in arrival order. 0 picks 4 per CPU on PostgreSQL (at
 	// most MaxOpenConns) and 1 on SQLite. See txSlots.
 	MaxTx int
+	// JobQueue receives the provisioning work of each change, inside its
+	// transaction. Nil means River's insert-only client on this database,
+	// whose jobs provision's workers run; tests give a recording queue.
+	JobQueue svahub.JobQueue
 }
 
 // DB is the svahub database.
@@ -146,6 +150,13 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
 	}
 	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, reg: opts.Adapters, loc: opts.Location, now: opts.Now, log: opts.Logger}
+	db.queue = opts.JobQueue
+	if db.queue == nil {
+		if db.queue, err = newRiverQueue(db.RiverDriver(), opts.Logger); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("store: job queue: %w", err)
+		}
+	}
 	db.slots = make(chan struct{}, txSlots(dialect, opts.MaxTx, opts.MaxOpenConns))
 	return db, nil
 }

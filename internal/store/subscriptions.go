@@ -104,6 +104,9 @@ func (db *DB) cancelTx(tx *gorm.DB, sub *subscriptionRow) ([]int64, error) {
 // SetSubscriptionExpiry moves a subscription's expiry date. A date before
 // today is refused; moving it forward revives an expired subscription.
 func (db *DB) SetSubscriptionExpiry(ctx context.Context, id int64, expiresOn svahub.Date) (*svahub.Subscription, error) {
+	if err := svahub.Validate(&svahub.ExpiryInput{ExpiresOn: string(expiresOn)}); err != nil {
+		return nil, err
+	}
 	if expiresOn.Before(db.today()) {
 		return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -524,29 +523,6 @@ func (db *DB) findOrMakePlans(ctx context.Context, stx *sql.Tx, w *attachWork) e
 	}
 	w.record(made, found)
 	return nil
-}
-
-// refreshSharedPlans gives plans the new subscription shares with others
-// the general aggregate, their jobs, and every sharing subscription its
-// status.
-func (db *DB) refreshSharedPlans(tx *gorm.DB, existing []int64, subID int64) error {
-	slices.Sort(existing)
-	existing = slices.Compact(existing)
-	changed, err := db.aggregatePlans(tx, existing)
-	if err != nil {
-		return err
-	}
-	if err := db.enqueuePlans(tx, changed); err != nil {
-		return err
-	}
-	var subs []int64
-	if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
-		return err
-	}
-	if !containsID(subs, subID) {
-		subs = append(subs, subID)
-	}
-	return db.refreshStatuses(tx, subs)
 }
 
 // errRetryTx asks db.tx to run the transaction again: a concurrent one

@@ -25,23 +25,6 @@ func (transmissionRow) TableName() string { return "transmissions" }
 
 var _ svahub.TransmissionService = (*DB)(nil)
 
-// RecordTransmission appends one platform call to the log. The caller has
-// already redacted the message.
-func (db *DB) RecordTransmission(ctx context.Context, t *svahub.Transmission) error {
-	now := db.now().UTC().Truncate(time.Microsecond)
-	err := db.sql.QueryRowContext(ctx, db.rebind(qInsertTransmission), t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation),
-		string(t.Outcome), t.HTTPStatus, truncate(t.Message, 1000), t.DurationMS, t.Attempt, now).Scan(&t.ID)
-	if err != nil {
-		return err
-	}
-	t.CreatedAt = now.In(db.loc)
-	return nil
-}
-
-// qInsertTransmission runs once per platform call (plain database/sql).
-const qInsertTransmission = `INSERT INTO transmissions (integration_id, subscription_id, access_id, operation, outcome, http_status,
-	message, duration_ms, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-
 // FindTransmissions lists transmissions, newest first.
 func (db *DB) FindTransmissions(ctx context.Context, f svahub.TransmissionFilter) ([]*svahub.Transmission, int, error) {
 	q := db.gorm.WithContext(ctx).Model(&transmissionRow{})
@@ -75,14 +58,4 @@ func (db *DB) FindTransmissions(ctx context.Context, f svahub.TransmissionFilter
 			DurationMS: r.DurationMS, Attempt: r.Attempt, CreatedAt: r.CreatedAt.In(db.loc)}
 	}
 	return out, total, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
-		n--
-	}
-	return s[:n]
 }

@@ -60,6 +60,8 @@ type Options struct {
 	Now      func() time.Time
 	Location *time.Location
 	Logger   *slog.Logger
+	// JobQueue replaces River's insert-only client (store.Options.JobQueue).
+	JobQueue svahub.JobQueue
 }
 
 // DSN returns a data source for a new, empty database of dialect: a file in
@@ -114,7 +116,7 @@ func Open(t testing.TB, dialect string, opts ...Options) *store.DB {
 	box, err := secret.NewBox(Key)
 	require.NoError(t, err)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Adapters: o.Adapters, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10})
+	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Adapters: o.Adapters, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10, JobQueue: o.JobQueue})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))

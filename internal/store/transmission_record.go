@@ -1,0 +1,35 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// RecordTransmission appends one platform call to the log. The caller has
+// already redacted the message.
+func (db *DB) RecordTransmission(ctx context.Context, t *svahub.Transmission) error {
+	now := db.now().UTC().Truncate(time.Microsecond)
+	err := db.sql.QueryRowContext(ctx, db.rebind(qInsertTransmission), t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation),
+		string(t.Outcome), t.HTTPStatus, truncate(t.Message, 1000), t.DurationMS, t.Attempt, now).Scan(&t.ID)
+	if err != nil {
+		return err
+	}
+	t.CreatedAt = now.In(db.loc)
+	return nil
+}
+
+// qInsertTransmission runs once per platform call (plain database/sql).
+const qInsertTransmission = `INSERT INTO transmissions (integration_id, subscription_id, access_id, operation, outcome, http_status,
+	message, duration_ms, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		n--
+	}
+	return s[:n]
+}
