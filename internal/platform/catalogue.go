@@ -3,7 +3,8 @@ package platform
 import (
 	"context"
 	"errors"
-	"strings"
+	"maps"
+	"slices"
 
 	"github.com/svahub/svahub/internal/platform/egress"
 	"github.com/svahub/svahub/internal/svahub"
@@ -33,25 +34,23 @@ func NewCatalogue(store CatalogueStore, m *Manager) *Catalogue {
 
 var _ svahub.CatalogueService = (*Catalogue)(nil)
 
-// checkAddresses refuses a platform address svahub must not call: every
-// URL parameter the adapter of platform declares and values holds is
-// checked (422 on parametros.<name>). An empty value means the adapter's
-// default (SVAHUB_QUALIFICA_URL), always allowed. An unknown platform is
-// left to the store's validation.
-func (c *Catalogue) checkAddresses(ctx context.Context, platform string, values map[string]string) error {
-	a, ok := c.m.opts.Registry[platform]
-	if !ok {
-		return nil
-	}
-	for _, p := range a.Params {
-		raw := strings.TrimRight(strings.TrimSpace(values[p.Name]), "/")
-		if !p.URL || raw == "" {
+// checkAddresses refuses a platform address svahub must not call (422 on
+// parametros.<name>): every value sent under a name that some adapter
+// declares as a URL is checked, whatever the integration's platform — the
+// platform a PUT lands on is only known inside the store's transaction,
+// and a concurrent PUT may change it. An empty value means the adapter's
+// default (SVAHUB_QUALIFICA_URL), always allowed.
+func (c *Catalogue) checkAddresses(ctx context.Context, values map[string]string) error {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		spec, ok := c.urlParam(name)
+		raw := spec.Normalize(values[name])
+		if !ok || raw == "" {
 			continue
 		}
 		if err := c.m.opts.Egress.CheckURL(ctx, raw); err != nil {
 			var re *egress.RefusedError
 			if errors.As(err, &re) {
-				return svahub.FieldInvalid("parametros."+p.Name, re.Reason)
+				return svahub.FieldInvalid("parametros."+name, re.Reason)
 			}
 			return err
 		}
@@ -59,11 +58,22 @@ func (c *Catalogue) checkAddresses(ctx context.Context, platform string, values 
 	return nil
 }
 
+// urlParam returns the declaration of name when some adapter declares it
+// as an address.
+func (c *Catalogue) urlParam(name string) (svahub.ParamSpec, bool) {
+	for _, a := range c.m.opts.Registry {
+		if spec, ok := a.Spec(name); ok && spec.URL {
+			return spec, true
+		}
+	}
+	return svahub.ParamSpec{}, false
+}
+
 // CreateIntegration saves the integration, then generates its token. A
 // refused or unreachable platform never loses the integration: its token
 // block says "erro" with the reason.
 func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.IntegrationInput) (*svahub.Integration, error) {
-	if err := c.checkAddresses(ctx, strings.TrimSpace(in.Platform), in.Params.Values); err != nil {
+	if err := c.checkAddresses(ctx, in.Params.Values); err != nil {
 		return nil, err
 	}
 	out, err := c.CatalogueStore.CreateIntegration(ctx, in)
@@ -77,14 +87,8 @@ func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.Integration
 // kept) and, when its credentials changed (token back to pendente),
 // generates a new token.
 func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, u svahub.IntegrationUpdate) (*svahub.Integration, error) {
-	if u.Params != nil && len(u.Params.Values) > 0 {
-		platform := ""
-		if u.Platform != nil {
-			platform = strings.TrimSpace(*u.Platform)
-		} else if cur, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err == nil {
-			platform = cur.Platform
-		}
-		if err := c.checkAddresses(ctx, platform, u.Params.Values); err != nil {
+	if u.Params != nil {
+		if err := c.checkAddresses(ctx, u.Params.Values); err != nil {
 			return nil, err
 		}
 	}

@@ -36,7 +36,7 @@ func confIntegrations() []confCase {
 			require.NoError(t, err)
 			gen := integ.Params.Revealed["segredo"]
 			require.True(t, strings.HasPrefix(gen, "whsec_"), gen)
-			require.Equal(t, map[string]string{"url": "https://r.example"}, integ.Params.Values)
+			require.Equal(t, map[string]string{"url": "https://r.example/"}, integ.Params.Values, "called as given")
 			require.True(t, integ.Params.Defined["segredo"])
 			var sealed string
 			e.scalar("SELECT value_sealed FROM integration_secrets WHERE integration_id = ? AND name = 'segredo'", &sealed, integ.ID)

@@ -374,23 +374,34 @@ func (db *DB) Credentials(ctx context.Context, id int64) (*svahub.Credentials, e
 // active is read with each plan's work, not from here).
 const credentialsCacheTTL = time.Second
 
+// readCredentials reads the integration and its secrets in one statement:
+// one snapshot, so an address and the secret given for another never meet
+// (a PUT moving url_base with a new client_secret commits both at once).
 func (db *DB) readCredentials(ctx context.Context, id int64) (*svahub.Credentials, error) {
-	var r integrationRow
-	tx := db.gorm.WithContext(ctx)
-	if err := tx.First(&r, id).Error; err != nil {
-		return nil, mapErr(err, "integração não encontrada")
+	var rows []struct {
+		Row          integrationRow `gorm:"embedded"`
+		SecretName   *string
+		SecretSealed *string
 	}
-	var secrets []integrationSecretRow
-	if err := tx.Where("integration_id = ?", id).Find(&secrets).Error; err != nil {
+	err := db.gorm.WithContext(ctx).Raw(`SELECT i.*, s.name AS secret_name, s.value_sealed AS secret_sealed
+		FROM integrations i LEFT JOIN integration_secrets s ON s.integration_id = i.id WHERE i.id = ?`, id).Scan(&rows).Error
+	if err != nil {
 		return nil, err
 	}
+	if len(rows) == 0 {
+		return nil, svahub.Errorf(svahub.ENOTFOUND, "integração não encontrada")
+	}
+	r := rows[0].Row
 	params := r.values()
-	for _, s := range secrets {
-		v, err := db.sealer.Open(s.ValueSealed)
+	for _, row := range rows {
+		if row.SecretName == nil {
+			continue
+		}
+		v, err := db.sealer.Open(*row.SecretSealed)
 		if err != nil {
 			return nil, err
 		}
-		params[s.Name] = v
+		params[*row.SecretName] = v
 	}
 	token, err := db.sealer.Open(r.TokenSealed)
 	if err != nil {

@@ -24,6 +24,10 @@ type ParamSpec struct {
 	// URL: an address the adapter calls. It goes through the egress
 	// address check when saved, and moving it needs the secrets again.
 	URL bool
+	// TrimSlash: trailing slashes are dropped (a base address the
+	// adapter appends paths to, like Qualifica's url_base); an address
+	// called as given (the webhook url) keeps them.
+	TrimSlash bool
 	// MaxLen bounds the value in characters (default 500).
 	MaxLen int
 	// Generate, for a secret, makes one when create omits it; the new
@@ -85,16 +89,27 @@ type Tester interface {
 // `client_secret_definido`, `segredo_definido`.
 const DefinedSuffix = "_definido"
 
-// NormalizeParams trims every value of params (URLs also lose a trailing
-// slash) and drops unknown empty members.
+// NormalizeParams trims every non-secret value (a secret is opaque and
+// kept as sent); a URL parameter declared TrimSlash also loses its
+// trailing slashes.
 func (a Adapter) NormalizeParams(params map[string]string) {
 	for k, v := range params {
-		v = strings.TrimSpace(v)
-		if spec, ok := a.Spec(k); ok && spec.URL {
-			v = strings.TrimRight(v, "/")
+		spec, ok := a.Spec(k)
+		if ok && spec.Secret {
+			continue
 		}
-		params[k] = v
+		params[k] = spec.Normalize(v)
 	}
+}
+
+// Normalize is a parameter's value as stored and compared: trimmed, and
+// without trailing slashes when the parameter says TrimSlash.
+func (p ParamSpec) Normalize(v string) string {
+	v = strings.TrimSpace(v)
+	if p.TrimSlash {
+		v = strings.TrimRight(v, "/")
+	}
+	return v
 }
 
 // ValidateParams checks params against the adapter's declaration: no
@@ -104,6 +119,10 @@ func (a Adapter) NormalizeParams(params map[string]string) {
 func (a Adapter) ValidateParams(params map[string]string, create bool) error {
 	for _, k := range sortedKeys(params) {
 		if _, ok := a.Spec(k); !ok {
+			k = PlatformMessage(k) // a caller's key is echoed, but not at any length
+			if utf8.RuneCountInString(k) > 64 {
+				k = string([]rune(k)[:63]) + "…"
+			}
 			return &Error{Code: EBADREQUEST, Message: "campo desconhecido: \"parametros." + k + "\" (a plataforma " + a.Name + " não tem esse parâmetro)",
 				Fields: []FieldError{{Field: "parametros." + k, Message: "parâmetro desconhecido para a plataforma " + a.Name}}}
 		}

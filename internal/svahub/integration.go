@@ -64,6 +64,7 @@ func PrepareCreate(in IntegrationInput, reg Registry) (PreparedIntegration, erro
 // for.
 func PrepareUpdate(cur IntegrationInput, u IntegrationUpdate, reg Registry) (PreparedIntegration, error) {
 	next := u.Apply(cur)
+	next.Normalize() // "webhook " is the same platform as "webhook"
 	moved := next.Platform != cur.Platform
 	if moved {
 		next.Params.Values = map[string]string{}
@@ -71,7 +72,6 @@ func PrepareUpdate(cur IntegrationInput, u IntegrationUpdate, reg Registry) (Pre
 			next.Params.Values = cloneValues(u.Params.Values)
 		}
 	}
-	next.Normalize()
 	if err := Validate(&next); err != nil {
 		return PreparedIntegration{}, err
 	}
@@ -93,7 +93,7 @@ func PrepareUpdate(cur IntegrationInput, u IntegrationUpdate, reg Registry) (Pre
 func (a Adapter) checkSecretsResent(cur, next map[string]string) error {
 	var moved string
 	for _, p := range a.Params {
-		if p.URL && strings.TrimRight(cur[p.Name], "/") != next[p.Name] {
+		if p.URL && p.Normalize(cur[p.Name]) != next[p.Name] {
 			moved = p.Name
 		}
 	}

@@ -17,7 +17,7 @@ func testRegistry() svahub.Registry {
 		"qualifica": {Name: "qualifica", Params: []svahub.ParamSpec{
 			{Name: "client_id", Required: true, MaxLen: 200},
 			{Name: "client_secret", RequiredOnCreate: true, Secret: true, MaxLen: 500},
-			{Name: "url_base", URL: true},
+			{Name: "url_base", URL: true, TrimSlash: true},
 		}},
 		"webhook": {Name: "webhook", Params: []svahub.ParamSpec{
 			{Name: "url", Required: true, URL: true},
@@ -39,9 +39,9 @@ func TestPrepareCreateSplitsAndGenerates(t *testing.T) {
 		{"qualifica without url_base: empty, the server's default",
 			`{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"c","client_secret":"s"}}`,
 			map[string]string{"client_id": "c", "url_base": ""}, map[string]string{"client_secret": "s"}, map[string]string{}},
-		{"webhook with its segredo: nothing revealed",
-			`{"descricao":"W","plataforma":"webhook","parametros":{"url":"https://r.example","segredo":"whsec_x"}}`,
-			map[string]string{"url": "https://r.example"}, map[string]string{"segredo": "whsec_x"}, map[string]string{}},
+		{"webhook with its segredo: nothing revealed, the url as given, the secret as sent",
+			`{"descricao":"W","plataforma":"webhook","parametros":{"url":" https://r.example/hook/ ","segredo":" whsec_x "}}`,
+			map[string]string{"url": "https://r.example/hook/"}, map[string]string{"segredo": " whsec_x "}, map[string]string{}},
 		{"webhook without segredo: generated, sealed and revealed once",
 			`{"descricao":"W","plataforma":"webhook","parametros":{"url":"https://r.example"}}`,
 			map[string]string{"url": "https://r.example"}, map[string]string{"segredo": "whsec_gerado"}, map[string]string{"segredo": "whsec_gerado"}},

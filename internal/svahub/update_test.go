@@ -113,6 +113,7 @@ func TestPrepareUpdateSecretRequired(t *testing.T) {
 		{"new platform: the secret is generated", `{"plataforma":"webhook","parametros":{"url":"https://r.example"}}`, ""},
 		{"new platform: old parameters do not apply", `{"plataforma":"webhook","parametros":{"client_id":"a","url":"https://r.example"}}`, "parametros.client_id"},
 		{"unknown platform", `{"plataforma":"outra"}`, "plataforma"},
+		{"the same platform, untrimmed, is no move", `{"plataforma":" qualifica "}`, ""},
 	} {
 		var u svahub.IntegrationUpdate
 		require.NoError(t, json.Unmarshal([]byte(tc.body), &u), tc.name)

@@ -27,7 +27,7 @@ func Declaration(defaultURL string) svahub.Adapter {
 		Params: []svahub.ParamSpec{
 			{Name: ParamClientID, Required: true, MaxLen: 200},
 			{Name: ParamClientSecret, RequiredOnCreate: true, Secret: true, MaxLen: 500},
-			{Name: ParamBaseURL, URL: true, MaxLen: 500},
+			{Name: ParamBaseURL, URL: true, TrimSlash: true, MaxLen: 500},
 		},
 		Capabilities: svahub.FullCapabilities,
 		New:          Factory(defaultURL),

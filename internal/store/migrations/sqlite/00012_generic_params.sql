@@ -23,6 +23,9 @@ ALTER TABLE integrations DROP COLUMN client_secret_sealed;
 ALTER TABLE integrations DROP COLUMN base_url;
 
 -- +goose Down
+-- Rolling back keeps Qualifica integrations whole; a webhook integration
+-- keeps its row but loses its url and segredo (the old columns cannot hold
+-- them): delete or re-create it before running an older svahub.
 ALTER TABLE integrations ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE integrations ADD COLUMN client_secret_sealed TEXT NOT NULL DEFAULT '';
 ALTER TABLE integrations ADD COLUMN base_url TEXT NOT NULL DEFAULT '';
