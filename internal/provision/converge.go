@@ -44,7 +44,7 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 	if err != nil {
 		return r, err
 	}
-	ctx = svahub.WithCommand(ctx, svahub.Command{PlanID: pw.PlanID, Version: pw.Version})
+	ctx = svahub.WithCommand(ctx, svahub.Command{PlanID: pw.PlanID, Version: pw.Version, Reference: pw.Reference, Username: pw.Username})
 	sendable := svahub.ExpirySendable(pw.DesiredExpiry, e.db.Today())
 	steps := svahub.ConvergeSteps(r.convergence(sendable), caps)
 	if len(steps) > 0 && steps[0].Op == svahub.OpQuery {
@@ -89,7 +89,8 @@ func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
 	return errors.New("provision: unknown step " + string(s.Op))
 }
 
-// call makes one platform call for the plan. Before the first call that
+// call makes one platform call for the plan, telling the adapter which
+// operation it is (svahub.WithOperation). Before the first call that
 // may change the platform it records the plan as uncertain: from there
 // until CompletePlan/FailPlan the recorded state may be stale (the process
 // may die after the platform applied a call).
@@ -100,7 +101,7 @@ func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context
 		}
 		r.marked = true
 	}
-	return r.e.m.Call(ctx, r.pw.IntegrationID, op, r.ref, fn)
+	return r.e.m.Call(svahub.WithOperation(ctx, op), r.pw.IntegrationID, op, r.ref, fn)
 }
 
 // readBack reads what the platform has for the plan (an earlier attempt

@@ -55,8 +55,11 @@ type call struct {
 // fakePlatforms is a platform manager whose one platform answers from
 // fields; fail makes an operation fail.
 type fakePlatforms struct {
-	caps    svahub.Capabilities
-	calls   []call
+	caps  svahub.Capabilities
+	calls []call
+	// ctxOps are the operations the adapter saw in each call's context
+	// (svahub.OperationFrom), in call order.
+	ctxOps  []svahub.Operation
 	fail    map[svahub.Operation]error
 	account *svahub.PlatformAccount // GetUser's answer; nil: not found
 	ensured svahub.AccessState      // EnsurePlan's answer
@@ -70,6 +73,7 @@ func (f *fakePlatforms) Call(ctx context.Context, _ int64, op svahub.Operation, 
 	fn func(ctx context.Context, p svahub.Platform, token string) error) error {
 	cmd, _ := svahub.CommandFrom(ctx)
 	f.calls = append(f.calls, call{op, cmd})
+	f.ctxOps = append(f.ctxOps, svahub.OperationFrom(ctx))
 	if err := f.fail[op]; err != nil {
 		return err
 	}
@@ -119,7 +123,8 @@ func testEngine(caps svahub.Capabilities) (*Engine, *fakeStore, *fakePlatforms) 
 
 func planWork(desired, state svahub.AccessState, expiry svahub.Date, userID string, uncertain bool) *store.PlanWork {
 	return &store.PlanWork{PlanID: 7, Version: 3, IntegrationID: 1, AccountID: 2, ProductCode: "P", Desired: desired,
-		DesiredExpiry: "2027-01-31", PlatformState: state, PlatformExpiry: expiry, PlatformUserID: userID, Uncertain: uncertain}
+		DesiredExpiry: "2027-01-31", PlatformState: state, PlatformExpiry: expiry, PlatformUserID: userID, Uncertain: uncertain,
+		Reference: "acc_2", Username: "ana"}
 }
 
 var noReadBack = svahub.Capabilities{Token: true, Catalogue: true}
@@ -133,8 +138,10 @@ func TestConvergeRunsStepsInOrder(t *testing.T) {
 	require.Equal(t, svahub.AccessActive, r.state)
 	require.Equal(t, svahub.Date("2027-01-31"), r.expiry)
 	for _, c := range m.calls {
-		require.Equal(t, svahub.Command{PlanID: 7, Version: 3}, c.cmd, "every call carries the plan's command")
+		require.Equal(t, svahub.Command{PlanID: 7, Version: 3, Reference: "acc_2", Username: "ana"}, c.cmd,
+			"every call carries the plan's command and account")
 	}
+	require.Equal(t, m.ops(), m.ctxOps, "every call tells the adapter its operation")
 }
 
 func TestConvergeReactivatesWhatActivationFoundSuspended(t *testing.T) {
@@ -164,6 +171,7 @@ func TestConvergeUncertainReadsBackFirst(t *testing.T) {
 	require.NoError(t, err)
 	// The read-back shows the plan still active with the old date.
 	require.Equal(t, []svahub.Operation{svahub.OpQuery, svahub.OpUpdateExpiry, svahub.OpSuspend}, m.ops())
+	require.Equal(t, m.ops(), m.ctxOps, "the expiry update is told apart from an activation")
 	require.Empty(t, db.log, "already marked uncertain")
 	require.Equal(t, svahub.AccessSuspended, r.state)
 	require.True(t, r.known)
@@ -187,7 +195,7 @@ func TestConvergeUncertainWithoutReadBackResends(t *testing.T) {
 	m.fail = nil
 	_, err = e.converge(context.Background(), pw, 2) // the retry
 	require.NoError(t, err)
-	want := svahub.Command{PlanID: 7, Version: 3}
+	want := svahub.Command{PlanID: 7, Version: 3, Reference: "acc_2", Username: "ana"}
 	require.Equal(t, []call{
 		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},
 		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},

@@ -163,20 +163,6 @@ func Sign(key []byte, id string, ts int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-type opKey struct{}
-
-// WithOperation tells EnsurePlan which operation the engine is making
-// (svahub.OpUpdateExpiry sends plano.atualizar_expiracao; anything else,
-// or nothing, sends plano.ativar).
-func WithOperation(ctx context.Context, op svahub.Operation) context.Context {
-	return context.WithValue(ctx, opKey{}, op)
-}
-
-func operationFrom(ctx context.Context) svahub.Operation {
-	op, _ := ctx.Value(opKey{}).(svahub.Operation)
-	return op
-}
-
 // commandID is the webhook-id of typ: the engine's command id when ctx
 // carries a command, else a random msg_ id.
 func commandID(ctx context.Context, typ string) (string, error) {
