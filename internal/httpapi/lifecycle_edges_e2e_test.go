@@ -698,8 +698,7 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 			answers = append(answers, r)
 			return r
 		}
-		integ := idOf(keep(e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Q", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret}})).JSON(t), "id_integracao")
+		integ := idOf(keep(e.do("POST", "/api/v1/integracoes", e.plat.Integration(nil))).JSON(t), "id_integracao")
 		tested := keep(e.do("POST", path("/api/v1/integracoes/%d/testar", integ), nil))
 		require.Equal(t, 200, tested.Status, "%s", tested.Body)
 		shown := keep(e.do("GET", path("/api/v1/integracoes/%d", integ), nil))

@@ -43,7 +43,7 @@ func TestAdapterEveryType(t *testing.T) {
 	ctx := cmd(12, 3)
 	id, err := a.EnsureUser(ctx, "", ana)
 	require.NoError(t, err)
-	require.Equal(t, "ana", id)
+	require.Equal(t, "u_1", id, "the receiver's id_usuario")
 	u, ok := sim.User("ana")
 	require.True(t, ok)
 	require.Equal(t, "acc_1", u.Referencia)

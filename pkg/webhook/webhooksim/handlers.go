@@ -224,8 +224,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// createUser applies usuario.criar: 201 {"id_usuario"}; 409 when the
-// referencia (or the usuario) exists.
+// createUser applies usuario.criar: 201 {"id_usuario"}; 409 with the
+// existing id_usuario when the referencia exists; 422 when the usuario
+// belongs to another referencia.
 func (s *Sim) createUser(data json.RawMessage) answer {
 	var u User
 	if err := json.Unmarshal(data, &u); err != nil {
@@ -238,9 +239,11 @@ func (s *Sim) createUser(data json.RawMessage) answer {
 		return answer{http.StatusConflict, map[string]string{"mensagem": "referencia já existe", "id_usuario": old.ID}}
 	}
 	if s.byLogin[u.Usuario] != nil {
-		return msg(http.StatusConflict, "usuario já existe com outra referencia")
+		// Not 409: that answer adopts the account (WEBHOOK.md).
+		return msg(http.StatusUnprocessableEntity, "usuario "+u.Usuario+" já existe com outra referencia")
 	}
-	u.ID = u.Usuario
+	s.nextID++
+	u.ID = "u_" + strconv.Itoa(s.nextID) // opaque, like a real platform's
 	s.users[u.Referencia], s.byLogin[u.Usuario] = &u, &u
 	return answer{http.StatusCreated, map[string]string{"id_usuario": u.ID}}
 }

@@ -135,6 +135,7 @@ type Sim struct {
 	seen     map[string]recorded
 	received []Request
 	applied  map[string]int
+	nextID   int
 	users    map[string]*User // by referencia
 	byLogin  map[string]*User
 	plans    map[planKey]*Plan
@@ -187,7 +188,7 @@ func (s *Sim) Reset() {
 	defer s.mu.Unlock()
 	s.failures, s.lossy = nil, map[string]int{}
 	s.seen, s.received, s.applied = map[string]recorded{}, nil, map[string]int{}
-	s.users, s.byLogin = map[string]*User{}, map[string]*User{}
+	s.users, s.byLogin, s.nextID = map[string]*User{}, map[string]*User{}, 0
 	s.plans, s.order = map[planKey]*Plan{}, nil
 }
 

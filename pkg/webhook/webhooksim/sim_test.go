@@ -63,10 +63,10 @@ func TestReceiverLifecycle(t *testing.T) {
 	now := time.Now()
 	st, body := post(t, url, signed("m1", now, "usuario.criar", user))
 	require.Equal(t, http.StatusCreated, st)
-	require.Equal(t, "ana", body["id_usuario"])
+	require.Equal(t, "u_1", body["id_usuario"])
 	st, body = post(t, url, signed("m2", now, "usuario.criar", user))
 	require.Equal(t, http.StatusConflict, st, "existing referencia")
-	require.Equal(t, "ana", body["id_usuario"])
+	require.Equal(t, "u_1", body["id_usuario"])
 
 	plan := map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}
 	st, _ = post(t, url, signed("m3", now, "plano.ativar", plan))
