@@ -226,7 +226,18 @@ func (a *Adapter) send(ctx context.Context, typ string, data any, accept ...int)
 			return ans, nil
 		}
 	}
-	return ans, classify(resp, raw)
+	err = classify(resp, raw)
+	if pe, ok := svahub.AsPlatformError(err); ok && resp.StatusCode == http.StatusNotFound && planCommand(typ) {
+		// The receiver does not have the plan (WEBHOOK answers: 404).
+		pe.Kind = svahub.PlatformNotFound
+	}
+	return ans, err
+}
+
+// planCommand reports whether typ acts on an existing plan, so that a 404
+// answer means the receiver does not have it.
+func planCommand(typ string) bool {
+	return typ == TypeSuspend || typ == TypeReactivate || typ == TypeUpdateExpiry
 }
 
 // transportError classifies a call that got no answer.

@@ -184,9 +184,26 @@ func TestAdapter429IsTemporaryWithRetryAfter(t *testing.T) {
 	requireKind(t, a.Suspend(ctx, "", "ana", "pro"), svahub.PlatformTemporary)
 }
 
+// TestAdapter404ToPlanCommandIsNotFound: a 404 to a command on an existing
+// plan says the receiver does not have it (the engine then converges from
+// an absent plan); to other commands it is permanent.
+func TestAdapter404ToPlanCommandIsNotFound(t *testing.T) {
+	a, _ := newPair(t)
+	ctx := cmd(1, 1)
+	_, err := a.EnsureUser(ctx, "", ana)
+	require.NoError(t, err)
+	pe := requireKind(t, a.Suspend(ctx, "", "u_1", "pro"), svahub.PlatformNotFound)
+	require.Equal(t, "plano não encontrado", pe.Message)
+	requireKind(t, a.Reactivate(ctx, "", "u_1", "pro"), svahub.PlatformNotFound)
+	_, err = a.EnsurePlan(svahub.WithOperation(ctx, svahub.OpUpdateExpiry), "", "u_1", "pro", "2027-01-31")
+	requireKind(t, err, svahub.PlatformNotFound)
+	_, err = a.EnsurePlan(ctx, "", "u_1", "pro", "2027-01-31")
+	require.NoError(t, err, "plano.ativar creates it")
+}
+
 func TestAdapter4xxIsPermanentWithMensagem(t *testing.T) {
 	a, sim := newPair(t)
-	err := a.Suspend(svahub.WithCommand(context.Background(), svahub.Command{PlanID: 1, Version: 1, Reference: "acc_9", Username: "nobody"}), "", "nobody", "pro")
+	err := a.Cancel(svahub.WithCommand(context.Background(), svahub.Command{PlanID: 1, Version: 1, Reference: "acc_9", Username: "nobody"}), "", "nobody", "pro")
 	pe := requireKind(t, err, svahub.PlatformPermanent)
 	require.Equal(t, http.StatusNotFound, pe.Status)
 	require.Equal(t, "usuário não encontrado", pe.Message)
