@@ -617,14 +617,11 @@ func TestLBRateLimitedConverges(t *testing.T) {
 }
 
 // 6. An inactive integration holds its work; re-activating releases it.
-//
-// Qualifica only: it re-saves Qualifica's parametros and checks the OAuth
-// token is kept.
 func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integA, pkgA := e.catalogue(nil, nil, "10.00", "pro")
 		_, pkgB := e.catalogue(nil, nil, "20.00", "premium")
 		require.Equal(t, 201, e.putService(6601, nil).Status)
@@ -638,10 +635,7 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 
 		setActive := func(active bool) {
 			t.Helper()
-			r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{
-				"descricao": "Qualifica", "plataforma": "qualifica", "ativo": active,
-				"parametros": map[string]any{"client_id": qualificasim.DefaultClientID},
-			})
+			r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"ativo": active})
 			require.Equal(t, 200, r.Status, "%s", r.Body)
 			got := r.JSON(t)
 			require.Equal(t, active, got["ativo"])

@@ -240,7 +240,7 @@ func (s *Sim) createUser(data json.RawMessage) answer {
 	}
 	if s.byLogin[u.Usuario] != nil {
 		// Not 409: that answer adopts the account (WEBHOOK.md).
-		return msg(http.StatusUnprocessableEntity, "usuario "+u.Usuario+" já existe com outra referencia")
+		return msg(http.StatusUnprocessableEntity, "usuario "+u.Usuario+" já em uso por outra referencia")
 	}
 	s.nextID++
 	u.ID = "u_" + strconv.Itoa(s.nextID) // opaque, like a real platform's
