@@ -558,7 +558,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\". parametros.url_base deve ser um endereço https absoluto, sem usuário, consulta (?) nem fragmento (#), que não aponte para endereço interno (loopback, rede privada, link-local): senão 422 em parametros.url_base (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.",
+                "description": "Os parametros dependem da plataforma. qualifica: {\"client_id\": \"svahub-test\", \"client_secret\": \"…\", \"usuario\": \"login_autenticacao\", \"url_base\": \"https://api.qualifica.example\"}. webhook (WEBHOOK.md): {\"url\": \"https://sva.provedor.example/svahub\", \"segredo\": \"whsec_…\", \"usuario\": \"login_autenticacao\"}; sem segredo, o svahub gera um e o devolve só nesta resposta (parametros.segredo), uma única vez. Um parâmetro de outra plataforma → 400. Segredos (client_secret, segredo) são cifrados e nunca devolvidos: a resposta mostra client_secret_definido / segredo_definido. O token é gerado em seguida (webhook: a integração não tem token, o status fica valido); se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status \"erro\". Endereços (url_base, url) devem ser https absolutos, sem usuário, consulta (?) nem fragmento (#), que não apontem para endereço interno (loopback, rede privada, link-local): senão 422 no parâmetro (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.",
                 "consumes": [
                     "application/json"
                 ],
@@ -708,7 +708,7 @@ const docTemplate = `{
                         "BearerAuth": []
                     }
                 ],
-                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409. Um parametros.url_base enviado segue as regras do cadastro (https, sem endereço interno; senão 422).",
+                "description": "Cada campo omitido (ou null) mantém o valor guardado, inclusive cada um dos parametros e os segredos. Parâmetros alterados geram um novo token. Mudar um endereço (url_base, url) exige enviar de novo os segredos (client_secret, segredo), senão 422: o segredo guardado só vai para o endereço para o qual foi dado. Mudar a plataforma recomeça os parametros (os da anterior não valem; um segredo do webhook omitido é gerado e devolvido só nesta resposta). Mudar parametros.usuario com contas já criadas na plataforma → 409. Um endereço enviado segue as regras do cadastro (https, sem endereço interno; senão 422).",
                 "consumes": [
                     "application/json"
                 ],
@@ -3444,7 +3444,7 @@ const docTemplate = `{
                     "description": "Parâmetros de acesso à plataforma (o segredo nunca é mostrado).",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/IntegrationParams"
+                            "$ref": "#/definitions/IntegrationParamsDoc"
                         }
                     ]
                 },
@@ -3488,17 +3488,21 @@ const docTemplate = `{
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "description": "Parâmetros de acesso à plataforma.",
+                    "description": "Parâmetros de acesso à plataforma, conforme a plataforma (veja IntegrationParamInputDoc).",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/IntegrationParamInput"
+                            "$ref": "#/definitions/IntegrationParamInputDoc"
                         }
                     ]
                 },
                 "plataforma": {
-                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
+                    "description": "Plataforma de conteúdo (adaptador): qualifica ou webhook.",
                     "type": "string",
                     "maxLength": 50,
+                    "enum": [
+                        "qualifica",
+                        "webhook"
+                    ],
                     "example": "qualifica"
                 },
                 "suspender_inadimplencia": {
@@ -3529,35 +3533,43 @@ const docTemplate = `{
                 }
             }
         },
-        "IntegrationParamInput": {
+        "IntegrationParamInputDoc": {
             "type": "object",
-            "required": [
-                "client_id"
-            ],
             "properties": {
                 "client_id": {
-                    "description": "Client id na plataforma (obrigatório).",
+                    "description": "qualifica (obrigatório): client id na plataforma, até 200 caracteres.",
                     "type": "string",
                     "maxLength": 200,
                     "example": "svahub-test"
                 },
                 "client_secret": {
-                    "description": "Client secret na plataforma; só de escrita, cifrado em repouso.",
+                    "description": "qualifica (obrigatório no cadastro): client secret; só de escrita, cifrado em repouso.",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
-                    "x-nullable": true,
                     "example": "segredo-teste"
                 },
                 "limite_requisicoes_por_segundo": {
                     "description": "Requisições por segundo à plataforma, \u003e 0 e ≤ 1000; omitido usa o padrão do servidor (10).",
                     "type": "number",
                     "maximum": 1000,
+                    "minimum": 0,
                     "x-nullable": true,
                     "example": 10
                 },
+                "segredo": {
+                    "description": "webhook: segredo de assinatura, whsec_ seguido do base64 de 24 a 64 bytes; omitido, o svahub gera um e o devolve uma única vez, na resposta do cadastro. Só de escrita, cifrado em repouso.",
+                    "type": "string",
+                    "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                },
+                "url": {
+                    "description": "webhook (obrigatório): endereço que recebe os comandos, com as mesmas regras de url_base.",
+                    "type": "string",
+                    "maxLength": 500,
+                    "example": "https://sva.provedor.example/svahub"
+                },
                 "url_base": {
-                    "description": "Endereço da API da plataforma: https absoluto, sem usuário, consulta (?) nem fragmento (#), e não um endereço interno (loopback, rede privada ou local) salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS; vazio usa o padrão do servidor (SVAHUB_QUALIFICA_URL).",
+                    "description": "qualifica: endereço da API da plataforma: https absoluto, sem usuário, consulta (?) nem fragmento (#), e não um endereço interno (loopback, rede privada ou local) salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS; vazio usa o padrão do servidor (SVAHUB_QUALIFICA_URL).",
                     "type": "string",
                     "maxLength": 500,
                     "example": "https://api.qualifica.example"
@@ -3575,26 +3587,41 @@ const docTemplate = `{
                 }
             }
         },
-        "IntegrationParams": {
+        "IntegrationParamsDoc": {
             "type": "object",
             "properties": {
                 "client_id": {
-                    "description": "Client id na plataforma.",
+                    "description": "qualifica: client id na plataforma.",
                     "type": "string",
                     "example": "svahub-test"
                 },
                 "client_secret_definido": {
-                    "description": "Se o client secret foi informado (ele nunca é mostrado).",
+                    "description": "qualifica: se o client secret foi informado (ele nunca é mostrado).",
                     "type": "boolean",
                     "example": true
                 },
                 "limite_requisicoes_por_segundo": {
-                    "description": "Requisições por segundo à plataforma em vigor: o limite da integração ou,\nse ela não tiver um, o padrão do servidor (SVAHUB_PLATFORM_RATE_LIMIT).",
+                    "description": "Requisições por segundo à plataforma em vigor: o limite da integração ou, se ela não tiver um, o padrão do servidor (SVAHUB_PLATFORM_RATE_LIMIT).",
                     "type": "number",
                     "example": 10
                 },
+                "segredo": {
+                    "description": "webhook: o segredo gerado pelo svahub quando o cadastro não o informou — aparece só na resposta desse cadastro (201), uma única vez; guarde-o.",
+                    "type": "string",
+                    "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                },
+                "segredo_definido": {
+                    "description": "webhook: se o segredo de assinatura está definido (ele nunca é mostrado depois do cadastro).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "url": {
+                    "description": "webhook: endereço que recebe os comandos assinados.",
+                    "type": "string",
+                    "example": "https://sva.provedor.example/svahub"
+                },
                 "url_base": {
-                    "description": "Endereço da API da plataforma; vazio usa o padrão do servidor.",
+                    "description": "qualifica: endereço da API da plataforma; vazio usa o padrão do servidor.",
                     "type": "string",
                     "example": "https://api.qualifica.example"
                 },
@@ -3609,19 +3636,18 @@ const docTemplate = `{
                 }
             }
         },
-        "IntegrationParamsUpdate": {
+        "IntegrationParamsUpdateDoc": {
             "type": "object",
             "properties": {
                 "client_id": {
-                    "description": "Client id na plataforma; omitido mantém o atual.",
+                    "description": "qualifica: client id na plataforma.",
                     "type": "string",
                     "maxLength": 200,
-                    "minLength": 1,
                     "x-nullable": true,
                     "example": "svahub-test"
                 },
                 "client_secret": {
-                    "description": "Novo client secret (só de escrita); omitido mantém o atual, exceto ao mudar url_base ou plataforma, quando é obrigatório (422): o segredo guardado nunca vai para outro endereço.",
+                    "description": "qualifica: novo client secret (só de escrita); omitido mantém o atual, exceto ao mudar url_base ou plataforma, quando é obrigatório (422).",
                     "type": "string",
                     "maxLength": 500,
                     "minLength": 1,
@@ -3635,8 +3661,21 @@ const docTemplate = `{
                     "x-nullable": true,
                     "example": 10
                 },
+                "segredo": {
+                    "description": "webhook: novo segredo (só de escrita); obrigatório ao mudar url.",
+                    "type": "string",
+                    "x-nullable": true,
+                    "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                },
+                "url": {
+                    "description": "webhook: endereço que recebe os comandos.",
+                    "type": "string",
+                    "maxLength": 500,
+                    "x-nullable": true,
+                    "example": "https://sva.provedor.example/svahub"
+                },
                 "url_base": {
-                    "description": "Endereço da API da plataforma (https absoluto, não interno, salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS); \"\" volta ao padrão do servidor.",
+                    "description": "qualifica: endereço da API da plataforma; \"\" volta ao padrão do servidor.",
                     "type": "string",
                     "maxLength": 500,
                     "x-nullable": true,
@@ -3674,19 +3713,23 @@ const docTemplate = `{
                     "example": "Qualifica - matriz"
                 },
                 "parametros": {
-                    "description": "Parâmetros de acesso; cada um omitido mantém o atual.",
+                    "description": "Parâmetros de acesso, conforme a plataforma (veja IntegrationParamsUpdateDoc); cada um omitido mantém o atual.",
                     "allOf": [
                         {
-                            "$ref": "#/definitions/IntegrationParamsUpdate"
+                            "$ref": "#/definitions/IntegrationParamsUpdateDoc"
                         }
                     ],
                     "x-nullable": true
                 },
                 "plataforma": {
-                    "description": "Plataforma de conteúdo (adaptador); hoje: qualifica.",
+                    "description": "Plataforma de conteúdo (adaptador): qualifica ou webhook. Mudar de plataforma recomeça os parametros (os da plataforma anterior não valem).",
                     "type": "string",
                     "maxLength": 50,
                     "minLength": 1,
+                    "enum": [
+                        "qualifica",
+                        "webhook"
+                    ],
                     "x-nullable": true,
                     "example": "qualifica"
                 },

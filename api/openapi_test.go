@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -270,9 +271,11 @@ func domainEnums() map[string][]string {
 		"Access.estado_plataforma":            strs(svahub.AccessStates),
 		"CustomerService.status_prefixo":      strs(svahub.ServiceStatuses),
 		"Erasure.origem":                      {svahub.ErasureByAPI, svahub.ErasureByCLI},
-		"IntegrationParams.usuario":           strs(svahub.UsernamePolicies),
-		"IntegrationParamInput.usuario":       strs(svahub.UsernamePolicies),
-		"IntegrationParamsUpdate.usuario":     strs(svahub.UsernamePolicies),
+		"IntegrationParamsDoc.usuario":        strs(svahub.UsernamePolicies),
+		"IntegrationParamInputDoc.usuario":    strs(svahub.UsernamePolicies),
+		"IntegrationParamsUpdateDoc.usuario":  strs(svahub.UsernamePolicies),
+		"IntegrationInput.plataforma":         slices.Sorted(maps.Keys(app.DefaultRegistry(""))),
+		"IntegrationUpdate.plataforma":        slices.Sorted(maps.Keys(app.DefaultRegistry(""))),
 		"ServiceInput.status_prefixo":         strs(svahub.ServiceStatuses),
 		"StatusInput.status_prefixo":          strs(svahub.ServiceStatuses),
 		"StatusBatchItem.status_prefixo":      strs(svahub.ServiceStatuses),
@@ -358,8 +361,8 @@ var goTypes = map[string]reflect.Type{
 	"ErasedPlatformUser": reflect.TypeFor[svahub.ErasedPlatformUser](), "Erasure": reflect.TypeFor[svahub.Erasure](),
 	"ExpiryInput": reflect.TypeFor[svahub.ExpiryInput](), "FieldError": reflect.TypeFor[svahub.FieldError](),
 	"Integration": reflect.TypeFor[svahub.Integration](), "IntegrationInput": reflect.TypeFor[svahub.IntegrationInput](),
-	"IntegrationParamInput": reflect.TypeFor[svahub.IntegrationParamInput](), "IntegrationParams": reflect.TypeFor[svahub.IntegrationParams](),
-	"IntegrationParamsUpdate": reflect.TypeFor[svahub.IntegrationParamsUpdate](), "IntegrationUpdate": reflect.TypeFor[svahub.IntegrationUpdate](),
+	"IntegrationParamInputDoc": reflect.TypeFor[svahub.IntegrationParamInputDoc](), "IntegrationParamsDoc": reflect.TypeFor[svahub.IntegrationParamsDoc](),
+	"IntegrationParamsUpdateDoc": reflect.TypeFor[svahub.IntegrationParamsUpdateDoc](), "IntegrationUpdate": reflect.TypeFor[svahub.IntegrationUpdate](),
 	"Package": reflect.TypeFor[svahub.Package](), "PackageInput": reflect.TypeFor[svahub.PackageInput](),
 	"PackageUpdate": reflect.TypeFor[svahub.PackageUpdate](), "Plan": reflect.TypeFor[svahub.Plan](),
 	"PlanItem": reflect.TypeFor[svahub.PlanItem](), "PlanUpdate": reflect.TypeFor[svahub.PlanUpdate](),
@@ -408,5 +411,34 @@ func TestOpenAPIEnumExamples(t *testing.T) {
 				require.Containsf(t, enum, p.Example, "%s.%s: example %v is not one of %v", dn, pn, p.Example, enum)
 			}
 		}
+	}
+}
+
+// TestOpenAPIParamsDocCoverAdapters: the OpenAPI document shows
+// `parametros` through doc types (api/.swaggo); they must name exactly
+// what the registered adapters declare, so a new adapter's parameters
+// cannot go undocumented. Answers: each non-secret parameter, each secret
+// as <name>_definido (and, when svahub can generate it, the secret itself,
+// shown once); writes: every parameter. Plus usuario and the rate limit.
+func TestOpenAPIParamsDocCoverAdapters(t *testing.T) {
+	t.Parallel()
+	d := load(t)
+	answer := []string{svahub.ParamUsername, svahub.ParamRateLimit}
+	write := []string{svahub.ParamUsername, svahub.ParamRateLimit}
+	for _, a := range app.DefaultRegistry("") {
+		for _, p := range a.Params {
+			write = append(write, p.Name)
+			switch {
+			case !p.Secret:
+				answer = append(answer, p.Name)
+			case p.Generate != nil:
+				answer = append(answer, p.Name, p.Name+svahub.DefinedSuffix)
+			default:
+				answer = append(answer, p.Name+svahub.DefinedSuffix)
+			}
+		}
+	}
+	for model, want := range map[string][]string{"IntegrationParamsDoc": answer, "IntegrationParamInputDoc": write, "IntegrationParamsUpdateDoc": write} {
+		require.ElementsMatchf(t, want, slices.Collect(maps.Keys(d.Definitions[model].Properties)), "%s", model)
 	}
 }

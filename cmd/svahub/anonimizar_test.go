@@ -19,6 +19,7 @@ import (
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
@@ -35,7 +36,7 @@ func seedFormer(t *testing.T, path string) {
 	ctx := context.Background()
 	box, err := secret.NewBox(testKey)
 	require.NoError(t, err)
-	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.Migrate(ctx))

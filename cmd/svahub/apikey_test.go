@@ -15,6 +15,7 @@ import (
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
 )
 
 // TestAPIKeyCommands creates, lists and revokes keys with the CLI and checks
@@ -62,7 +63,7 @@ func TestAPIKeyCommands(t *testing.T) {
 	ctx := context.Background()
 	box, err := secret.NewBox(testKey)
 	require.NoError(t, err)
-	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db.Close()
 	a, err := app.New(ctx, db, app.Options{Logger: slog.New(slog.DiscardHandler), PlatformTimeout: time.Second})

@@ -56,7 +56,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 	if cfg.Dialect == config.DialectSQLite {
 		dsn = cfg.SQLitePath
 	}
-	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns, MaxTx: cfg.DBMaxTx})
+	return store.Open(ctx, cfg.Dialect, dsn, store.Options{Sealer: box, Adapters: app.DefaultRegistry(cfg.QualificaURL), Location: cfg.Location, Logger: log, MaxOpenConns: cfg.DBMaxConns, MaxTx: cfg.DBMaxTx})
 }
 
 // openMigrated opens the configured database and applies pending
@@ -282,13 +282,17 @@ type statusReport struct {
 }
 
 type integrationStatus struct {
-	ID          int64               `json:"id_integracao"`
-	Description string              `json:"descricao"`
-	Platform    string              `json:"plataforma"`
-	Active      bool                `json:"ativo"`
-	Token       statusToken         `json:"token"`
-	Accesses    []statusAccessCount `json:"acessos"`
-	InError     int64               `json:"acessos_em_erro"`
+	ID          int64  `json:"id_integracao"`
+	Description string `json:"descricao"`
+	Platform    string `json:"plataforma"`
+	Active      bool   `json:"ativo"`
+	// Reconciliation says whether reconciliation applies to the platform:
+	// "suportada", or "nao_suportada" for a platform that cannot be read
+	// back (its adapter does not declare Reconcile, e.g. webhook).
+	Reconciliation string              `json:"reconciliacao"`
+	Token          statusToken         `json:"token"`
+	Accesses       []statusAccessCount `json:"acessos"`
+	InError        int64               `json:"acessos_em_erro"`
 	// PlatformErrors counts transmissions answered erro or erro_temporario
 	// in the last 24 hours.
 	PlatformErrors int64 `json:"erros_plataforma_24h"`
@@ -361,8 +365,9 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rep := statusReport{GeneratedAt: now, QueueDepth: total, Integrations: make([]integrationStatus, len(integs))}
 	for i, in := range integs {
 		st := integrationStatus{ID: in.ID, Description: in.Description, Platform: in.Platform, Active: in.Active,
-			Token:    statusToken{Status: in.TokenStatus, Message: in.TokenMessage},
-			Accesses: make([]statusAccessCount, len(in.Accesses)), InError: in.AccessesInError,
+			Reconciliation: reconciliation(db.Adapters(), in.Platform),
+			Token:          statusToken{Status: in.TokenStatus, Message: in.TokenMessage},
+			Accesses:       make([]statusAccessCount, len(in.Accesses)), InError: in.AccessesInError,
 			PlatformErrors: in.PlatformErrors, QueueDepth: in.QueueDepth}
 		if in.TokenExpiresAt != nil {
 			t := in.TokenExpiresAt.In(cfg.Location)
@@ -379,6 +384,15 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return enc.Encode(rep)
 	}
 	return printStatus(stdout, rep)
+}
+
+// reconciliation is the status's word for whether reconciliation applies
+// to platform.
+func reconciliation(reg svahub.Registry, platform string) string {
+	if reg[platform].Capabilities.Reconcile {
+		return "suportada"
+	}
+	return "nao_suportada"
 }
 
 // printStatus writes the report for people.
@@ -402,6 +416,11 @@ func printStatus(w io.Writer, rep statusReport) error {
 			tok += " (" + in.Token.Message + ")"
 		}
 		fmt.Fprintf(tw, "  token:\t%s\n", tok)
+		rec := "supported"
+		if in.Reconciliation != "suportada" {
+			rec = "not supported (the platform cannot be read back)"
+		}
+		fmt.Fprintf(tw, "  reconciliation:\t%s\n", rec)
 		if len(in.Accesses) == 0 {
 			fmt.Fprintf(tw, "  accesses:\tnone\n")
 		}

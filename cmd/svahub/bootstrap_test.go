@@ -20,7 +20,7 @@ func openProcess(t *testing.T, dialect, dsn string) *store.DB {
 	t.Helper()
 	box, err := secret.NewBox(testKey)
 	require.NoError(t, err)
-	db, err := store.Open(context.Background(), dialect, dsn, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(context.Background(), dialect, dsn, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db

@@ -15,6 +15,7 @@ import (
 	"github.com/svahub/svahub/internal/config"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
 )
 
 // TestRotateSecretKeyUpdatesKeyFile rotates a SQLite database whose key
@@ -75,7 +76,7 @@ func TestReadinessFailsOnUnknownSealKey(t *testing.T) {
 	box, err := secret.NewBox(key)
 	require.NoError(t, err)
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db.Close()
 	err = app.Readiness(db)(ctx)
@@ -85,7 +86,7 @@ func TestReadinessFailsOnUnknownSealKey(t *testing.T) {
 	// With the right key among the previous ones, it is ready again.
 	box, err = secret.NewBox(key, testKey)
 	require.NoError(t, err)
-	db2, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db2, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db2.Close()
 	require.NoError(t, app.Readiness(db2)(ctx))

@@ -21,6 +21,7 @@ import (
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
@@ -59,7 +60,7 @@ func seed(t *testing.T, path string) (good, down int64) {
 	ctx := context.Background()
 	box, err := secret.NewBox(testKey)
 	require.NoError(t, err)
-	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+	db, err := store.Open(ctx, store.DialectSQLite, path, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	defer db.Close()
 	sim := qualificasim.NewServer(t, qualificasim.Options{})
@@ -94,6 +95,8 @@ func seed(t *testing.T, path string) (good, down int64) {
 		"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret}}), "id_integracao")
 	down = id(do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Qualifica Norte", "plataforma": "qualifica",
 		"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret, "url_base": closedURL(t)}}), "id_integracao")
+	do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Parceiro", "plataforma": "webhook",
+		"parametros": map[string]any{"url": closedURL(t)}})
 	var prods []int64
 	for _, code := range []string{"pro", "premium"} {
 		prods = append(prods, id(do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", good), map[string]any{"descricao": code, "codigo": code}), "id_produto"))
@@ -141,7 +144,7 @@ func TestStatusCommand(t *testing.T) {
 	require.NoError(t, err)
 	var rep statusReport
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
-	require.Len(t, rep.Integrations, 2)
+	require.Len(t, rep.Integrations, 3)
 	require.GreaterOrEqual(t, rep.QueueDepth, int64(2))
 
 	g := rep.Integrations[0]
@@ -166,6 +169,10 @@ func TestStatusCommand(t *testing.T) {
 	require.Zero(t, d.InError)
 	require.EqualValues(t, 1, d.PlatformErrors, "the failed token call")
 	require.Zero(t, d.QueueDepth)
+	require.Equal(t, "suportada", d.Reconciliation)
+	w := rep.Integrations[2]
+	require.Equal(t, "webhook", w.Platform)
+	require.Equal(t, "nao_suportada", w.Reconciliation, "a webhook platform cannot be read back")
 
 	// The same, for people.
 	out, err = runCmd(t, "status")
@@ -173,10 +180,11 @@ func TestStatusCommand(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("Integration %d: Qualifica Sul", good), "qualifica (active)", "valido, expires ",
 		"ativo/nenhum: 2", fmt.Sprintf("Integration %d: Qualifica Norte", down), "erro (",
-		"Queue depth (all jobs):",
+		"Queue depth (all jobs):", "not supported (the platform cannot be read back)",
 	} {
 		require.Contains(t, out, want)
 	}
+	require.Regexp(t, `reconciliation:\s+supported\n`, out)
 	require.Regexp(t, `accesses in erro:\s+1\n`, out)
 	require.Regexp(t, `platform errors \(24 h\):\s+1\n`, out)
 	require.Regexp(t, `queue depth:\s+2\n`, out)

@@ -17,6 +17,7 @@ import (
 	"github.com/svahub/svahub/internal/platform"
 	"github.com/svahub/svahub/internal/platform/egress"
 	qualificaadapter "github.com/svahub/svahub/internal/platform/qualifica"
+	webhookadapter "github.com/svahub/svahub/internal/platform/webhook"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
@@ -43,8 +44,10 @@ type Options struct {
 	PlatformRetryAfterMax time.Duration
 	// TrustedProxies are the proxies whose X-Forwarded-For names the client.
 	TrustedProxies []*net.IPNet
-	// Registry overrides the platform adapters (tests); default: Qualifica.
-	Registry map[string]svahub.Adapter
+	// Registry overrides the platform adapters (tests); default:
+	// DefaultRegistry. Every platform in it must be declared to the store
+	// too (store.Options.Adapters).
+	Registry svahub.Registry
 	// Workers runs the provisioning workers in this process (else the
 	// engine only inserts jobs).
 	Workers bool
@@ -77,9 +80,9 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
-	reg := o.Registry
-	if reg == nil {
-		reg = DefaultRegistry(o.QualificaURL)
+	reg, err := registry(o, db)
+	if err != nil {
+		return nil, err
 	}
 	pol, err := egress.New(o.PlatformAllowedHosts, o.QualificaURL)
 	if err != nil {
@@ -233,13 +236,29 @@ func (c *sealCheck) run() {
 	}
 }
 
+// registry is o.Registry or DefaultRegistry; every platform in it must be
+// declared to the store, which checks and seals each platform's parametros.
+func registry(o Options, db *store.DB) (svahub.Registry, error) {
+	reg := o.Registry
+	if reg == nil {
+		reg = DefaultRegistry(o.QualificaURL)
+	}
+	for name := range reg {
+		if _, ok := db.Adapters()[name]; !ok {
+			return nil, fmt.Errorf("app: the store was opened without the declaration of platform %q (store.Options.Adapters)", name)
+		}
+	}
+	return reg, nil
+}
+
 // DefaultRegistry maps every `plataforma` svahub ships to its adapter. A
 // new platform is one package exporting its svahub.Adapter and one line
 // here. qualificaURL is SVAHUB_QUALIFICA_URL (Qualifica's default address).
-func DefaultRegistry(qualificaURL string) map[string]svahub.Adapter {
-	reg := map[string]svahub.Adapter{}
+func DefaultRegistry(qualificaURL string) svahub.Registry {
+	reg := svahub.Registry{}
 	for _, a := range []svahub.Adapter{
 		qualificaadapter.Declaration(qualificaURL),
+		webhookadapter.Declaration(),
 	} {
 		reg[a.Name] = a
 	}

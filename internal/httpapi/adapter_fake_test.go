@@ -26,7 +26,8 @@ func TestSecondAdapterThroughAPI(t *testing.T) {
 		e := newSimEnvWith(t, dialect, qualificasim.Options{}, &clock{}, func(o *app.Options) {
 			o.Registry = app.DefaultRegistry(o.QualificaURL)
 			o.Registry["fake"] = svahub.Adapter{Name: "fake",
-				New: func(svahub.PlatformConfig) (svahub.Platform, error) { return noTokenPlatform{}, nil }}
+				Params: []svahub.ParamSpec{{Name: "client_id", Required: true}, {Name: "client_secret", Secret: true, RequiredOnCreate: true}},
+				New:    func(svahub.PlatformConfig) (svahub.Platform, error) { return noTokenPlatform{}, nil }}
 		})
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Fake", "plataforma": "fake",
 			"parametros": map[string]any{"client_id": "c", "client_secret": "s"}})

@@ -88,7 +88,7 @@ func TestIntegrationValidation(t *testing.T) {
 			{"url_base ftp", validIntegration(func(m map[string]any) { params(m)["url_base"] = "ftp://qualifica.example" }), 422, []string{"parametros.url_base"}},
 			{"url_base not a URL", validIntegration(func(m map[string]any) { params(m)["url_base"] = "qualifica" }), 422, []string{"parametros.url_base"}},
 			{"unknown field", validIntegration(func(m map[string]any) { m["senha_mestra"] = "x" }), 400, []string{"senha_mestra"}},
-			{"unknown nested field", validIntegration(func(m map[string]any) { params(m)["token"] = "x" }), 400, []string{"token"}},
+			{"unknown nested field", validIntegration(func(m map[string]any) { params(m)["token"] = "x" }), 400, []string{"parametros.token"}},
 			{"ativo as string", validIntegration(func(m map[string]any) { m["ativo"] = "sim" }), 400, []string{"ativo"}},
 			{"suspender_inadimplencia as number", validIntegration(func(m map[string]any) { m["suspender_inadimplencia"] = 1 }), 400, []string{"suspender_inadimplencia"}},
 			{"client_id as number", validIntegration(func(m map[string]any) { params(m)["client_id"] = 42 }), 400, []string{"parametros.client_id"}},
@@ -213,7 +213,7 @@ func TestIntegrationSecretHandling(t *testing.T) {
 		// The raw column is sealed: not the plaintext, and it opens with the
 		// database's key to the plaintext.
 		var sealed string
-		require.NoError(t, e.db.SQL().QueryRowContext(ctx, "SELECT client_secret_sealed FROM integrations WHERE id = $1", id).Scan(&sealed))
+		require.NoError(t, e.db.SQL().QueryRowContext(ctx, "SELECT value_sealed FROM integration_secrets WHERE integration_id = $1", id).Scan(&sealed))
 		require.NotEmpty(t, sealed)
 		require.NotContains(t, sealed, secretValue)
 		box, err := secret.NewBox(storetest.Key)

@@ -140,10 +140,13 @@ func walkMembers(dec *json.Decoder, t reflect.Type, path string) error {
 
 var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
 
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
 // jsonFields maps a struct type's exact JSON member names to field types;
-// nil for anything that is not a struct.
+// nil for anything that is not a struct, or that decodes itself (its
+// members are open, e.g. an adapter's parametros).
 func jsonFields(t reflect.Type) map[string]reflect.Type {
-	if t == nil || t.Kind() != reflect.Struct {
+	if t == nil || t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
 		return nil
 	}
 	if m, ok := fieldCache.Load(t); ok {
@@ -172,8 +175,11 @@ func jsonError(err error) error {
 	var (
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
+		own *svahub.Error
 	)
 	switch {
+	case errors.As(err, &own): // a type's own decoder (parametros) named the field
+		return own
 	case errors.As(err, &syn):
 		return badRequest(fmt.Sprintf("JSON malformado na posição %d", syn.Offset))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -129,6 +130,8 @@ func FuzzDecodeIntegration(f *testing.F) {
 		`{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"c","client_secret":""}}`,
 		`{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"c"},"token":{}}`,
 		`{"descricao":"'; DROP TABLE services; --","plataforma":"<script>alert(1)</script>","parametros":{"client_id":"1 OR 1=1"}}`,
+		`{"descricao":"W","plataforma":"webhook","parametros":{"url":"https://x.example","segredo":"whsec_AAAA"}}`,
+		`{"descricao":"W","plataforma":"webhook","parametros":{"url":1}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -137,14 +140,29 @@ func FuzzDecodeIntegration(f *testing.F) {
 		if !fzDecode(t, body, &in, (*svahub.IntegrationInput).Normalize) {
 			return
 		}
-		if in.Description == "" || in.Platform == "" || in.Params.ClientID == "" {
+		p, err := svahub.PrepareCreate(in, storetest.Adapters())
+		if err != nil {
+			fzRequire4xx(t, err, svahub.ErrorCode(err))
+			return
+		}
+		if in.Description == "" || in.Platform == "" {
 			t.Fatalf("accepted without a required field: %#v", in)
 		}
-		if !svahub.UsernamePolicy(in.Params.Username).Valid() {
-			t.Fatalf("accepted usuario %q", in.Params.Username)
+		if !svahub.UsernamePolicy(p.Input.Params.Username).Valid() {
+			t.Fatalf("accepted usuario %q", p.Input.Params.Username)
 		}
-		if in.Params.BaseURL != "" && !strings.HasPrefix(in.Params.BaseURL, "http://") && !strings.HasPrefix(in.Params.BaseURL, "https://") {
-			t.Fatalf("accepted url_base %q", in.Params.BaseURL)
+		ad := storetest.Adapters()[p.Input.Platform]
+		for _, spec := range ad.Params {
+			v, sent := p.Plain[spec.Name]
+			if spec.Secret {
+				v, sent = p.Secrets[spec.Name]
+			}
+			if spec.Required && v == "" {
+				t.Fatalf("accepted without parametros.%s: %#v", spec.Name, p)
+			}
+			if spec.URL && sent && v != "" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+				t.Fatalf("accepted %s %q", spec.Name, v)
+			}
 		}
 		if r := in.Params.RateLimitRPS; r != nil && (*r <= 0 || *r > 1000) {
 			t.Fatalf("accepted limite %v", *r)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -110,15 +111,39 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if ct == "" {
 			ct = "application/json"
 		}
+		answer := rec.buf.Bytes()
+		if kept, ok := c.Get(keptAnswerKey).([]byte); ok { // the answer showed a secret once
+			answer = kept
+		}
 		fctx, fcancel := idempotencyWriteContext(ctx)
 		defer fcancel()
 		err = s.Idempotency.FinishIdempotent(fctx, apiKey.ID, key, svahub.StoredResponse{
-			Status: res.Status, ContentType: res.Header().Get(echo.HeaderContentType), Location: res.Header().Get(echo.HeaderLocation), Body: rec.buf.Bytes(),
+			Status: res.Status, ContentType: res.Header().Get(echo.HeaderContentType), Location: res.Header().Get(echo.HeaderLocation), Body: answer,
 		})
 		if err != nil {
 			s.log.WarnContext(ctx, "store idempotent answer", "err", err)
 		}
 		return nil
+	}
+}
+
+// keptAnswerKey names the echo context value a handler sets when its
+// answer shows a secret once (a generated webhook segredo): the body kept
+// for an Idempotency-Key replay, without the secret. A secret is never
+// stored in clear, not even in a kept answer; a replay shows only
+// `<name>_definido`.
+const keptAnswerKey = "svahub.keptAnswer"
+
+// keepWithoutRevealed records, for a replay, out's answer without the
+// secrets it reveals (see keptAnswerKey).
+func keepWithoutRevealed(c echo.Context, out *svahub.Integration) {
+	if out == nil || len(out.Params.Revealed) == 0 {
+		return
+	}
+	kept := *out
+	kept.Params.Revealed = nil
+	if b, err := json.Marshal(&kept); err == nil {
+		c.Set(keptAnswerKey, append(b, '\n'))
 	}
 }
 

@@ -21,7 +21,7 @@ func (s *Server) integrationRoutes(g *echo.Group) {
 // createIntegration godoc
 //
 //	@Summary		Cadastra uma integração
-//	@Description	O client_secret é cifrado e nunca devolvido. O token é gerado em seguida; se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status "erro". parametros.url_base deve ser um endereço https absoluto, sem usuário, consulta (?) nem fragmento (#), que não aponte para endereço interno (loopback, rede privada, link-local): senão 422 em parametros.url_base (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.
+//	@Description	Os parametros dependem da plataforma. qualifica: {"client_id": "svahub-test", "client_secret": "…", "usuario": "login_autenticacao", "url_base": "https://api.qualifica.example"}. webhook (WEBHOOK.md): {"url": "https://sva.provedor.example/svahub", "segredo": "whsec_…", "usuario": "login_autenticacao"}; sem segredo, o svahub gera um e o devolve só nesta resposta (parametros.segredo), uma única vez. Um parâmetro de outra plataforma → 400. Segredos (client_secret, segredo) são cifrados e nunca devolvidos: a resposta mostra client_secret_definido / segredo_definido. O token é gerado em seguida (webhook: a integração não tem token, o status fica valido); se a plataforma recusar ou estiver fora do ar, a integração é salva com token.status "erro". Endereços (url_base, url) devem ser https absolutos, sem usuário, consulta (?) nem fragmento (#), que não apontem para endereço interno (loopback, rede privada, link-local): senão 422 no parâmetro (exceções: SVAHUB_PLATFORM_ALLOWED_HOSTS e o host de SVAHUB_QUALIFICA_URL). Redirecionamentos da plataforma nunca são seguidos.
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
@@ -47,6 +47,7 @@ func (s *Server) createIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	keepWithoutRevealed(c, out)
 	return created(c, fmt.Sprintf("/api/v1/integracoes/%d", out.ID), out)
 }
 
@@ -103,7 +104,7 @@ func (s *Server) getIntegration(c echo.Context) error {
 // updateIntegration godoc
 //
 //	@Summary		Atualiza uma integração
-//	@Description	Cada campo omitido (ou null) mantém o valor guardado, inclusive client_secret e cada um dos parametros. Credenciais alteradas geram um novo token. Mudar parametros.usuario com contas já criadas na plataforma → 409. Um parametros.url_base enviado segue as regras do cadastro (https, sem endereço interno; senão 422).
+//	@Description	Cada campo omitido (ou null) mantém o valor guardado, inclusive cada um dos parametros e os segredos. Parâmetros alterados geram um novo token. Mudar um endereço (url_base, url) exige enviar de novo os segredos (client_secret, segredo), senão 422: o segredo guardado só vai para o endereço para o qual foi dado. Mudar a plataforma recomeça os parametros (os da anterior não valem; um segredo do webhook omitido é gerado e devolvido só nesta resposta). Mudar parametros.usuario com contas já criadas na plataforma → 409. Um endereço enviado segue as regras do cadastro (https, sem endereço interno; senão 422).
 //	@Tags			integracoes
 //	@Security		BearerAuth
 //	@Accept			json
@@ -134,6 +135,7 @@ func (s *Server) updateIntegration(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	keepWithoutRevealed(c, out)
 	return c.JSON(http.StatusOK, out)
 }
 

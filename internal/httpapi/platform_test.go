@@ -39,7 +39,7 @@ func TestIntegrationToken(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, creds.AccessToken)
 		var sealedTok, sealedSecret string
-		require.NoError(t, e.db.SQL().QueryRowContext(ctx, "SELECT token_sealed, client_secret_sealed FROM integrations WHERE id = $1", id).Scan(&sealedTok, &sealedSecret))
+		require.NoError(t, e.db.SQL().QueryRowContext(ctx, "SELECT i.token_sealed, s.value_sealed FROM integrations i JOIN integration_secrets s ON s.integration_id = i.id WHERE i.id = $1", id).Scan(&sealedTok, &sealedSecret))
 		require.NotContains(t, sealedTok, creds.AccessToken)
 		require.NotContains(t, sealedSecret, qualificasim.DefaultClientSecret)
 

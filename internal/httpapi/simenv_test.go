@@ -84,7 +84,6 @@ func newEnvOver(t *testing.T, dialect string, plat platformSim, clk *clock, tune
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	loc, err := time.LoadLocation("America/Sao_Paulo")
 	require.NoError(t, err)
-	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
 	ctx := context.Background()
 	// Loopback is allowed as an operator running local fakes would: the
 	// tests point integrations at closed ports and second servers there.
@@ -95,6 +94,7 @@ func newEnvOver(t *testing.T, dialect string, plat platformSim, clk *clock, tune
 	if tune != nil {
 		tune(&opts)
 	}
+	db := storetest.Open(t, dialect, storetest.Options{Adapters: opts.Registry, Logger: log, Location: loc, Now: clk.Now})
 	a, err := app.New(ctx, db, opts)
 	require.NoError(t, err)
 	require.NoError(t, a.Start(ctx))

@@ -49,16 +49,17 @@ func (f *fake) Test(context.Context) error {
 func TestCapabilitiesWithoutTokenOrCatalogue(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		db := storetest.Open(t, dialect)
-		ctx := context.Background()
 		f := &fake{t: t}
 		caps := svahub.Capabilities{}
-		m := platform.NewManager(db, platform.Options{QuickRetries: -1, Registry: map[string]svahub.Adapter{
-			"fake": {Name: "fake", Capabilities: caps, New: func(svahub.PlatformConfig) (svahub.Platform, error) { return f, nil }},
-		}})
+		reg := svahub.Registry{"fake": {Name: "fake", Capabilities: caps,
+			Params: []svahub.ParamSpec{{Name: "client_id"}, {Name: "client_secret", Secret: true}},
+			New:    func(svahub.PlatformConfig) (svahub.Platform, error) { return f, nil }}}
+		db := storetest.Open(t, dialect, storetest.Options{Adapters: reg})
+		ctx := context.Background()
+		m := platform.NewManager(db, platform.Options{QuickRetries: -1, Registry: reg})
 		secret := "s"
 		integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "x", Platform: "fake",
-			Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: &secret}})
+			Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": secret}}})
 		require.NoError(t, err)
 		id := integ.ID
 

@@ -33,37 +33,28 @@ func NewCatalogue(store CatalogueStore, m *Manager) *Catalogue {
 
 var _ svahub.CatalogueService = (*Catalogue)(nil)
 
-func (c *Catalogue) checkPlatform(in *svahub.IntegrationInput) error {
-	if in.Platform != "" && !c.m.Known(in.Platform) {
-		return svahub.FieldInvalid("plataforma", "plataforma desconhecida: use uma de "+joinNames(c.m.Platforms()))
-	}
-	return nil
-}
-
-func joinNames(s []string) string {
-	out := ""
-	for i, n := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
-}
-
-// checkAddress refuses a platform address svahub must not call (422 on
-// parametros.url_base). Empty means SVAHUB_QUALIFICA_URL, always allowed.
-func (c *Catalogue) checkAddress(ctx context.Context, raw string) error {
-	raw = strings.TrimRight(strings.TrimSpace(raw), "/")
-	if raw == "" {
+// checkAddresses refuses a platform address svahub must not call: every
+// URL parameter the adapter of platform declares and values holds is
+// checked (422 on parametros.<name>). An empty value means the adapter's
+// default (SVAHUB_QUALIFICA_URL), always allowed. An unknown platform is
+// left to the store's validation.
+func (c *Catalogue) checkAddresses(ctx context.Context, platform string, values map[string]string) error {
+	a, ok := c.m.opts.Registry[platform]
+	if !ok {
 		return nil
 	}
-	if err := c.m.opts.Egress.CheckURL(ctx, raw); err != nil {
-		var re *egress.RefusedError
-		if errors.As(err, &re) {
-			return svahub.FieldInvalid("parametros.url_base", re.Reason)
+	for _, p := range a.Params {
+		raw := strings.TrimRight(strings.TrimSpace(values[p.Name]), "/")
+		if !p.URL || raw == "" {
+			continue
 		}
-		return err
+		if err := c.m.opts.Egress.CheckURL(ctx, raw); err != nil {
+			var re *egress.RefusedError
+			if errors.As(err, &re) {
+				return svahub.FieldInvalid("parametros."+p.Name, re.Reason)
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -72,10 +63,7 @@ func (c *Catalogue) checkAddress(ctx context.Context, raw string) error {
 // refused or unreachable platform never loses the integration: its token
 // block says "erro" with the reason.
 func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.IntegrationInput) (*svahub.Integration, error) {
-	if err := c.checkPlatform(&in); err != nil {
-		return nil, err
-	}
-	if err := c.checkAddress(ctx, in.Params.BaseURL); err != nil {
+	if err := c.checkAddresses(ctx, strings.TrimSpace(in.Platform), in.Params.Values); err != nil {
 		return nil, err
 	}
 	out, err := c.CatalogueStore.CreateIntegration(ctx, in)
@@ -89,13 +77,14 @@ func (c *Catalogue) CreateIntegration(ctx context.Context, in svahub.Integration
 // kept) and, when its credentials changed (token back to pendente),
 // generates a new token.
 func (c *Catalogue) UpdateIntegration(ctx context.Context, id int64, u svahub.IntegrationUpdate) (*svahub.Integration, error) {
-	if u.Platform != nil {
-		if err := c.checkPlatform(&svahub.IntegrationInput{Platform: *u.Platform}); err != nil {
-			return nil, err
+	if u.Params != nil && len(u.Params.Values) > 0 {
+		platform := ""
+		if u.Platform != nil {
+			platform = strings.TrimSpace(*u.Platform)
+		} else if cur, err := c.CatalogueStore.FindIntegrationByID(ctx, id); err == nil {
+			platform = cur.Platform
 		}
-	}
-	if u.Params != nil && u.Params.BaseURL != nil {
-		if err := c.checkAddress(ctx, *u.Params.BaseURL); err != nil {
+		if err := c.checkAddresses(ctx, platform, u.Params.Values); err != nil {
 			return nil, err
 		}
 	}
@@ -116,7 +105,11 @@ func (c *Catalogue) afterSave(ctx context.Context, out *svahub.Integration) (*sv
 		c.m.opts.Logger.Warn("token generation failed", "integration", out.ID, "err", err)
 		return c.effective(out), nil
 	}
-	return c.FindIntegrationByID(ctx, out.ID)
+	fresh, err := c.FindIntegrationByID(ctx, out.ID)
+	if fresh != nil {
+		fresh.Params.Revealed = out.Params.Revealed // shown once: this answer
+	}
+	return fresh, err
 }
 
 // verify checks code against the platform catalogue: (true, nil) when

@@ -35,7 +35,7 @@ type Store interface {
 // Options configure a Manager.
 type Options struct {
 	// Registry maps `plataforma` to its adapter declaration.
-	Registry map[string]svahub.Adapter
+	Registry svahub.Registry
 	// Timeout bounds one platform call (default 10s).
 	Timeout time.Duration
 	// RateLimitRPS is the default per-integration request rate (default 10).
@@ -136,7 +136,7 @@ func (m *Manager) Adapter(name string) (svahub.Adapter, bool) {
 
 func fingerprint(c *svahub.Credentials, rps float64) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%g", c.Platform, c.BaseURL, rps)
+	fmt.Fprintf(h, "%s\x00%g", c.Platform, rps)
 	keys := make([]string, 0, len(c.Params))
 	for k := range c.Params {
 		keys = append(keys, k)
@@ -169,7 +169,7 @@ func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Cred
 	if !ok {
 		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
 	}
-	p, err := ad.New(svahub.PlatformConfig{BaseURL: creds.BaseURL, Params: creds.Params, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
+	p, err := ad.New(svahub.PlatformConfig{Params: creds.Params, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,13 +29,14 @@ func (s *stub) Catalogue(ctx context.Context, _ string) ([]svahub.CatalogueItem,
 
 func newManager(t *testing.T, db *store.DB, p *stub, opts platform.Options) (*platform.Manager, int64) {
 	t.Helper()
-	opts.Registry = map[string]svahub.Adapter{"stub": {Name: "stub", Capabilities: svahub.FullCapabilities,
+	// The stub answers for "qualifica", a platform the test store declares.
+	opts.Registry = map[string]svahub.Adapter{"qualifica": {Name: "qualifica", Capabilities: svahub.FullCapabilities,
 		New: func(svahub.PlatformConfig) (svahub.Platform, error) { return p, nil }}}
 	opts.QuickRetries = -1
 	m := platform.NewManager(db, opts)
 	secret := "s1"
-	integ, err := db.CreateIntegration(context.Background(), svahub.IntegrationInput{Description: "x", Platform: "stub",
-		Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: &secret, BaseURL: "https://a.example"}})
+	integ, err := db.CreateIntegration(context.Background(), svahub.IntegrationInput{Description: "x", Platform: "qualifica",
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": secret, "url_base": "https://a.example"}}})
 	require.NoError(t, err)
 	return m, integ.ID
 }
@@ -85,7 +86,7 @@ func TestStaleTokenNotStored(t *testing.T) {
 		go func() { _, err := m.RenewToken(ctx, id); done <- err }()
 		<-started
 		s2 := "s2"
-		_, err := db.UpdateIntegration(ctx, id, svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{ClientSecret: &s2}})
+		_, err := db.UpdateIntegration(ctx, id, svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{Values: map[string]string{"client_secret": s2}}})
 		require.NoError(t, err)
 		close(release)
 		require.NoError(t, <-done)

@@ -51,7 +51,7 @@ func TestAttachPathsAgree(t *testing.T) {
 func attachScenario(t *testing.T, db *store.DB) attachOutcome {
 	ctx := context.Background()
 	integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "Q", Platform: "qualifica",
-		Params: svahub.IntegrationParamInput{ClientID: "cid", ClientSecret: ptr("s")}})
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "cid", "client_secret": "s"}}})
 	require.NoError(t, err)
 	product := func(code string) int64 {
 		p, err := db.CreateProduct(ctx, integ.ID, svahub.ProductInput{Description: code, Code: code})

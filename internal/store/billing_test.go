@@ -58,7 +58,7 @@ func billingCatalogue(t testing.TB, db *store.DB, valor string) (int64, int64) {
 	t.Helper()
 	ctx := context.Background()
 	integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "Q", Platform: "qualifica",
-		Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: ptr("s")}})
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": "s"}}})
 	require.NoError(t, err)
 	prod, err := db.CreateProduct(ctx, integ.ID, svahub.ProductInput{Description: "Pro", Code: "pro"})
 	require.NoError(t, err)

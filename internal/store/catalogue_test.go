@@ -25,17 +25,17 @@ func TestCatalogue(t *testing.T) {
 
 		integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{
 			Description: " Qualifica ", Platform: "qualifica",
-			Params: svahub.IntegrationParamInput{ClientID: "cid", ClientSecret: ptr("s3cr3t")},
+			Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "cid", "client_secret": "s3cr3t"}},
 		})
 		require.NoError(t, err)
 		require.Equal(t, "Qualifica", integ.Description)
-		require.True(t, integ.Params.SecretSet)
+		require.True(t, integ.Params.Defined["client_secret"])
 		require.Equal(t, svahub.UsernameLogin, integ.Params.Username)
 		require.Equal(t, svahub.TokenPending, integ.Token.Status)
 		require.True(t, integ.Active)
 
 		var raw string
-		require.NoError(t, db.SQL().QueryRowContext(ctx, "SELECT client_secret_sealed FROM integrations").Scan(&raw))
+		require.NoError(t, db.SQL().QueryRowContext(ctx, "SELECT value_sealed FROM integration_secrets").Scan(&raw))
 		require.NotContains(t, raw, "s3cr3t")
 		creds, err := db.Credentials(ctx, integ.ID)
 		require.NoError(t, err)

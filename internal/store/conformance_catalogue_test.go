@@ -1,6 +1,9 @@
 package store_test
 
 import (
+	"maps"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,10 +24,33 @@ func confIntegrations() []confCase {
 			require.NotZero(t, integ.ID)
 			require.Equal(t, "qualifica", integ.Platform)
 			require.True(t, integ.Active)
-			require.True(t, integ.Params.SecretSet)
+			require.True(t, integ.Params.Defined["client_secret"])
 			require.Equal(t, svahub.TokenPending, integ.Token.Status)
 			_, err := e.db.CreateIntegration(e.ctx, svahub.IntegrationInput{Platform: "qualifica"})
 			code(t, svahub.EINVALID, err)
+		}},
+		{"Integrations/CreateIntegration/generated secret shown once, sealed", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ, err := e.db.CreateIntegration(e.ctx, svahub.IntegrationInput{Description: "W", Platform: "webhook",
+				Params: svahub.IntegrationParamInput{Values: map[string]string{"url": "https://r.example/"}}})
+			require.NoError(t, err)
+			gen := integ.Params.Revealed["segredo"]
+			require.True(t, strings.HasPrefix(gen, "whsec_"), gen)
+			require.Equal(t, map[string]string{"url": "https://r.example"}, integ.Params.Values)
+			require.True(t, integ.Params.Defined["segredo"])
+			var sealed string
+			e.scalar("SELECT value_sealed FROM integration_secrets WHERE integration_id = ? AND name = 'segredo'", &sealed, integ.ID)
+			require.NotContains(t, sealed, strings.TrimPrefix(gen, "whsec_"))
+			c, err := e.db.Credentials(e.ctx, integ.ID)
+			require.NoError(t, err)
+			require.Equal(t, gen, c.Params["segredo"])
+			again, err := e.db.FindIntegrationByID(e.ctx, integ.ID)
+			require.NoError(t, err)
+			require.Empty(t, again.Params.Revealed, "shown once: only the create answer has it")
+		}},
+		{"Integrations/Adapters", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			require.ElementsMatch(t, []string{"qualifica", "webhook"}, slices.Collect(maps.Keys(e.db.Adapters())))
 		}},
 		{"Integrations/FindIntegrationByID", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
@@ -56,6 +82,27 @@ func confIntegrations() []confCase {
 			_, err = e.db.UpdateIntegration(e.ctx, integ.ID+100, svahub.IntegrationUpdate{Description: &desc})
 			code(t, svahub.ENOTFOUND, err)
 		}},
+		{"Integrations/UpdateIntegration/platform change starts the parameters afresh", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ := e.integration()
+			wh := "webhook"
+			got, err := e.db.UpdateIntegration(e.ctx, integ.ID, svahub.IntegrationUpdate{Platform: &wh,
+				Params: &svahub.IntegrationParamsUpdate{Values: map[string]string{"url": "https://r.example"}}})
+			require.NoError(t, err)
+			require.Equal(t, map[string]string{"url": "https://r.example"}, got.Params.Values)
+			require.Equal(t, map[string]bool{"segredo": true}, got.Params.Defined, "the Qualifica secret is gone")
+			require.NotEmpty(t, got.Params.Revealed["segredo"], "generated: shown in this answer")
+			require.Equal(t, svahub.TokenPending, got.Token.Status)
+			var n int64
+			e.scalar("SELECT COUNT(*) FROM integration_secrets WHERE integration_id = ?", &n, integ.ID)
+			require.EqualValues(t, 1, n)
+			c, err := e.db.Credentials(e.ctx, integ.ID)
+			require.NoError(t, err)
+			require.Equal(t, map[string]string{"url": "https://r.example", "segredo": got.Params.Revealed["segredo"]}, c.Params)
+			url := "https://other.example"
+			_, err = e.db.UpdateIntegration(e.ctx, integ.ID, svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{Values: map[string]string{"url": url}}})
+			code(t, svahub.EINVALID, err) // a moved address needs the secret again
+		}},
 		{"Integrations/DeleteIntegration", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ, pkg := e.catalogue()
@@ -75,7 +122,7 @@ func confIntegrations() []confCase {
 			require.Equal(t, "cid", c.Params["client_id"])
 			require.True(t, c.Active)
 			var sealed string
-			e.scalar("SELECT client_secret_sealed FROM integrations WHERE id = ?", &sealed, integ.ID)
+			e.scalar("SELECT value_sealed FROM integration_secrets WHERE integration_id = ? AND name = 'client_secret'", &sealed, integ.ID)
 			require.NotContains(t, sealed, "s3cr3t")
 			_, err = e.db.Credentials(e.ctx, integ.ID+100)
 			code(t, svahub.ENOTFOUND, err)

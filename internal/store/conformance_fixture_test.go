@@ -94,7 +94,7 @@ func (e *confEnv) integration() *svahub.Integration {
 	secret := "s3cr3t"
 	integ, err := e.db.CreateIntegration(e.ctx, svahub.IntegrationInput{
 		Description: fmt.Sprint("Qualifica ", n), Platform: "qualifica",
-		Params: svahub.IntegrationParamInput{ClientID: "cid", ClientSecret: &secret},
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "cid", "client_secret": secret}},
 	})
 	require.NoError(e.t, err)
 	return integ

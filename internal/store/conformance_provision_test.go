@@ -177,6 +177,11 @@ func confProvision() []confCase {
 			require.Len(t, got, 1)
 			require.Equal(t, store.ReconcileCandidate{PlanID: plan, IntegrationID: integ.ID, PlatformUserID: "u-291", ProductCode: "pro",
 				Desired: svahub.AccessActive, DesiredExpiry: w.DesiredExpiry, PlatformState: svahub.AccessActive, Version: w.Version}, got[0])
+			_, err = e.db.SQL().ExecContext(e.ctx, e.rebind("UPDATE integrations SET platform = 'webhook' WHERE id = ?"), integ.ID)
+			require.NoError(t, err)
+			got, err = e.db.ReconcileCandidates(e.ctx, 10)
+			require.NoError(t, err)
+			require.Empty(t, got, "a platform without the Reconcile capability has no candidates")
 		}},
 		{"Provision/MarkDrift", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)

@@ -14,6 +14,7 @@ import (
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // TestMigrationEndsCancelledServices upgrades a database of the version
@@ -61,7 +62,7 @@ func TestMigrationEndsCancelledServices(t *testing.T) {
 
 		box, err := secret.NewBox(storetest.Key)
 		require.NoError(t, err)
-		db, err := store.Open(ctx, dialect, dsn, store.Options{Sealer: box})
+		db, err := store.Open(ctx, dialect, dsn, store.Options{Sealer: box, Adapters: storetest.Adapters()})
 		require.NoError(t, err)
 		defer db.Close()
 		require.NoError(t, db.Migrate(ctx))
@@ -91,4 +92,63 @@ func rebindTest(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// TestMigrationGenericParams upgrades a database of the version before
+// issue 16, where an integration had Qualifica's columns (client_id,
+// client_secret_sealed, base_url): migration 00012 moves them into the
+// generic parameter set unchanged, so the integration answers the same
+// parametros and its adapter gets the same credentials (the sealed secret
+// is copied as it is, no key needed). Rolling it back restores the columns.
+func TestMigrationGenericParams(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, dialect)
+		raw, err := store.OpenRaw(ctx, dialect, dsn)
+		require.NoError(t, err)
+		defer raw.Close()
+		gd := goose.DialectPostgres
+		if dialect == store.DialectSQLite {
+			gd = goose.DialectSQLite3
+		}
+		prov, err := goose.NewProvider(gd, raw, os.DirFS("migrations/"+dialect), goose.WithDisableGlobalRegistry(true))
+		require.NoError(t, err)
+		_, err = prov.UpTo(ctx, 11)
+		require.NoError(t, err)
+		box, err := secret.NewBox(storetest.Key)
+		require.NoError(t, err)
+		sealed, err := box.Seal("segredo-antigo")
+		require.NoError(t, err)
+		q := func(s string) string {
+			if dialect != store.DialectPostgres {
+				return s
+			}
+			return rebindTest(s)
+		}
+		now := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+		_, err = raw.ExecContext(ctx, q(`INSERT INTO integrations (id, description, platform, client_id, client_secret_sealed, base_url, username_policy, created_at, updated_at)
+			VALUES (1, 'Q', 'qualifica', 'cid-antigo', ?, 'https://api.qualifica.example', 'cpf_cnpj', ?, ?)`), sealed, now, now)
+		require.NoError(t, err)
+
+		db, err := store.Open(ctx, dialect, dsn, store.Options{Sealer: box, Adapters: storetest.Adapters()})
+		require.NoError(t, err)
+		defer db.Close()
+		require.NoError(t, db.Migrate(ctx))
+		integ, err := db.FindIntegrationByID(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"client_id": "cid-antigo", "url_base": "https://api.qualifica.example"}, integ.Params.Values)
+		require.Equal(t, map[string]bool{"client_secret": true}, integ.Params.Defined)
+		require.Equal(t, svahub.UsernamePolicy("cpf_cnpj"), integ.Params.Username)
+		creds, err := db.Credentials(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"client_id": "cid-antigo", "client_secret": "segredo-antigo", "url_base": "https://api.qualifica.example"}, creds.Params)
+		require.NoError(t, db.CheckSealKeys(ctx))
+
+		_, err = prov.DownTo(ctx, 11)
+		require.NoError(t, err)
+		var cid, back, base string
+		require.NoError(t, raw.QueryRowContext(ctx, `SELECT client_id, client_secret_sealed, base_url FROM integrations WHERE id = 1`).Scan(&cid, &back, &base))
+		require.Equal(t, []string{"cid-antigo", sealed, "https://api.qualifica.example"}, []string{cid, back, base})
+	})
 }

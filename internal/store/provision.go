@@ -303,8 +303,23 @@ type ReconcileCandidate struct {
 	Version        int64
 }
 
+// reconcilable lists the platforms whose adapters declare reconciliation
+// (svahub.Capabilities.Reconcile): only their plans are candidates, so a
+// platform that cannot be read back (webhook) never takes a batch's
+// places. A name no adapter has keeps the list from being empty.
+func (db *DB) reconcilable() []string {
+	out := []string{""}
+	for name, a := range db.reg {
+		if a.Capabilities.Reconcile {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // ReconcileCandidates returns up to limit synchronised plans with a platform
-// user, least recently reconciled first.
+// user, least recently reconciled first, of the platforms that declare
+// reconciliation.
 func (db *DB) ReconcileCandidates(ctx context.Context, limit int) ([]ReconcileCandidate, error) {
 	var rows []struct {
 		ID             int64
@@ -320,7 +335,7 @@ func (db *DB) ReconcileCandidates(ctx context.Context, limit int) ([]ReconcileCa
 		Select("p.id, p.integration_id, acc.platform_user_id, p.product_code, p.desired_state, p.desired_expiry, p.platform_state, p.version").
 		Joins("JOIN platform_accounts acc ON acc.id = p.account_id").
 		Joins("JOIN integrations i ON i.id = p.integration_id").
-		Where("i.active AND acc.platform_user_id <> '' AND p.version = p.applied_version AND p.desired_state <> '' AND " + planHasAccess("p")).
+		Where("i.active AND i.platform IN ? AND acc.platform_user_id <> '' AND p.version = p.applied_version AND p.desired_state <> '' AND "+planHasAccess("p"), db.reconcilable()).
 		Order("p.reconciled_at IS NOT NULL, p.reconciled_at, p.id").Limit(limit).Scan(&rows).Error
 	out := make([]ReconcileCandidate, len(rows))
 	for i, r := range rows {

@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -53,10 +58,46 @@ func containsID(ids []int64, id int64) bool {
 	return false
 }
 
-// countSubscriptionsOfPackage counts the subscriptions (any status) of a
-// package.
-func (db *DB) countSubscriptionsOfPackage(tx *gorm.DB, packageID int64) (int64, error) {
-	var n int64
-	err := tx.Table("subscriptions").Where("package_id = ?", packageID).Count(&n).Error
-	return n, err
+// rebind turns ? placeholders into $n for PostgreSQL. Results are kept:
+// the hot paths rebind the same few statements on every request.
+func (db *DB) rebind(q string) string {
+	if db.dialect != DialectPostgres {
+		return q
+	}
+	if r, ok := rebound.Load(q); ok {
+		return r.(string)
+	}
+	r := rebindPostgres(q)
+	if rebindCount.Add(1) <= 10_000 { // statements with long IN lists vary; keep the map bounded
+		rebound.Store(q, r)
+	}
+	return r
+}
+
+var (
+	rebound     sync.Map
+	rebindCount atomic.Int64
+)
+
+func rebindPostgres(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func closeRows(rows *sql.Rows) error {
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return err
+	}
+	return rows.Close()
 }

@@ -1,13 +1,9 @@
 package store
 
 import (
-	"cmp"
-	"context"
-	"slices"
 	"sort"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -193,116 +189,6 @@ func integrationKeys(tx *gorm.DB, ids []int64) (map[int64]integKey, error) {
 	return out, nil
 }
 
-// resolvePlan finds or creates the platform account (integration, usuario)
-// of a service under the integration's username policy, and the shared
-// platform plan for product code on it. A policy that finds no value
-// returns its message and no plan.
-func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code string) (int64, string, error) {
-	cs, err := db.customerService(svc)
-	if err != nil {
-		return 0, "", err
-	}
-	username, _, err := svahub.UsernamePolicy(integ.UsernamePolicy).Credentials(cs)
-	if err != nil {
-		return 0, svahub.ErrorMessage(err), nil
-	}
-	now := db.now().UTC()
-	acc := accountRow{IntegrationID: integ.ID, Username: username, Reference: newReference(), CreatedAt: now}
-	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "integration_id"}, {Name: "username"}}, DoNothing: true}).Create(&acc).Error; err != nil {
-		return 0, "", err
-	}
-	if err := tx.Select("id").Where("integration_id = ? AND username = ?", integ.ID, username).Take(&acc).Error; err != nil {
-		return 0, "", err
-	}
-	plan := planStateRow{AccountID: acc.ID, IntegrationID: integ.ID, ProductCode: code}
-	if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "account_id"}, {Name: "product_code"}}, DoNothing: true}).Create(&plan).Error; err != nil {
-		return 0, "", err
-	}
-	if err := tx.Select("id").Where("account_id = ? AND product_code = ?", acc.ID, code).Take(&plan).Error; err != nil {
-		return 0, "", err
-	}
-	return plan.ID, "", nil
-}
-
-// aggregatePlans recomputes each shared plan's desired state and expiry
-// (svahub.AggregatePlan of its accesses); plans that changed get a new
-// version and are returned. A plan with no access left is skipped.
-// planIDs must be sorted: locks are always taken in id order. Plans are
-// locked, read and updated a chunk at a time; plans reaching the same
-// aggregate share one UPDATE.
-func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
-	var changed []int64
-	for _, chunk := range chunks(planIDs, 500) {
-		var plans []planStateRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).Select("id, desired_state, desired_expiry").
-			Where("id IN ?", chunk).Order("id").Find(&plans).Error; err != nil {
-			return nil, err
-		}
-		// Members are read after the locks are held, so (in READ COMMITTED)
-		// they include what the last holder of each lock committed.
-		type member struct {
-			PlanID       int64
-			DesiredState string
-			ExpiresOn    string
-		}
-		var ms []member
-		if err := tx.Table("accesses a").Select("a.plan_id, a.desired_state, s.expires_on").
-			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id IN ?", chunk).Scan(&ms).Error; err != nil {
-			return nil, err
-		}
-		slices.SortFunc(ms, func(a, b member) int { return cmp.Compare(a.PlanID, b.PlanID) })
-		groups := map[svahub.PlanAggregate][]int64{}
-		var order []svahub.PlanAggregate
-		var buf []svahub.PlanMember
-		i := 0
-		for _, p := range plans { // plans and ms are both in plan id order
-			for i < len(ms) && ms[i].PlanID < p.ID {
-				i++
-			}
-			buf = buf[:0]
-			for ; i < len(ms) && ms[i].PlanID == p.ID; i++ {
-				buf = append(buf, svahub.PlanMember{Desired: svahub.AccessState(ms[i].DesiredState), Expiry: svahub.Date(ms[i].ExpiresOn)})
-			}
-			prev := svahub.PlanAggregate{Desired: svahub.AccessState(p.DesiredState), Expiry: svahub.Date(p.DesiredExpiry)}
-			g := svahub.AggregatePlan(buf, prev) // no access left: unchanged, never bumped (planHasAccess)
-			if g == prev {
-				continue
-			}
-			if _, seen := groups[g]; !seen {
-				order = append(order, g)
-			}
-			groups[g] = append(groups[g], p.ID)
-			changed = append(changed, p.ID)
-		}
-		for _, g := range order {
-			if err := tx.Model(&planStateRow{}).Where("id IN ?", groups[g]).
-				Updates(map[string]any{"desired_state": string(g.Desired), "desired_expiry": string(g.Expiry), "version": gorm.Expr("version + 1")}).Error; err != nil {
-				return nil, err
-			}
-		}
-	}
-	return changed, nil
-}
-
-// enqueuePlans inserts one convergence job per plan at its current version,
-// in the caller's transaction.
-func (db *DB) enqueuePlans(tx *gorm.DB, planIDs []int64) error {
-	if db.queue == nil || len(planIDs) == 0 {
-		return nil
-	}
-	var jobs []svahub.PlanJob
-	for _, chunk := range chunks(planIDs, 500) {
-		var rows []planStateRow
-		if err := tx.Select("id, version").Where("id IN ?", chunk).Find(&rows).Error; err != nil {
-			return err
-		}
-		for _, r := range rows {
-			jobs = append(jobs, svahub.PlanJob{PlanID: r.ID, Version: r.Version})
-		}
-	}
-	return db.queue.EnqueueTx(tx.Statement.Context, SQLTx(tx), jobs)
-}
-
 // refreshStatuses recomputes the stored status of subscriptions.
 func (db *DB) refreshStatuses(tx *gorm.DB, subIDs []int64) error {
 	sort.Slice(subIDs, func(i, j int) bool { return subIDs[i] < subIDs[j] })
@@ -396,79 +282,6 @@ func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, er
 		out[r.SubscriptionID] = append(out[r.SubscriptionID], v)
 	}
 	return out, nil
-}
-
-// --- reads ---
-
-// loadSubscriptions loads subscriptions selected by q with their accesses.
-func (db *DB) loadSubscriptions(q *gorm.DB) ([]*svahub.Subscription, error) {
-	var rows []subscriptionRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	return db.subscriptionViews(q, rows)
-}
-
-func (db *DB) subscriptionViews(q *gorm.DB, rows []subscriptionRow) ([]*svahub.Subscription, error) {
-	out := make([]*svahub.Subscription, len(rows))
-	byID := make(map[int64]*svahub.Subscription, len(rows))
-	ids := make([]int64, len(rows))
-	for i := range rows {
-		s := rows[i].domain(db.loc)
-		out[i], byID[s.ID], ids[i] = s, s, s.ID
-	}
-	base := db.gorm.WithContext(q.Statement.Context)
-	for _, chunk := range chunks(ids, 500) {
-		var rs []accessJoin
-		err := base.Table("accesses a").Select(accessJoinColumns).
-			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").
-			Joins("LEFT JOIN platform_accounts acc ON acc.id = p.account_id").
-			Where("a.subscription_id IN ?", chunk).Order("a.id").Scan(&rs).Error
-		if err != nil {
-			return nil, err
-		}
-		for i := range rs {
-			byID[rs[i].SubscriptionID].Accesses = append(byID[rs[i].SubscriptionID].Accesses, rs[i].domain(db.loc))
-		}
-	}
-	return out, nil
-}
-
-// FindSubscriptionByID returns one subscription with its accesses.
-func (db *DB) FindSubscriptionByID(ctx context.Context, id int64) (*svahub.Subscription, error) {
-	subs, err := db.loadSubscriptions(db.gorm.WithContext(ctx).Where("id = ?", id))
-	if err != nil {
-		return nil, err
-	}
-	if len(subs) == 0 {
-		return nil, svahub.Errorf(svahub.ENOTFOUND, "assinatura não encontrada")
-	}
-	return subs[0], nil
-}
-
-// FindSubscriptions lists subscriptions by status, integration, package
-// or service.
-func (db *DB) FindSubscriptions(ctx context.Context, f svahub.SubscriptionFilter) ([]*svahub.Subscription, int, error) {
-	q := db.gorm.WithContext(ctx).Model(&subscriptionRow{})
-	if f.Status != nil {
-		q = q.Where("status = ?", string(*f.Status))
-	}
-	if f.IntegrationID != nil {
-		q = q.Where("integration_id = ?", *f.IntegrationID)
-	}
-	if f.PackageID != nil {
-		q = q.Where("package_id = ?", *f.PackageID)
-	}
-	if f.ServiceID != nil {
-		q = q.Where("service_id = ?", *f.ServiceID)
-	}
-	var rows []subscriptionRow
-	total, err := db.page(ctx, q, f.Page, "id", &rows)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := db.subscriptionViews(q, rows)
-	return out, total, err
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -15,7 +15,7 @@ type rotator interface {
 
 // sealedColumns lists every column holding a sealed secret.
 var sealedColumns = []struct{ table, column string }{
-	{"integrations", "client_secret_sealed"},
+	{"integration_secrets", "value_sealed"},
 	{"integrations", "token_sealed"},
 	{"services", "password_sealed"},
 }

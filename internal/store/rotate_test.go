@@ -22,7 +22,7 @@ func TestRotateSecrets(t *testing.T) {
 		open := func(key []byte, prev ...[]byte) *store.DB {
 			box, err := secret.NewBox(key, prev...)
 			require.NoError(t, err)
-			db, err := store.Open(ctx, dialect, dsn, store.Options{Sealer: box, Logger: slog.New(slog.DiscardHandler)})
+			db, err := store.Open(ctx, dialect, dsn, store.Options{Sealer: box, Adapters: storetest.Adapters(), Logger: slog.New(slog.DiscardHandler)})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = db.Close() })
 			require.NoError(t, db.Migrate(ctx))
@@ -30,7 +30,7 @@ func TestRotateSecrets(t *testing.T) {
 		}
 		db := open(oldKey)
 		integ, err := db.CreateIntegration(ctx, svahub.IntegrationInput{Description: "Q", Platform: "qualifica",
-			Params: svahub.IntegrationParamInput{ClientID: "cid", ClientSecret: ptr("segredo-antigo")}})
+			Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "cid", "client_secret": "segredo-antigo"}}})
 		require.NoError(t, err)
 		require.NoError(t, db.SaveToken(ctx, integ.ID, 1, "token-xyz", db.Gorm().NowFunc(), svahub.TokenValid, ""))
 		pw := "senha-do-cliente"

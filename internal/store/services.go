@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"sort"
 	"time"
 
@@ -31,75 +29,6 @@ type serviceRow struct {
 
 func (serviceRow) TableName() string { return "services" }
 
-type subscriptionRow struct {
-	ID            int64
-	ServiceID     int64
-	PackageID     int64
-	IntegrationID int64
-	Description   string
-	Origin        string
-	ValueCents    int64
-	ExpiresOn     string
-	Status        string
-	LastError     string
-	Expired       bool
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	CancelledAt   *time.Time
-}
-
-func (subscriptionRow) TableName() string { return "subscriptions" }
-
-type accountRow struct {
-	ID             int64
-	IntegrationID  int64
-	Username       string
-	Reference      string
-	PlatformUserID string
-	CreatedAt      time.Time
-}
-
-func (accountRow) TableName() string { return "platform_accounts" }
-
-type planStateRow struct {
-	ID             int64
-	AccountID      int64
-	IntegrationID  int64
-	ProductCode    string
-	DesiredState   string
-	DesiredExpiry  string
-	Version        int64
-	AppliedVersion int64
-	PlatformState  string
-	PlatformExpiry string
-	LastError      string
-	ErrorVersion   int64
-	LeaseUntil     *time.Time
-	SyncedAt       *time.Time
-	ReconciledAt   *time.Time
-}
-
-func (planStateRow) TableName() string { return "platform_plans" }
-
-type accessRow struct {
-	ID             int64
-	SubscriptionID int64
-	ProductID      int64
-	ProductCode    string
-	IntegrationID  int64
-	PlanID         *int64
-	DesiredState   string
-	LastError      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-}
-
-func (accessRow) TableName() string { return "accesses" }
-
-// SetJobQueue sets where provisioning work is inserted. Without one, desired
-// states are still stored and the reconciler picks them up later.
-func (db *DB) SetJobQueue(q svahub.JobQueue) { db.queue = q }
-
 var _ svahub.CustomerServiceService = (*DB)(nil)
 
 func (db *DB) today() svahub.Date { return svahub.DateOf(db.now(), db.loc) }
@@ -126,8 +55,6 @@ func (db *DB) customerService(r *serviceRow) (*svahub.CustomerService, error) {
 	s.Password = pw
 	return s, nil
 }
-
-// --- services ---
 
 // UpsertService creates or updates a customer service pushed by HubSoft
 // core. A new service gets its plan's packages; a plan change cancels the
@@ -201,16 +128,6 @@ func sameID(a, b *int64) bool {
 		return a == b
 	}
 	return *a == *b
-}
-
-// planPackages returns the package ids of plan id (none if unknown).
-func planPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
-	if planID == nil {
-		return nil, nil
-	}
-	var ids []int64
-	err := tx.Model(&planPackageRow{}).Where("plan_id = ?", *planID).Order("position").Pluck("package_id", &ids).Error
-	return ids, err
 }
 
 // applyTransition applies what a change of status (from old) and, when
@@ -501,165 +418,4 @@ func chunks(ids []int64, n int) [][]int64 {
 		out = append(out, ids)
 	}
 	return out
-}
-
-// --- subscriptions ---
-
-// attachTx inserts a subscription and its accesses (one per product),
-// unresolved: the caller's refreshServices resolves and aggregates them.
-func (db *DB) attachTx(tx *gorm.DB, svc *serviceRow, packageID int64, origin svahub.Origin, expires svahub.Date) (*subscriptionRow, error) {
-	ctx, stx := tx.Statement.Context, SQLTx(tx)
-	pkg, err := db.loadPackage(ctx, stx, packageID)
-	if err != nil {
-		return nil, err
-	}
-	sub := db.newSubscription(svc.ID, pkg, origin, expires)
-	if err := db.insertAttachRows(ctx, stx, &sub, pkg); err != nil {
-		return nil, err
-	}
-	return &sub, nil
-}
-
-// CancelSubscription cancels a subscription of a service (DELETE). It is
-// idempotent: cancelling a cancelled subscription succeeds.
-func (db *DB) CancelSubscription(ctx context.Context, serviceID, subscriptionID int64) error {
-	return db.tx(ctx, func(tx *gorm.DB) error {
-		var svc serviceRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, serviceID).Error; err != nil {
-			return mapErr(err, "serviço não encontrado")
-		}
-		var sub subscriptionRow
-		if err := tx.Where("id = ? AND service_id = ?", subscriptionID, serviceID).First(&sub).Error; err != nil {
-			return mapErr(err, "assinatura não encontrada neste serviço")
-		}
-		if sub.CancelledAt != nil {
-			return nil
-		}
-		plans, err := db.cancelTx(tx, &sub)
-		if err != nil {
-			return err
-		}
-		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
-	})
-}
-
-// cancelTx marks a subscription and its accesses cancelled and returns the
-// platform plans to re-aggregate.
-func (db *DB) cancelTx(tx *gorm.DB, sub *subscriptionRow) ([]int64, error) {
-	now := db.now().UTC()
-	sub.CancelledAt, sub.Status, sub.UpdatedAt = &now, string(svahub.SubCancelled), now
-	if err := tx.Model(&subscriptionRow{}).Where("id = ?", sub.ID).
-		Updates(map[string]any{"cancelled_at": now, "status": sub.Status, "updated_at": now}).Error; err != nil {
-		return nil, err
-	}
-	var plans []int64
-	if err := tx.Model(&accessRow{}).Where("subscription_id = ? AND plan_id IS NOT NULL", sub.ID).Pluck("plan_id", &plans).Error; err != nil {
-		return nil, err
-	}
-	err := tx.Model(&accessRow{}).Where("subscription_id = ?", sub.ID).
-		Updates(map[string]any{"desired_state": string(svahub.AccessCancelled), "updated_at": now}).Error
-	return plans, err
-}
-
-// SetSubscriptionExpiry moves a subscription's expiry date. A date before
-// today is refused; moving it forward revives an expired subscription.
-func (db *DB) SetSubscriptionExpiry(ctx context.Context, id int64, expiresOn svahub.Date) (*svahub.Subscription, error) {
-	if expiresOn.Before(db.today()) {
-		return nil, svahub.FieldInvalid("data_expiracao", "data no passado: use hoje ou uma data futura")
-	}
-	err := db.tx(ctx, func(tx *gorm.DB) error {
-		// Locks in the order of every other path: the service, then the
-		// subscription (read once unlocked to learn its service).
-		var sub subscriptionRow
-		if err := tx.Select("id, service_id").First(&sub, id).Error; err != nil {
-			return mapErr(err, "assinatura não encontrada")
-		}
-		var svc serviceRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, sub.ServiceID).Error; err != nil {
-			return err
-		}
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&sub, id).Error; err != nil {
-			return mapErr(err, "assinatura não encontrada")
-		}
-		if sub.CancelledAt != nil {
-			return svahub.Errorf(svahub.ECONFLICT, "assinatura cancelada não pode mudar")
-		}
-		if err := tx.Model(&subscriptionRow{}).Where("id = ?", id).
-			Updates(map[string]any{"expires_on": string(expiresOn), "expired": false, "updated_at": db.now().UTC()}).Error; err != nil {
-			return err
-		}
-		var plans []int64
-		if err := tx.Model(&accessRow{}).Where("subscription_id = ? AND plan_id IS NOT NULL", id).Pluck("plan_id", &plans).Error; err != nil {
-			return err
-		}
-		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return db.FindSubscriptionByID(ctx, id)
-}
-
-// Retransmit re-queues a subscription's platform work after a fix:
-// accesses without an account are resolved again (the customer data may
-// have been fixed); an access whose product code was corrected and that
-// never reached the platform moves to a plan with the new code; every plan
-// the subscription still uses is converged anew and its permanent error
-// cleared.
-func (db *DB) Retransmit(ctx context.Context, id int64) error {
-	return db.tx(ctx, func(tx *gorm.DB) error {
-		var sub subscriptionRow
-		if err := tx.First(&sub, id).Error; err != nil {
-			return mapErr(err, "assinatura não encontrada")
-		}
-		var svc serviceRow
-		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&svc, sub.ServiceID).Error; err != nil {
-			return err
-		}
-		type acc struct {
-			ID            int64
-			ProductCode   string
-			PlanID        *int64
-			PlatformState *string
-			CurrentCode   *string
-		}
-		var accs []acc
-		if err := tx.Table("accesses a").Select("a.id, a.product_code, a.plan_id, p.platform_state, pr.code AS current_code").
-			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").Joins("LEFT JOIN products pr ON pr.id = a.product_id").
-			Where("a.subscription_id = ?", id).Order("a.id").Scan(&accs).Error; err != nil {
-			return err
-		}
-		var plans []int64
-		for _, a := range accs {
-			upd := map[string]any{"last_error": ""}
-			neverSent := a.PlatformState == nil || *a.PlatformState == "" || *a.PlatformState == string(svahub.AccessCancelled)
-			if a.CurrentCode != nil && *a.CurrentCode != a.ProductCode && neverSent {
-				// The access moves to a plan with the new code (resolved
-				// by the refresh below); the old plan is left as it is: if
-				// no access is left on it, nothing bumps or queues it again.
-				upd["product_code"], upd["plan_id"] = *a.CurrentCode, nil
-			} else if a.PlanID != nil {
-				plans = append(plans, *a.PlanID)
-			}
-			if err := tx.Model(&accessRow{}).Where("id = ?", a.ID).Updates(upd).Error; err != nil {
-				return err
-			}
-		}
-		if len(plans) > 0 {
-			if err := tx.Model(&planStateRow{}).Where("id IN ?", plans).
-				Updates(map[string]any{"last_error": "", "error_version": 0, "version": gorm.Expr("version + 1")}).Error; err != nil {
-				return err
-			}
-			if err := db.enqueuePlans(tx, plans); err != nil {
-				return err
-			}
-		}
-		return db.refreshServices(tx, []*serviceRow{&svc}, plans)
-	})
-}
-
-func newReference() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "svh-" + hex.EncodeToString(b)
 }

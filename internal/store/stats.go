@@ -7,21 +7,6 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// convergeJobKind is the River kind of plan jobs (provision.ConvergeArgs),
-// whose args carry plan_id.
-const convergeJobKind = svahub.ConvergeJobKind
-
-// queuedJobStates are the River states of work waiting to run: the queue
-// depth.
-var queuedJobStates = []string{"available", "retryable", "scheduled"}
-
-// JobCount is how many River jobs of one kind are in one state.
-type JobCount struct {
-	Kind  string
-	State string
-	Count int64
-}
-
 // AccessStateCount is how many accesses have one desired state and one
 // platform state (that of their platform plan; empty when the access has
 // no plan or the platform has nothing yet).
@@ -93,13 +78,6 @@ func (db *DB) Stats(ctx context.Context) (*Stats, error) {
 	return s, nil
 }
 
-// JobCounts counts River jobs by kind and state.
-func (db *DB) JobCounts(ctx context.Context) ([]JobCount, error) {
-	var out []JobCount
-	err := db.gorm.WithContext(ctx).Raw("SELECT kind, state, COUNT(*) AS count FROM river_job GROUP BY kind, state ORDER BY kind, state").Scan(&out).Error
-	return out, err
-}
-
 // AccessStateCounts counts accesses by integration, desired state and the
 // platform state of their plan.
 func (db *DB) AccessStateCounts(ctx context.Context) ([]AccessStateCount, error) {
@@ -153,31 +131,6 @@ func (db *DB) PlatformErrorCounts(ctx context.Context, since time.Time) (map[int
 		out[r.IntegrationID] = r.Count
 	}
 	return out, err
-}
-
-// QueueDepths counts the River jobs waiting to run (available, retryable or
-// scheduled): the plan jobs by integration, and all jobs in total.
-func (db *DB) QueueDepths(ctx context.Context) (byIntegration map[int64]int64, total int64, err error) {
-	g := db.gorm.WithContext(ctx)
-	if err := g.Raw("SELECT COUNT(*) FROM river_job WHERE state IN ?", queuedJobStates).Scan(&total).Error; err != nil {
-		return nil, 0, err
-	}
-	planID := db.riverPlanID("j.")
-	var rows []struct {
-		IntegrationID int64
-		Count         int64
-	}
-	err = g.Raw(`SELECT p.integration_id AS integration_id, COUNT(*) AS count
-		FROM river_job j JOIN platform_plans p ON p.id = `+planID+`
-		WHERE j.kind = ? AND j.state IN ? GROUP BY p.integration_id`, convergeJobKind, queuedJobStates).Scan(&rows).Error
-	if err != nil {
-		return nil, 0, err
-	}
-	byIntegration = make(map[int64]int64, len(rows))
-	for _, r := range rows {
-		byIntegration[r.IntegrationID] = r.Count
-	}
-	return byIntegration, total, nil
 }
 
 // IntegrationStatus is one integration's operational summary (svahub

@@ -54,6 +54,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxOpenConns bounds the Postgres pool (default 20). SQLite always uses one.
 	MaxOpenConns int
+	// Adapters declares each platform's `parametros` (which are required,
+	// secret, addresses): integration writes are checked against it and
+	// their secrets sealed. A platform not declared here cannot be saved.
+	Adapters svahub.Registry
 	// MaxTx bounds the transactions this process runs at once; the others
 	// wait their turn in arrival order. 0 picks 4 per CPU on PostgreSQL (at
 	// most MaxOpenConns) and 1 on SQLite. See txSlots.
@@ -66,6 +70,7 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	sealer  svahub.Sealer
+	reg     svahub.Registry
 	loc     *time.Location
 	now     func() time.Time
 	log     *slog.Logger
@@ -140,10 +145,13 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger}
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, reg: opts.Adapters, loc: opts.Location, now: opts.Now, log: opts.Logger}
 	db.slots = make(chan struct{}, txSlots(dialect, opts.MaxTx, opts.MaxOpenConns))
 	return db, nil
 }
+
+// Adapters returns the platform declarations the store was opened with.
+func (db *DB) Adapters() svahub.Registry { return db.reg }
 
 // openPostgres opens a pgx database/sql pool whose connections exchange
 // arrays in text format (see textArrays).

@@ -2,6 +2,7 @@ package svahub
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -101,15 +102,18 @@ func (a Adapter) NormalizeParams(params map[string]string) {
 // create also demands RequiredOnCreate members that cannot be generated.
 // Field names are "parametros.<name>".
 func (a Adapter) ValidateParams(params map[string]string, create bool) error {
-	for k := range params {
+	for _, k := range sortedKeys(params) {
 		if _, ok := a.Spec(k); !ok {
-			return FieldInvalid("parametros."+k, "parâmetro desconhecido para a plataforma "+a.Name)
+			return &Error{Code: EBADREQUEST, Message: "campo desconhecido: \"parametros." + k + "\" (a plataforma " + a.Name + " não tem esse parâmetro)",
+				Fields: []FieldError{{Field: "parametros." + k, Message: "parâmetro desconhecido para a plataforma " + a.Name}}}
 		}
 	}
 	for _, p := range a.Params {
 		v, sent := params[p.Name]
 		field := "parametros." + p.Name
 		switch {
+		case sent && v == "" && p.Secret: // an empty secret is refused, not ignored
+			return FieldInvalid(field, "no mínimo 1 caractere(s)")
 		case (p.Required || (create && p.RequiredOnCreate && p.Generate == nil)) && v == "":
 			return FieldInvalid(field, "campo obrigatório")
 		case !sent || v == "":
@@ -119,18 +123,31 @@ func (a Adapter) ValidateParams(params map[string]string, create bool) error {
 		if maxLen == 0 {
 			maxLen = 500
 		}
-		if utf8.RuneCountInString(v) > maxLen {
-			return FieldInvalid(field, "até "+strconv.Itoa(maxLen)+" caracteres")
-		}
-		if !printable(v) {
-			return FieldInvalid(field, "texto com caracteres inválidos")
-		}
-		if p.URL && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-			return FieldInvalid(field, "endereço http(s) absoluto")
+		if err := p.check(field, v, maxLen); err != nil {
+			return err
 		}
 	}
 	if a.Validate != nil {
 		return a.Validate(params)
+	}
+	return nil
+}
+
+// check applies the per-member rules to a sent, non-empty value: length,
+// text (the `texto` rule: valid UTF-8 without NUL) and, for an address, an
+// absolute http(s) URL with a host.
+func (p ParamSpec) check(field, v string, maxLen int) error {
+	if utf8.RuneCountInString(v) > maxLen {
+		return FieldInvalid(field, "no máximo "+strconv.Itoa(maxLen)+" caracteres")
+	}
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return FieldInvalid(field, "texto inválido: UTF-8 inválido ou caractere nulo")
+	}
+	if p.URL {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return FieldInvalid(field, "URL inválida: use um endereço http(s) absoluto")
+		}
 	}
 	return nil
 }

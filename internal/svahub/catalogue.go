@@ -44,22 +44,6 @@ type Integration struct {
 	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
 }
 
-// IntegrationParams are an integration's platform parameters as shown to
-// callers: the client secret is write-only, only whether it is set is shown.
-type IntegrationParams struct {
-	// Client id na plataforma.
-	ClientID string `json:"client_id" example:"svahub-test"`
-	// Se o client secret foi informado (ele nunca é mostrado).
-	SecretSet bool `json:"client_secret_definido" example:"true"`
-	// Como o usuário do cliente é formado na plataforma.
-	Username UsernamePolicy `json:"usuario" example:"login_autenticacao"`
-	// Endereço da API da plataforma; vazio usa o padrão do servidor.
-	BaseURL string `json:"url_base" example:"https://api.qualifica.example"`
-	// Requisições por segundo à plataforma em vigor: o limite da integração ou,
-	// se ela não tiver um, o padrão do servidor (SVAHUB_PLATFORM_RATE_LIMIT).
-	RateLimitRPS float64 `json:"limite_requisicoes_por_segundo" example:"10"`
-}
-
 // TokenInfo is the integration's token block. The token itself is never shown.
 type TokenInfo struct {
 	// pendente antes do primeiro token, valido ou erro.
@@ -75,9 +59,9 @@ type TokenInfo struct {
 type IntegrationInput struct {
 	// Nome da integração (obrigatório, até 200 caracteres).
 	Description string `json:"descricao" validate:"required,max=200,texto" example:"Qualifica - matriz"`
-	// Plataforma de conteúdo (adaptador); hoje: qualifica.
-	Platform string `json:"plataforma" validate:"required,max=50" example:"qualifica"`
-	// Parâmetros de acesso à plataforma.
+	// Plataforma de conteúdo (adaptador): qualifica ou webhook.
+	Platform string `json:"plataforma" validate:"required,max=50" example:"qualifica" enums:"qualifica,webhook"`
+	// Parâmetros de acesso à plataforma, conforme a plataforma (veja IntegrationParamInputDoc).
 	Params IntegrationParamInput `json:"parametros"`
 	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos (padrão false).
 	SuspendOnDebt *bool `json:"suspender_inadimplencia" example:"true" extensions:"x-nullable"`
@@ -85,26 +69,11 @@ type IntegrationInput struct {
 	Active *bool `json:"ativo" example:"true" extensions:"x-nullable"`
 }
 
-// IntegrationParamInput carries the platform parameters on writes.
-type IntegrationParamInput struct {
-	// Client id na plataforma (obrigatório).
-	ClientID string `json:"client_id" validate:"required,max=200,texto" example:"svahub-test"`
-	// Client secret na plataforma; só de escrita, cifrado em repouso.
-	ClientSecret *string `json:"client_secret,omitempty" validate:"omitempty,min=1,max=500,texto" example:"segredo-teste" extensions:"x-nullable"`
-	// Como o usuário do cliente é formado na plataforma (padrão login_autenticacao).
-	Username string `json:"usuario,omitempty" validate:"omitempty,usuario_politica" example:"login_autenticacao" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente"`
-	// Endereço da API da plataforma: https absoluto, sem usuário, consulta (?) nem fragmento (#), e não um endereço interno (loopback, rede privada ou local) salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS; vazio usa o padrão do servidor (SVAHUB_QUALIFICA_URL).
-	BaseURL string `json:"url_base,omitempty" validate:"omitempty,max=500,http_url" example:"https://api.qualifica.example"`
-	// Requisições por segundo à plataforma, > 0 e ≤ 1000; omitido usa o padrão do servidor (10).
-	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" validate:"omitempty,gt=0,lte=1000" example:"10" extensions:"x-nullable"`
-}
-
-// Normalize trims text fields and fills defaults.
+// Normalize trims text fields and fills defaults (the adapter's own
+// parameters are normalised by Adapter.NormalizeParams).
 func (in *IntegrationInput) Normalize() {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Platform = strings.TrimSpace(in.Platform)
-	in.Params.ClientID = strings.TrimSpace(in.Params.ClientID)
-	in.Params.BaseURL = strings.TrimRight(strings.TrimSpace(in.Params.BaseURL), "/")
 	if in.Params.Username == "" {
 		in.Params.Username = string(UsernameLogin)
 	}
@@ -281,13 +250,12 @@ type Credentials struct {
 	Platform      string
 	// Params are the integration's parameters, secrets opened.
 	Params         map[string]string
-	BaseURL        string
 	RateLimitRPS   float64
 	AccessToken    string
 	TokenExpiresAt time.Time
 	Active         bool
 	// Version is the credentials version (it grows with every change of
-	// client_id, secret, url_base or platform).
+	// a parameter or of the platform).
 	Version int64
 }
 

@@ -143,10 +143,6 @@ func (a *PlatformAccount) Plan(product string) (PlatformPlan, bool) {
 
 // PlatformConfig is what an adapter needs to reach one integration's account.
 type PlatformConfig struct {
-	// BaseURL is the integration's url_base column ("" for the adapter's
-	// default address); adapters whose address is a parameter read it
-	// from Params.
-	BaseURL string
 	// Params are the integration's `parametros` as the adapter declared
 	// them (Adapter.Params), secrets opened: cfg.Params["client_secret"].
 	// Opaque to everything but the adapter; never logged.

@@ -12,9 +12,9 @@ package svahub
 type IntegrationUpdate struct {
 	// Nome da integração (até 200 caracteres).
 	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Qualifica - matriz" extensions:"x-nullable"`
-	// Plataforma de conteúdo (adaptador); hoje: qualifica.
-	Platform *string `json:"plataforma,omitempty" minLength:"1" maxLength:"50" example:"qualifica" extensions:"x-nullable"`
-	// Parâmetros de acesso; cada um omitido mantém o atual.
+	// Plataforma de conteúdo (adaptador): qualifica ou webhook. Mudar de plataforma recomeça os parametros (os da plataforma anterior não valem).
+	Platform *string `json:"plataforma,omitempty" minLength:"1" maxLength:"50" example:"qualifica" enums:"qualifica,webhook" extensions:"x-nullable"`
+	// Parâmetros de acesso, conforme a plataforma (veja IntegrationParamsUpdateDoc); cada um omitido mantém o atual.
 	Params *IntegrationParamsUpdate `json:"parametros,omitempty" extensions:"x-nullable"`
 	// Se suspenso_debito e suspenso_parcialmente suspendem os acessos.
 	SuspendOnDebt *bool `json:"suspender_inadimplencia,omitempty" example:"true" extensions:"x-nullable"`
@@ -22,26 +22,12 @@ type IntegrationUpdate struct {
 	Active *bool `json:"ativo,omitempty" example:"true" extensions:"x-nullable"`
 }
 
-// IntegrationParamsUpdate carries the platform parameters of a PUT.
-type IntegrationParamsUpdate struct {
-	// Client id na plataforma; omitido mantém o atual.
-	ClientID *string `json:"client_id,omitempty" minLength:"1" maxLength:"200" example:"svahub-test" extensions:"x-nullable"`
-	// Novo client secret (só de escrita); omitido mantém o atual, exceto ao mudar url_base ou plataforma, quando é obrigatório (422): o segredo guardado nunca vai para outro endereço.
-	ClientSecret *string `json:"client_secret,omitempty" minLength:"1" maxLength:"500" example:"segredo-teste" extensions:"x-nullable"`
-	// Como o usuário do cliente é formado na plataforma; não muda enquanto a integração tem contas na plataforma (409).
-	Username *string `json:"usuario,omitempty" enums:"login_autenticacao,cpf_cnpj,email,codigo_cliente" example:"login_autenticacao" extensions:"x-nullable"`
-	// Endereço da API da plataforma (https absoluto, não interno, salvo se liberado em SVAHUB_PLATFORM_ALLOWED_HOSTS); "" volta ao padrão do servidor.
-	BaseURL *string `json:"url_base,omitempty" maxLength:"500" example:"https://api.qualifica.example" extensions:"x-nullable"`
-	// Requisições por segundo à plataforma, > 0 e ≤ 1000.
-	RateLimitRPS *float64 `json:"limite_requisicoes_por_segundo,omitempty" maximum:"1000" example:"10" extensions:"x-nullable"`
-}
-
 // Apply returns cur with the members u sent. cur is the stored
-// integration as an input; its ClientSecret is ignored (a secret is only
-// written when sent).
+// integration as an input: its Params.Values hold the non-secret
+// parameters only (a secret is only written when sent).
 func (u IntegrationUpdate) Apply(cur IntegrationInput) IntegrationInput {
 	out := cur
-	out.Params.ClientSecret = nil
+	out.Params.Values = cloneValues(cur.Params.Values)
 	set(&out.Description, u.Description)
 	set(&out.Platform, u.Platform)
 	if u.SuspendOnDebt != nil {
@@ -51,29 +37,15 @@ func (u IntegrationUpdate) Apply(cur IntegrationInput) IntegrationInput {
 		out.Active = u.Active
 	}
 	if p := u.Params; p != nil {
-		set(&out.Params.ClientID, p.ClientID)
-		set(&out.Params.Username, p.Username)
-		set(&out.Params.BaseURL, p.BaseURL)
-		if p.ClientSecret != nil {
-			out.Params.ClientSecret = p.ClientSecret
+		for k, v := range p.Values {
+			out.Params.Values[k] = v
 		}
+		set(&out.Params.Username, p.Username)
 		if p.RateLimitRPS != nil {
 			out.Params.RateLimitRPS = p.RateLimitRPS
 		}
 	}
 	return out
-}
-
-// SecretRequired reports whether u moves the integration to another
-// destination (plataforma or url_base) without sending client_secret. The
-// stored secret is never sent to an address other than the one it was
-// given for: a caller holding a write key, but not the secret, must not be
-// able to point the integration at a server of their own and receive it
-// with the next token request.
-func (u IntegrationUpdate) SecretRequired(cur IntegrationInput) bool {
-	next := u.Apply(cur)
-	moved := next.Platform != cur.Platform || next.Params.BaseURL != cur.Params.BaseURL
-	return moved && next.Params.ClientSecret == nil
 }
 
 // PackageUpdate is the body of PUT /pacotes/{id}.

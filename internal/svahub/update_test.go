@@ -15,7 +15,7 @@ func ptrTo[T any](v T) *T { return &v }
 func TestIntegrationUpdateApply(t *testing.T) {
 	t.Parallel()
 	cur := svahub.IntegrationInput{Description: "Q", Platform: "qualifica", SuspendOnDebt: ptrTo(true), Active: ptrTo(false),
-		Params: svahub.IntegrationParamInput{ClientID: "c", ClientSecret: ptrTo("stored"), Username: "cpf_cnpj", BaseURL: "https://q", RateLimitRPS: ptrTo(5.0)}}
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "url_base": "https://q"}, Username: "cpf_cnpj", RateLimitRPS: ptrTo(5.0)}}
 	for _, tc := range []struct {
 		name string
 		body string
@@ -23,25 +23,27 @@ func TestIntegrationUpdateApply(t *testing.T) {
 	}{
 		{"empty body keeps everything", `{}`, func(*svahub.IntegrationInput) {}},
 		{"null is omitted", `{"descricao":null,"parametros":null,"ativo":null}`, func(*svahub.IntegrationInput) {}},
+		{"null parameter is omitted", `{"parametros":{"client_id":null}}`, func(*svahub.IntegrationInput) {}},
 		{"one member", `{"descricao":"Nova"}`, func(in *svahub.IntegrationInput) { in.Description = "Nova" }},
 		{"one parameter", `{"parametros":{"limite_requisicoes_por_segundo":7}}`, func(in *svahub.IntegrationInput) { in.Params.RateLimitRPS = ptrTo(7.0) }},
-		{"empty url_base clears it", `{"parametros":{"url_base":""}}`, func(in *svahub.IntegrationInput) { in.Params.BaseURL = "" }},
-		{"secret only when sent", `{"parametros":{"client_secret":"novo"}}`, func(in *svahub.IntegrationInput) { in.Params.ClientSecret = ptrTo("novo") }},
+		{"empty url_base clears it", `{"parametros":{"url_base":""}}`, func(in *svahub.IntegrationInput) { in.Params.Values["url_base"] = "" }},
+		{"secret only when sent", `{"parametros":{"client_secret":"novo"}}`, func(in *svahub.IntegrationInput) { in.Params.Values["client_secret"] = "novo" }},
 		{"booleans", `{"ativo":true,"suspender_inadimplencia":false}`, func(in *svahub.IntegrationInput) {
 			in.Active, in.SuspendOnDebt = ptrTo(true), ptrTo(false)
 		}},
 		{"every member", `{"descricao":"D","plataforma":"p","parametros":{"client_id":"x","usuario":"email","url_base":"https://r"},"ativo":true}`,
 			func(in *svahub.IntegrationInput) {
 				in.Description, in.Platform, in.Active = "D", "p", ptrTo(true)
-				in.Params.ClientID, in.Params.Username, in.Params.BaseURL = "x", "email", "https://r"
+				in.Params.Values["client_id"], in.Params.Username, in.Params.Values["url_base"] = "x", "email", "https://r"
 			}},
 	} {
 		var u svahub.IntegrationUpdate
 		require.NoError(t, json.Unmarshal([]byte(tc.body), &u), tc.name)
 		want := cur
-		want.Params.ClientSecret = nil
+		want.Params.Values = map[string]string{"client_id": "c", "url_base": "https://q"}
 		tc.want(&want)
 		require.Equal(t, want, u.Apply(cur), tc.name)
+		require.Equal(t, map[string]string{"client_id": "c", "url_base": "https://q"}, cur.Params.Values, "Apply does not change cur")
 	}
 }
 
@@ -91,25 +93,37 @@ func TestCallStatus(t *testing.T) {
 	require.Equal(t, 204, none.Status(204))
 }
 
-func TestIntegrationUpdateSecretRequired(t *testing.T) {
+func TestPrepareUpdateSecretRequired(t *testing.T) {
 	t.Parallel()
-	str := func(s string) *string { return &s }
-	cur := svahub.IntegrationInput{Platform: "qualifica", Params: svahub.IntegrationParamInput{ClientID: "a", BaseURL: "https://api.qualifica.example"}}
+	cur := svahub.IntegrationInput{Description: "Q", Platform: "qualifica", SuspendOnDebt: ptrTo(false), Active: ptrTo(true),
+		Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "a", "url_base": "https://api.qualifica.example"}, Username: "login_autenticacao"}}
 	for _, tc := range []struct {
 		name string
-		u    svahub.IntegrationUpdate
-		want bool
+		body string
+		want string // the field of the 422, "" when accepted
 	}{
-		{"nothing sent", svahub.IntegrationUpdate{}, false},
-		{"description only", svahub.IntegrationUpdate{Description: str("x")}, false},
-		{"client_id only", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{ClientID: str("b")}}, false},
-		{"same url_base", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://api.qualifica.example")}}, false},
-		{"new url_base without secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://other.example")}}, true},
-		{"url_base back to the default without secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("")}}, true},
-		{"new url_base with secret", svahub.IntegrationUpdate{Params: &svahub.IntegrationParamsUpdate{BaseURL: str("https://other.example"), ClientSecret: str("s")}}, false},
-		{"new platform without secret", svahub.IntegrationUpdate{Platform: str("outra")}, true},
-		{"new platform with secret", svahub.IntegrationUpdate{Platform: str("outra"), Params: &svahub.IntegrationParamsUpdate{ClientSecret: str("s")}}, false},
+		{"nothing sent", `{}`, ""},
+		{"description only", `{"descricao":"x"}`, ""},
+		{"client_id only", `{"parametros":{"client_id":"b"}}`, ""},
+		{"same url_base", `{"parametros":{"url_base":"https://api.qualifica.example/"}}`, ""},
+		{"new url_base without secret", `{"parametros":{"url_base":"https://other.example"}}`, "parametros.client_secret"},
+		{"url_base back to the default without secret", `{"parametros":{"url_base":""}}`, "parametros.client_secret"},
+		{"new url_base with secret", `{"parametros":{"url_base":"https://other.example","client_secret":"s"}}`, ""},
+		{"new platform without its required parameters", `{"plataforma":"webhook"}`, "parametros.url"},
+		{"new platform: the secret is generated", `{"plataforma":"webhook","parametros":{"url":"https://r.example"}}`, ""},
+		{"new platform: old parameters do not apply", `{"plataforma":"webhook","parametros":{"client_id":"a","url":"https://r.example"}}`, "parametros.client_id"},
+		{"unknown platform", `{"plataforma":"outra"}`, "plataforma"},
 	} {
-		require.Equal(t, tc.want, tc.u.SecretRequired(cur), tc.name)
+		var u svahub.IntegrationUpdate
+		require.NoError(t, json.Unmarshal([]byte(tc.body), &u), tc.name)
+		p, err := svahub.PrepareUpdate(cur, u, testRegistry())
+		if tc.want == "" {
+			require.NoError(t, err, tc.name)
+			continue
+		}
+		var e *svahub.Error
+		require.ErrorAs(t, err, &e, tc.name)
+		require.Equal(t, tc.want, e.Fields[0].Field, tc.name)
+		require.Empty(t, p.Revealed, tc.name)
 	}
 }

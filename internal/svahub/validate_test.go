@@ -52,10 +52,8 @@ func validIntegration() svahub.IntegrationInput {
 		Description: "Qualifica - matriz",
 		Platform:    "qualifica",
 		Params: svahub.IntegrationParamInput{
-			ClientID:     "svahub-test",
-			ClientSecret: ptr("segredo-teste"),
+			Values:       map[string]string{"client_id": "svahub-test", "client_secret": "segredo-teste", "url_base": "http://127.0.0.1:9090"},
 			Username:     "login_autenticacao",
-			BaseURL:      "http://127.0.0.1:9090",
 			RateLimitRPS: ptr(10.0),
 		},
 		SuspendOnDebt: ptr(true),
@@ -74,10 +72,10 @@ func TestValidateIntegrationInput(t *testing.T) {
 		{
 			name: "valid minimal",
 			mutate: func(in *svahub.IntegrationInput) {
-				*in = svahub.IntegrationInput{Description: "Q", Platform: "qualifica", Params: svahub.IntegrationParamInput{ClientID: "c"}}
+				*in = svahub.IntegrationInput{Description: "Q", Platform: "qualifica", Params: svahub.IntegrationParamInput{Values: map[string]string{"client_id": "c", "client_secret": "s"}}}
 			},
 		},
-		{name: "valid https url", mutate: func(in *svahub.IntegrationInput) { in.Params.BaseURL = "https://api.qualifica.example/v1" }},
+		{name: "valid https url", mutate: func(in *svahub.IntegrationInput) { in.Params.Values["url_base"] = "https://api.qualifica.example/v1" }},
 		{name: "valid 200 multi-byte characters", mutate: func(in *svahub.IntegrationInput) { in.Description = strings.Repeat("ç", 200) }},
 		{name: "valid every username policy", mutate: func(in *svahub.IntegrationInput) { in.Params.Username = "codigo_cliente" }},
 		{name: "valid rate limit at the maximum", mutate: func(in *svahub.IntegrationInput) { in.Params.RateLimitRPS = ptr(1000.0) }},
@@ -85,7 +83,7 @@ func TestValidateIntegrationInput(t *testing.T) {
 
 		{
 			name:   "missing client_id",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.ClientID = "" },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["client_id"] = "" },
 			want:   []svahub.FieldError{fe("parametros.client_id", msgRequired)},
 		},
 		{
@@ -96,9 +94,7 @@ func TestValidateIntegrationInput(t *testing.T) {
 		{
 			name:   "everything missing",
 			mutate: func(in *svahub.IntegrationInput) { *in = svahub.IntegrationInput{} },
-			want: []svahub.FieldError{
-				fe("descricao", msgRequired), fe("plataforma", msgRequired), fe("parametros.client_id", msgRequired),
-			},
+			want:   []svahub.FieldError{fe("descricao", msgRequired), fe("plataforma", msgRequired)},
 		},
 		{
 			name:   "descricao too long",
@@ -117,18 +113,18 @@ func TestValidateIntegrationInput(t *testing.T) {
 		},
 		{
 			name:   "NUL in client_id",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.ClientID = "svahub\x00test" },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["client_id"] = "svahub\x00test" },
 			want:   []svahub.FieldError{fe("parametros.client_id", msgTexto)},
 		},
 		{
 			// An explicit empty secret is rejected rather than silently ignored.
 			name:   "empty client_secret",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.ClientSecret = ptr("") },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["client_secret"] = "" },
 			want:   []svahub.FieldError{fe("parametros.client_secret", "no mínimo 1 caractere(s)")},
 		},
 		{
 			name:   "client_secret too long",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.ClientSecret = ptr(strings.Repeat("s", 501)) },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["client_secret"] = strings.Repeat("s", 501) },
 			want:   []svahub.FieldError{fe("parametros.client_secret", "no máximo 500 caracteres")},
 		},
 		{
@@ -138,12 +134,12 @@ func TestValidateIntegrationInput(t *testing.T) {
 		},
 		{
 			name:   "url_base not http",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.BaseURL = "ftp://example.com" },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["url_base"] = "ftp://example.com" },
 			want:   []svahub.FieldError{fe("parametros.url_base", msgURL)},
 		},
 		{
 			name:   "url_base not a URL",
-			mutate: func(in *svahub.IntegrationInput) { in.Params.BaseURL = "qualifica" },
+			mutate: func(in *svahub.IntegrationInput) { in.Params.Values["url_base"] = "qualifica" },
 			want:   []svahub.FieldError{fe("parametros.url_base", msgURL)},
 		},
 		{
@@ -167,8 +163,8 @@ func TestValidateIntegrationInput(t *testing.T) {
 			t.Parallel()
 			in := validIntegration()
 			tt.mutate(&in)
-			requireInvalid(t, svahub.Validate(in), tt.want...)
-			requireInvalid(t, svahub.Validate(&in), tt.want...) // pointers give the same field names
+			_, err := svahub.PrepareCreate(in, testRegistry())
+			requireInvalid(t, err, tt.want...)
 		})
 	}
 }

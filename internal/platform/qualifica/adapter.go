@@ -47,9 +47,6 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 	return func(cfg svahub.PlatformConfig) (svahub.Platform, error) {
 		base := cfg.Params[ParamBaseURL]
 		if base == "" {
-			base = cfg.BaseURL
-		}
-		if base == "" {
 			base = defaultURL
 		}
 		var opts []qualifica.Option

@@ -16,8 +16,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/svahub/svahub/internal/platform/qualifica"
+	"github.com/svahub/svahub/internal/platform/webhook"
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // EnvDatabaseURL names the variable holding the PostgreSQL test server URL.
@@ -52,6 +55,8 @@ func Each(t *testing.T, fn func(t *testing.T, dialect string)) {
 
 // Options tune Open.
 type Options struct {
+	// Adapters declares the platforms; default: Qualifica and webhook.
+	Adapters svahub.Registry
 	Now      func() time.Time
 	Location *time.Location
 	Logger   *slog.Logger
@@ -86,6 +91,13 @@ func DSN(t testing.TB, dialect string) string {
 	return u.String()
 }
 
+// Adapters returns the declarations of the platforms svahub ships
+// (Qualifica with no default address, and webhook), as a store needs
+// them to write integrations.
+func Adapters() svahub.Registry {
+	return svahub.Registry{qualifica.Name: qualifica.Declaration(""), webhook.Name: webhook.Declaration()}
+}
+
 // Open returns a migrated, empty database of dialect, closed at cleanup.
 func Open(t testing.TB, dialect string, opts ...Options) *store.DB {
 	t.Helper()
@@ -96,10 +108,13 @@ func Open(t testing.TB, dialect string, opts ...Options) *store.DB {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Adapters == nil {
+		o.Adapters = Adapters()
+	}
 	box, err := secret.NewBox(Key)
 	require.NoError(t, err)
 	ctx := context.Background()
-	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10})
+	db, err := store.Open(ctx, dialect, DSN(t, dialect), store.Options{Sealer: box, Adapters: o.Adapters, Now: o.Now, Location: o.Location, Logger: o.Logger, MaxOpenConns: 10})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, db.Migrate(ctx))

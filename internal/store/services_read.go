@@ -4,52 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
 
 // The hot read path (GET /servicos/{id}) goes straight to database/sql:
 // three indexed queries and no ORM reflection.
-
-// rebind turns ? placeholders into $n for PostgreSQL. Results are kept:
-// the hot paths rebind the same few statements on every request.
-func (db *DB) rebind(q string) string {
-	if db.dialect != DialectPostgres {
-		return q
-	}
-	if r, ok := rebound.Load(q); ok {
-		return r.(string)
-	}
-	r := rebindPostgres(q)
-	if rebindCount.Add(1) <= 10_000 { // statements with long IN lists vary; keep the map bounded
-		rebound.Store(q, r)
-	}
-	return r
-}
-
-var (
-	rebound     sync.Map
-	rebindCount atomic.Int64
-)
-
-func rebindPostgres(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
 
 const (
 	qService = `SELECT id, plan_id, login, password_sealed, status, customer_id, customer_code, customer_name,
@@ -113,12 +73,4 @@ func (db *DB) readService(ctx context.Context, id int64) (*svahub.CustomerServic
 		}
 	}
 	return s, closeRows(rows)
-}
-
-func closeRows(rows *sql.Rows) error {
-	if err := rows.Err(); err != nil {
-		_ = rows.Close()
-		return err
-	}
-	return rows.Close()
 }
