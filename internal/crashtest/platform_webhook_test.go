@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
@@ -22,9 +21,6 @@ import (
 // to an in-process webhooksim receiver on a loopback port (allowed by
 // NewServer's SVAHUB_PLATFORM_ALLOWED_HOSTS).
 var webhookCase = platformCase{name: "webhook", start: func(t *testing.T, o simOptions) platformSim {
-	if _, ok := app.DefaultRegistry("")["webhook"]; !ok {
-		t.Skip("webhook adapter not registered yet")
-	}
 	return newWebhookPlatform(t, o)
 }}
 
