@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 const (
@@ -20,84 +19,39 @@ const (
 	ghostCode = "curso-fantasma"
 )
 
-// TestFaultConvergence runs ~300 services against a simulator answering 20%
-// of calls 503 and hanging 10% past SVAHUB_PLATFORM_TIMEOUT, revokes every
-// token midway and throttles the client to a 429 burst; the batch must still
-// converge. A few services also carry a package whose product is not on the
-// platform (saved unverified while the integration pointed at a closed
-// port): exactly those subscriptions end in erro.
-//
-// Qualifica only (see platform_test.go): a product refused by code needs a
-// catalogue, and it revokes OAuth tokens and uses the simulator's rate
-// limit and random 503/timeout rates.
+// TestFaultConvergence runs ~300 services against a platform answering 20%
+// of calls 503 and 10% past SVAHUB_PLATFORM_TIMEOUT, revokes every token
+// midway (a platform with tokens) and throttles the client to a 429 burst;
+// the batch must still converge. A few services also carry a package whose
+// product the platform refuses (saved unverified): exactly those
+// subscriptions end in erro. It runs over every platform
+// (platformsUnderTest): on Qualifica the late answers are never applied,
+// on the webhook receiver they are applied and their answer lost, so the
+// same command is sent again under the same webhook-id.
 func TestFaultConvergence(t *testing.T) {
 	skipShort(t)
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		runFaults(t, dialect)
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		runFaults(t, dialect, pc)
 	})
 }
 
-func runFaults(t *testing.T, dialect string) {
+func runFaults(t *testing.T, dialect string, pc platformCase) {
 	t0 := time.Now()
 	phase := func(f string, a ...any) {
-		t.Logf("[%s +%5.1fs] %s", dialect, time.Since(t0).Seconds(), fmt.Sprintf(f, a...))
+		t.Logf("[%s/%s +%5.1fs] %s", pc.name, dialect, time.Since(t0).Seconds(), fmt.Sprintf(f, a...))
 	}
-	sim := qualificasim.NewServer(t, qualificasim.Options{TimeoutDelay: 300 * time.Millisecond, Seed: faultSeed})
-	plat := qualificaPlatform{sim}
+	plat := pc.start(t, simOptions{FaultHold: 300 * time.Millisecond, Seed: faultSeed})
 	s := NewServer(t, dialect, plat, ServerOptions{Env: map[string]string{"SVAHUB_PLATFORM_TIMEOUT": faultPlatformTimeout.String()}})
 	s.Start()
 
-	// The integration first points at a closed port: products are saved
-	// unverified, so the ghost code is accepted.
-	closed := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
-	var integ struct {
-		ID    int64 `json:"id_integracao"`
-		Token struct {
-			Status string `json:"status"`
-		} `json:"token"`
-	}
-	s.Call(t, "POST", "/api/v1/integracoes", integrationBody(closed), 201).JSON(t, &integ)
-	if integ.Token.Status != "erro" {
-		t.Fatalf("token of an integration at a closed port is %q, want erro", integ.Token.Status)
-	}
-	product := func(code string) int64 {
-		var p struct {
-			ID       int64 `json:"id_produto"`
-			Verified bool  `json:"verificado"`
-		}
-		s.Call(t, "POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", integ.ID),
-			map[string]any{"descricao": "Produto " + code, "codigo": code}, 201).JSON(t, &p)
-		if p.Verified {
-			t.Fatalf("product %q verified with the platform unreachable", code)
-		}
-		return p.ID
-	}
-	pro, ghost := product("pro"), product(ghostCode)
-	comboPkg := createPackage(t, s, "QPRO", integ.ID, pro)
-	ghostPkg := createPackage(t, s, "QFANT", integ.ID, ghost)
+	integ, pro, ghost := plat.FaultSetup(t, s, ghostCode)
+	comboPkg := createPackage(t, s, "QPRO", integ, pro)
+	ghostPkg := createPackage(t, s, "QFANT", integ, ghost)
 	s.Call(t, "PUT", fmt.Sprintf("/api/v1/planos/%d", comboPlan),
 		map[string]any{"descricao": "Fibra + Qualifica", "pacotes": []int64{comboPkg}}, 200, 201)
-
-	// Now point it at the simulator: a new token, and testar re-verifies.
-	// A new address needs the secret again (it is never sent elsewhere).
-	body := integrationBody(sim.URL())
-	s.Call(t, "PUT", fmt.Sprintf("/api/v1/integracoes/%d", integ.ID), body, 200).JSON(t, &integ)
-	if integ.Token.Status != "valido" {
-		t.Fatalf("token after pointing url_base at the simulator: %q, want valido", integ.Token.Status)
-	}
-	s.Call(t, "POST", fmt.Sprintf("/api/v1/integracoes/%d/testar", integ.ID), nil, 200)
-	for id, want := range map[int64]bool{pro: true, ghost: false} {
-		var p struct {
-			Verified bool `json:"verificado"`
-		}
-		s.Call(t, "GET", fmt.Sprintf("/api/v1/produtos/%d", id), nil, 200).JSON(t, &p)
-		if p.Verified != want {
-			t.Errorf("product %d verificado=%v after testar, want %v", id, p.Verified, want)
-		}
-	}
 	phase("catalogue ready (product %q unverified)", ghostCode)
 
-	sim.SetFaults(0.2, 0.1)
+	plat.SetFaults(0.2, 0.1)
 	ids := make([]int64, faultServices)
 	broken := map[int64]bool{}
 	for i := range ids {
@@ -124,7 +78,7 @@ func runFaults(t *testing.T, dialect string) {
 	phase("%d services created (%d with the %q package); faults on: 20%% 503, 10%% timeouts", len(ids), len(broken), ghostCode)
 
 	rng := rand.New(rand.NewPCG(faultSeed, 2))
-	tokensBeforeRevoke := 0
+	tokensBeforeRevoke, revoked := 0, false
 	statuses := []string{stEnabled, stEnabled, stDebt, stCustomer, stCustomer, stDebt, stEnabled, stCancelled}
 	for round := 1; round <= faultRounds; round++ {
 		var items []Item
@@ -139,14 +93,15 @@ func runFaults(t *testing.T, dialect string) {
 		switch round {
 		case 1:
 			time.Sleep(time.Second)
-			tokensBeforeRevoke = sim.Calls()[qualificasim.OpToken]
-			sim.RevokeTokens()
-			phase("every platform token revoked")
+			tokensBeforeRevoke = plat.Calls(svahub.OpToken)
+			if revoked = plat.RevokeTokens(); revoked {
+				phase("every platform token revoked")
+			}
 		case 2:
 			time.Sleep(500 * time.Millisecond)
-			sim.SetRateLimit(2)
+			plat.SetRateLimit(2)
 			time.Sleep(3 * time.Second)
-			sim.SetRateLimit(0)
+			plat.SetRateLimit(0)
 			phase("429 burst: 2 requests/s for 3 s")
 		}
 	}
@@ -158,15 +113,15 @@ func runFaults(t *testing.T, dialect string) {
 
 	e := Expect{Model: m, Services: ids, ComboPackage: comboPkg, Broken: broken, BrokenPkg: ghostPkg, BrokenCode: ghostCode}
 	probs, waited := e.waitConverged(t, s, plat, time.Now().Add(faultConvergeWait))
-	calls := sim.Calls()
-	phase("convergence: %d problems after %s; simulator calls %v", len(probs), waited.Round(time.Millisecond), calls)
-	for _, k := range []string{qualificasim.Call5xx, qualificasim.CallTimeout, qualificasim.Call429} {
-		if calls[k] == 0 {
-			t.Errorf("the simulator injected no %s: the suite did not exercise it", k)
+	fails, timeouts, limited := plat.Faults()
+	phase("convergence: %d problems after %s; platform calls %s", len(probs), waited.Round(time.Millisecond), plat.Describe())
+	for k, n := range map[string]int{"503": fails, "timeout": timeouts, "429": limited} {
+		if n == 0 {
+			t.Errorf("the platform injected no %s: the suite did not exercise it", k)
 		}
 	}
-	if calls[qualificasim.OpToken] <= tokensBeforeRevoke {
-		t.Errorf("no token requested after RevokeTokens (%d before, %d after)", tokensBeforeRevoke, calls[qualificasim.OpToken])
+	if revoked && plat.Calls(svahub.OpToken) <= tokensBeforeRevoke {
+		t.Errorf("no token requested after RevokeTokens (%d before, %d after)", tokensBeforeRevoke, plat.Calls(svahub.OpToken))
 	}
 
 	// Exactly the ghost subscriptions are in erro.

@@ -10,10 +10,12 @@ import (
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
-// The crash and worker suites run over every platform in
-// platformsUnderTest: TestX/<platform>/<dialect>.
+// The crash, worker and fault suites run over every platform in
+// platformsUnderTest: TestX/<platform>/<dialect>. The rows are Qualifica
+// (qualificasim, this file) and the webhook receiver (webhooksim,
+// platform_webhook_test.go).
 //
-// Adding a platform (e.g. the webhook receiver, pkg/webhook/webhooksim):
+// Adding a platform:
 //  1. Implement platformSim over its simulator: start it on a loopback
 //     httptest server in the row's start function, say in Env which
 //     SVAHUB_* variables the svahub child needs (none when the address is
@@ -21,14 +23,8 @@ import (
 //     "parametros" of POST /integracoes (usuario login_autenticacao).
 //  2. Add one row to platformsUnderTest.
 //
-// Webhook event types map to operations as usuario.criar=criar_usuario,
-// plano.ativar=ativar_plano, plano.atualizar_expiracao=atualizar_expiracao,
-// plano.suspender=suspender, plano.reativar=reativar,
-// plano.cancelar=cancelar.
-//
-// TestFaultConvergence stays Qualifica only for now: it needs a product the
-// platform refuses by code (a catalogue), OAuth token revocation and the
-// simulator's rate limit and random 503/timeout rates.
+// What differs by platform (a catalogue, a token, how faults are injected)
+// lives behind platformSim, not in the suites.
 
 // platformSim is a content platform's simulator as the crash suites see it.
 type platformSim interface {
@@ -50,6 +46,23 @@ type platformSim interface {
 	Calls(op svahub.Operation) int
 	// Describe summarises the calls, for logs.
 	Describe() string
+
+	// FaultSetup creates the fault suite's integration (as Integration)
+	// with products "pro", which the platform sells, and ghost, which it
+	// refuses; ghost is saved without the platform being asked about it.
+	FaultSetup(t *testing.T, s *Server, ghost string) (integration, pro, ghostProduct int64)
+	// SetFaults makes a share rate5xx of the calls answer 503 and a share
+	// rateTimeout answer only after simOptions.FaultHold (past the
+	// platform timeout); 0, 0 stops them.
+	SetFaults(rate5xx, rateTimeout float64)
+	// SetRateLimit answers 429 with Retry-After above rps requests a
+	// second; 0 lifts it.
+	SetRateLimit(rps int)
+	// RevokeTokens revokes every access token the platform gave; false
+	// when the platform has no tokens.
+	RevokeTokens() bool
+	// Faults counts the injected 503s, late answers and 429s.
+	Faults() (fails, timeouts, limited int)
 }
 
 // simUser is a platform user as the suites check it.
@@ -64,6 +77,8 @@ type simUser struct {
 type simOptions struct {
 	Latency time.Duration
 	Seed    int64
+	// FaultHold is how long a "timeout" fault holds its answer.
+	FaultHold time.Duration
 }
 
 // platformCase is one row of platformsUnderTest.
@@ -75,8 +90,9 @@ type platformCase struct {
 // platformsUnderTest are the platforms the table-driven suites run on.
 var platformsUnderTest = []platformCase{
 	{name: "qualifica", start: func(t *testing.T, o simOptions) platformSim {
-		return qualificaPlatform{qualificasim.NewServer(t, qualificasim.Options{Latency: o.Latency, Seed: o.Seed})}
+		return qualificaPlatform{qualificasim.NewServer(t, qualificasim.Options{Latency: o.Latency, Seed: o.Seed, TimeoutDelay: o.FaultHold})}
 	}},
+	webhookCase,
 }
 
 // eachPlatform runs fn for every platform and dialect, as subtests
@@ -141,3 +157,70 @@ func (q qualificaPlatform) Calls(op svahub.Operation) int {
 }
 
 func (q qualificaPlatform) Describe() string { return fmt.Sprint(q.sim.Calls()) }
+
+// FaultSetup first points the integration at a closed port, so products
+// are saved unverified and the ghost code (not in the simulator's
+// catalogue) is accepted; then at the simulator: a new token, and testar
+// re-verifies (pro verificado, ghost not).
+func (q qualificaPlatform) FaultSetup(t *testing.T, s *Server, ghost string) (integration, pro, ghostProduct int64) {
+	t.Helper()
+	closed := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	var integ struct {
+		ID    int64 `json:"id_integracao"`
+		Token struct {
+			Status string `json:"status"`
+		} `json:"token"`
+	}
+	s.Call(t, "POST", "/api/v1/integracoes", integrationBody(closed), 201).JSON(t, &integ)
+	if integ.Token.Status != "erro" {
+		t.Fatalf("token of an integration at a closed port is %q, want erro", integ.Token.Status)
+	}
+	pro, ghostProduct = unverifiedProduct(t, s, integ.ID, "pro"), unverifiedProduct(t, s, integ.ID, ghost)
+	// A new address needs the secret again (it is never sent elsewhere).
+	s.Call(t, "PUT", fmt.Sprintf("/api/v1/integracoes/%d", integ.ID), q.Integration(), 200).JSON(t, &integ)
+	if integ.Token.Status != "valido" {
+		t.Fatalf("token after pointing url_base at the simulator: %q, want valido", integ.Token.Status)
+	}
+	s.Call(t, "POST", fmt.Sprintf("/api/v1/integracoes/%d/testar", integ.ID), nil, 200)
+	for id, want := range map[int64]bool{pro: true, ghostProduct: false} {
+		var p struct {
+			Verified bool `json:"verificado"`
+		}
+		s.Call(t, "GET", fmt.Sprintf("/api/v1/produtos/%d", id), nil, 200).JSON(t, &p)
+		if p.Verified != want {
+			t.Errorf("product %d verificado=%v after testar, want %v", id, p.Verified, want)
+		}
+	}
+	return integ.ID, pro, ghostProduct
+}
+
+// unverifiedProduct creates a product of code and requires it unverified.
+func unverifiedProduct(t *testing.T, s *Server, integration int64, code string) int64 {
+	t.Helper()
+	var p struct {
+		ID       int64 `json:"id_produto"`
+		Verified bool  `json:"verificado"`
+	}
+	s.Call(t, "POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", integration),
+		map[string]any{"descricao": "Produto " + code, "codigo": code}, 201).JSON(t, &p)
+	if p.Verified {
+		t.Fatalf("product %q verified without asking the platform", code)
+	}
+	return p.ID
+}
+
+func (q qualificaPlatform) SetFaults(rate5xx, rateTimeout float64) {
+	q.sim.SetFaults(rate5xx, rateTimeout)
+}
+
+func (q qualificaPlatform) SetRateLimit(rps int) { q.sim.SetRateLimit(float64(rps)) }
+
+func (q qualificaPlatform) RevokeTokens() bool {
+	q.sim.RevokeTokens()
+	return true
+}
+
+func (q qualificaPlatform) Faults() (fails, timeouts, limited int) {
+	c := q.sim.Calls()
+	return c[qualificasim.Call5xx], c[qualificasim.CallTimeout], c[qualificasim.Call429]
+}

@@ -201,8 +201,9 @@ func erasureRefused(t *testing.T, e *simEnv, x erasurePerson) {
 
 	integA := erasureIntegration(t, e, "login_autenticacao")
 	pause := func(active bool) {
-		r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"descricao": "Qualifica login", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "usuario": "login_autenticacao"}, "ativo": active})
+		body := e.plat.Integration(map[string]any{"usuario": "login_autenticacao"})
+		body["ativo"] = active
+		r := e.do("PUT", path("/api/v1/integracoes/%d", integA), body)
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 	}
 	pause(false)
@@ -312,9 +313,7 @@ func erasureSetup(t *testing.T, e *simEnv) (x, y erasurePerson) {
 	_ = integB
 
 	// The platform already has a user named like x's e-mail (someone else's).
-	tok := lbSimToken(t, e)
-	st, raw := lbSimCall(t, e, "POST", "/v1/usuarios", tok, map[string]any{"usuario": x.email, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
-	require.Equal(t, 201, st, "%s", raw)
+	e.plat.AddForeignUser(t, x.email)
 
 	e.putPerson(x, 0, "servico_habilitado")
 	e.putPerson(x, 1, "servico_habilitado")

@@ -366,12 +366,15 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 		lbSetStatus(e, 6201, "suspenso_pedido_cliente")
 		e.waitSimPlan("login6201", "pro", "suspenso")
 		lbWaitStatus(e, sub, "suspenso")
+		updates, suspends := e.plat.Calls(svahub.OpUpdateExpiry), e.plat.Calls(svahub.OpSuspend)
 		r = lbPatchExpiry(e, sub, "2028-06-30")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		lbWaitSimExpiry(e, "login6201", "pro", "suspenso", "2028-06-30")
 		got = lbWaitStatus(e, sub, "suspenso")
 		require.Equal(t, "2028-06-30", got["data_expiracao"])
 		require.Empty(t, got["ultimo_erro"])
+		require.Greater(t, e.plat.Calls(svahub.OpUpdateExpiry), updates, "an expiry update, not an activation")
+		require.Equal(t, suspends, e.plat.Calls(svahub.OpSuspend), "the plan was never reactivated by the move")
 		lbSetStatus(e, 6201, "servico_habilitado")
 		e.waitSimPlan("login6201", "pro", "ativo")
 		lbWaitStatus(e, sub, "ativo")
@@ -614,14 +617,11 @@ func TestLBRateLimitedConverges(t *testing.T) {
 }
 
 // 6. An inactive integration holds its work; re-activating releases it.
-//
-// Qualifica only: it re-saves Qualifica's parametros and checks the OAuth
-// token is kept.
 func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		integA, pkgA := e.catalogue(nil, nil, "10.00", "pro")
 		_, pkgB := e.catalogue(nil, nil, "20.00", "premium")
 		require.Equal(t, 201, e.putService(6601, nil).Status)
@@ -635,10 +635,7 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 
 		setActive := func(active bool) {
 			t.Helper()
-			r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{
-				"descricao": "Qualifica", "plataforma": "qualifica", "ativo": active,
-				"parametros": map[string]any{"client_id": qualificasim.DefaultClientID},
-			})
+			r := e.do("PUT", path("/api/v1/integracoes/%d", integA), map[string]any{"ativo": active})
 			require.Equal(t, 200, r.Status, "%s", r.Body)
 			got := r.JSON(t)
 			require.Equal(t, active, got["ativo"])

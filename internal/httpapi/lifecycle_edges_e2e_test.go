@@ -469,17 +469,13 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 
 // 5. A permanent error stays visible, with its message, across a status
 // change that resolves nothing.
-// Qualifica only: it creates someone else's user through Qualifica's own
-// API and checks its "já em uso" message and referencia.
+// The platform already has the username under someone else's account.
 func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
+		e := newPlatformEnv(t, dialect, pc, simOptions{})
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
-		tok := lbSimToken(t, e)
-		code, raw := lbSimCall(t, e, "POST", "/v1/usuarios", tok, map[string]any{"usuario": "login7501", "senha": "outra",
-			"nome": "Outra Pessoa", "referencia": "outro-sistema"})
-		require.Equal(t, 201, code, "%s", raw)
+		e.plat.AddForeignUser(t, "login7501")
 
 		require.Equal(t, 201, e.putService(7501, nil).Status)
 		sub := idOf(lbAttach(e, 7501, map[string]any{"id_pacote": pkg}), "id_assinatura")
@@ -501,8 +497,9 @@ func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 		require.Equal(t, "erro", e.subscription(sub)["status"])
 		items := lbItems(e, e.do("GET", "/api/v1/assinaturas?status=erro", nil))
 		require.Len(t, items, 1)
-		u, _ := e.sim.UserByUsername("login7501")
-		require.Equal(t, "outro-sistema", u.Reference, "the platform user is still someone else's")
+		u, _ := e.plat.User("login7501")
+		require.Equal(t, "outra", u.Password, "the platform user is still someone else's")
+		require.Equal(t, 1, u.CreateCalls, "created once, by the other system")
 	})
 }
 
@@ -698,8 +695,7 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 			answers = append(answers, r)
 			return r
 		}
-		integ := idOf(keep(e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Q", "plataforma": "qualifica",
-			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID, "client_secret": qualificasim.DefaultClientSecret}})).JSON(t), "id_integracao")
+		integ := idOf(keep(e.do("POST", "/api/v1/integracoes", e.plat.Integration(nil))).JSON(t), "id_integracao")
 		tested := keep(e.do("POST", path("/api/v1/integracoes/%d/testar", integ), nil))
 		require.Equal(t, 200, tested.Status, "%s", tested.Body)
 		shown := keep(e.do("GET", path("/api/v1/integracoes/%d", integ), nil))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
@@ -17,9 +19,13 @@ import (
 )
 
 // The lifecycle suites run over every platform in platformsUnderTest: each
-// table-driven test is named TestX/<platform>/<dialect>.
+// table-driven test is named TestX/<platform>/<dialect>. The rows are
+// Qualifica (qualificasim, this file) and the webhook receiver
+// (webhooksim, platformsim_webhook_test.go), whose integrations are created
+// through POST /integracoes with {"plataforma": "webhook", "parametros":
+// {"url", "segredo", "usuario"}}; loopback is allowed by newEnvOver.
 //
-// Adding a platform (e.g. the webhook receiver, pkg/webhook/webhooksim):
+// Adding a platform:
 //  1. Implement platformSim over its simulator, in a file like this one. The
 //     simulator serves on its own httptest server; Integration returns the
 //     "plataforma" and "parametros" that point an integration at it (the
@@ -28,24 +34,16 @@ import (
 //     address is in its parametros).
 //  2. Add one row to platformsUnderTest.
 //
-// Mapping for the webhook receiver (its event types to svahub operations,
-// for Calls and FailNext):
-//
-//	usuario.criar             = svahub.OpCreateUser    (criar_usuario)
-//	plano.ativar              = svahub.OpActivatePlan  (ativar_plano)
-//	plano.atualizar_expiracao = svahub.OpUpdateExpiry  (atualizar_expiracao)
-//	plano.suspender           = svahub.OpSuspend       (suspender)
-//	plano.reativar            = svahub.OpReactivate    (reativar)
-//	plano.cancelar            = svahub.OpCancel        (cancelar)
-//
-// Tests that exercise what only Qualifica has (catalogue sync, OAuth token
-// renewal, read-back with consultar and reconciliation, recovery through
-// GetUser, the simulator's raw API) stay on newSimEnv (Qualifica only) and
-// say so in a comment. Whole files on newSimEnv for that reason:
-// catalogue_rules_test.go and catalogue_test.go (catalogue and verificado),
-// platform_test.go (token lifetime and renewal, testar), egress_e2e_test.go
-// and secrets_test.go (Qualifica's url_base, client_secret and token
-// traffic), ratelimit_shown_test.go (Qualifica's
+// What differs by platform lives behind platformSim (how a user, a plan
+// and the calls are seen, failure injection, a foreign user), not in the
+// tests. Tests that exercise what only Qualifica has (catalogue sync,
+// OAuth token renewal, read-back with consultar and reconciliation,
+// recovery through GetUser, the simulator's raw API) stay on newSimEnv
+// (Qualifica only) and say so in a comment. Whole files on newSimEnv for
+// that reason: catalogue_rules_test.go and catalogue_test.go (catalogue and
+// verificado), platform_test.go (token lifetime and renewal, testar),
+// egress_e2e_test.go and secrets_test.go (Qualifica's url_base,
+// client_secret and token traffic), ratelimit_shown_test.go (Qualifica's
 // limite_requisicoes_por_segundo). retention_e2e_test.go, hostile_test.go
 // and the idempotency edge tests only need some platform, not a particular
 // one.
@@ -80,6 +78,10 @@ type platformSim interface {
 	// SetDown makes every provisioning request answer 503 until called
 	// with false.
 	SetDown(down bool)
+	// AddForeignUser creates, behind svahub's back, a platform user named
+	// username under another reference (someone else's account), so that
+	// svahub's create of that username is refused.
+	AddForeignUser(t *testing.T, username string)
 	// Dump describes what the platform holds, for failure messages.
 	Dump() string
 }
@@ -115,7 +117,7 @@ type platformCase struct {
 var qualificaCase = platformCase{name: "qualifica", start: func(t *testing.T, o simOptions) platformSim { return newQualificaPlatform(t, o) }}
 
 // platformsUnderTest are the platforms the table-driven suites run on.
-var platformsUnderTest = []platformCase{qualificaCase}
+var platformsUnderTest = []platformCase{qualificaCase, webhookCase}
 
 // eachPlatform runs fn for every platform in platformsUnderTest and every
 // dialect (storetest.Each), as subtests platform/dialect.
@@ -296,6 +298,16 @@ func (q *qualificaPlatform) FailNext(op svahub.Operation, status int, n int) {
 		return
 	}
 	q.fail[op] = injected{status: status, n: n}
+}
+
+// AddForeignUser creates the user through the simulator's contract API,
+// as another client of the platform would.
+func (q *qualificaPlatform) AddForeignUser(t *testing.T, username string) {
+	t.Helper()
+	e := &simEnv{sim: q.sim}
+	tok := lbSimToken(t, e)
+	st, raw := lbSimCall(t, e, "POST", "/v1/usuarios", tok, map[string]any{"usuario": username, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
+	require.Equal(t, 201, st, "%s", raw)
 }
 
 // SetDown uses the simulator's own fault rate (every contract route,

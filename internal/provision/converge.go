@@ -34,7 +34,9 @@ type run struct {
 // converge makes the platform match pw's desired state: it asks
 // svahub.ConvergeSteps which steps to run and runs them in order, stopping
 // at the first error. A read-back (OpQuery) is run alone and the steps are
-// computed again from what it read. The returned run holds what the
+// computed again from what it read; on a platform without read-back, a
+// step answered "no such plan" (planAbsent) has them computed again from
+// an absent plan, once. The returned run holds what the
 // platform has afterwards (also on error: what was reached so far).
 func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (*run, error) {
 	r := &run{e: e, pw: pw, userID: pw.PlatformUserID, state: pw.PlatformState, expiry: pw.PlatformExpiry,
@@ -44,7 +46,7 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 	if err != nil {
 		return r, err
 	}
-	ctx = svahub.WithCommand(ctx, svahub.Command{PlanID: pw.PlanID, Version: pw.Version})
+	ctx = svahub.WithCommand(ctx, svahub.Command{PlanID: pw.PlanID, Version: pw.Version, Reference: pw.Reference, Username: pw.Username})
 	sendable := svahub.ExpirySendable(pw.DesiredExpiry, e.db.Today())
 	steps := svahub.ConvergeSteps(r.convergence(sendable), caps)
 	if len(steps) > 0 && steps[0].Op == svahub.OpQuery {
@@ -53,15 +55,36 @@ func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) 
 		}
 		steps = svahub.ConvergeSteps(r.convergence(sendable), caps)
 	}
-	for _, s := range steps {
+	absentSeen := false
+	for i := 0; i < len(steps); i++ {
+		s := steps[i]
 		if s.If != svahub.AccessNone && s.If != r.state {
 			continue
 		}
-		if err := r.do(ctx, s); err != nil {
+		err := r.do(ctx, s)
+		if err != nil && !absentSeen && planAbsent(err, s.Op, caps) {
+			// The platform says it does not have the plan: converge from that.
+			r.state, r.expiry, r.known, absentSeen = svahub.AccessNone, "", true, true
+			steps, i = svahub.ConvergeSteps(r.convergence(sendable), caps), -1
+			continue
+		}
+		if err != nil {
 			return r, err
 		}
 	}
 	return r, nil
+}
+
+// planAbsent reports whether err, the answer to op, is a platform that
+// cannot be read back saying it does not have the plan (404 to a suspend,
+// reactivate or expiry update): the only knowledge of its state there is.
+// A platform with read-back is read instead.
+func planAbsent(err error, op svahub.Operation, caps svahub.Capabilities) bool {
+	pe, ok := svahub.AsPlatformError(err)
+	if !ok || pe.Kind != svahub.PlatformNotFound || caps.ReadBack {
+		return false
+	}
+	return op == svahub.OpSuspend || op == svahub.OpReactivate || op == svahub.OpUpdateExpiry
 }
 
 // convergence is what the run knows, as ConvergeSteps takes it.
@@ -89,7 +112,9 @@ func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
 	return errors.New("provision: unknown step " + string(s.Op))
 }
 
-// call makes one platform call for the plan. Before the first call that
+// call makes one platform call for the plan, telling the adapter which
+// operation it is (svahub.WithOperation). A try of the call that got no
+// answer makes the run's knowledge uncertain (known false). Before the first call that
 // may change the platform it records the plan as uncertain: from there
 // until CompletePlan/FailPlan the recorded state may be stale (the process
 // may die after the platform applied a call).
@@ -100,7 +125,25 @@ func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context
 		}
 		r.marked = true
 	}
-	return r.e.m.Call(ctx, r.pw.IntegrationID, op, r.ref, fn)
+	return r.e.m.Call(svahub.WithOperation(ctx, op), r.pw.IntegrationID, op, r.ref,
+		func(ctx context.Context, p svahub.Platform, token string) error {
+			err := fn(ctx, p, token)
+			if op != svahub.OpQuery && err != nil && !answered(err) {
+				// This try may have been applied: whatever later tries of
+				// the call (the manager's quick retries) hear, the plan's
+				// state is no longer known.
+				r.known = false
+			}
+			return err
+		})
+}
+
+// answered reports whether err is a platform's answer (an HTTP status), so
+// the call that got it changed nothing; a call without one (timeout,
+// connection lost, cancelled) may have been applied.
+func answered(err error) bool {
+	pe, ok := svahub.AsPlatformError(err)
+	return ok && pe.Status != 0
 }
 
 // readBack reads what the platform has for the plan (an earlier attempt

@@ -27,6 +27,11 @@ func (s *fakeStore) MarkUncertain(context.Context, int64) error {
 	s.log = append(s.log, "mark_uncertain")
 	return nil
 }
+func (s *fakeStore) NotePlatformState(context.Context, int64, svahub.AccessState, svahub.Date) error {
+	s.log = append(s.log, "note_state")
+	return nil
+}
+func (s *fakeStore) ReleasePlan(context.Context, int64) error { return nil }
 func (s *fakeStore) ForgetPlatformUser(context.Context, int64) error {
 	s.log = append(s.log, "forget_user")
 	return nil
@@ -55,11 +60,18 @@ type call struct {
 // fakePlatforms is a platform manager whose one platform answers from
 // fields; fail makes an operation fail.
 type fakePlatforms struct {
-	caps    svahub.Capabilities
-	calls   []call
+	caps  svahub.Capabilities
+	calls []call
+	// ctxOps are the operations the adapter saw in each call's context
+	// (svahub.OperationFrom), in call order.
+	ctxOps  []svahub.Operation
 	fail    map[svahub.Operation]error
 	account *svahub.PlatformAccount // GetUser's answer; nil: not found
 	ensured svahub.AccessState      // EnsurePlan's answer
+	// tries are the errors of successive tries of an operation's call
+	// (then success): Call tries again while the error is temporary
+	// without Retry-After, as the manager's quick retries do.
+	tries map[svahub.Operation][]error
 }
 
 func (f *fakePlatforms) Capabilities(context.Context, int64) (svahub.Capabilities, error) {
@@ -70,10 +82,25 @@ func (f *fakePlatforms) Call(ctx context.Context, _ int64, op svahub.Operation, 
 	fn func(ctx context.Context, p svahub.Platform, token string) error) error {
 	cmd, _ := svahub.CommandFrom(ctx)
 	f.calls = append(f.calls, call{op, cmd})
+	f.ctxOps = append(f.ctxOps, svahub.OperationFrom(ctx))
 	if err := f.fail[op]; err != nil {
 		return err
 	}
-	return fn(ctx, fakePlatform{f}, "tok")
+	err := fn(ctx, fakePlatform{f}, "tok")
+	for pe, ok := svahub.AsPlatformError(err); ok && pe.Kind == svahub.PlatformTemporary && pe.RetryAfter == 0; pe, ok = svahub.AsPlatformError(err) {
+		err = fn(ctx, fakePlatform{f}, "tok")
+	}
+	return err
+}
+
+// try pops the next scripted error of op (nil when none is left).
+func (f *fakePlatforms) try(op svahub.Operation) error {
+	errs := f.tries[op]
+	if len(errs) == 0 {
+		return nil
+	}
+	f.tries[op] = errs[1:]
+	return errs[0]
 }
 
 func (f *fakePlatforms) ops() []svahub.Operation {
@@ -107,9 +134,15 @@ func (p fakePlatform) EnsurePlan(context.Context, string, string, string, svahub
 	}
 	return p.f.ensured, nil
 }
-func (fakePlatform) Suspend(context.Context, string, string, string) error    { return nil }
-func (fakePlatform) Reactivate(context.Context, string, string, string) error { return nil }
-func (fakePlatform) Cancel(context.Context, string, string, string) error     { return nil }
+func (p fakePlatform) Suspend(context.Context, string, string, string) error {
+	return p.f.try(svahub.OpSuspend)
+}
+func (p fakePlatform) Reactivate(context.Context, string, string, string) error {
+	return p.f.try(svahub.OpReactivate)
+}
+func (p fakePlatform) Cancel(context.Context, string, string, string) error {
+	return p.f.try(svahub.OpCancel)
+}
 
 func testEngine(caps svahub.Capabilities) (*Engine, *fakeStore, *fakePlatforms) {
 	db, m := &fakeStore{}, &fakePlatforms{caps: caps}
@@ -119,7 +152,8 @@ func testEngine(caps svahub.Capabilities) (*Engine, *fakeStore, *fakePlatforms) 
 
 func planWork(desired, state svahub.AccessState, expiry svahub.Date, userID string, uncertain bool) *store.PlanWork {
 	return &store.PlanWork{PlanID: 7, Version: 3, IntegrationID: 1, AccountID: 2, ProductCode: "P", Desired: desired,
-		DesiredExpiry: "2027-01-31", PlatformState: state, PlatformExpiry: expiry, PlatformUserID: userID, Uncertain: uncertain}
+		DesiredExpiry: "2027-01-31", PlatformState: state, PlatformExpiry: expiry, PlatformUserID: userID, Uncertain: uncertain,
+		Reference: "acc_2", Username: "ana"}
 }
 
 var noReadBack = svahub.Capabilities{Token: true, Catalogue: true}
@@ -133,8 +167,10 @@ func TestConvergeRunsStepsInOrder(t *testing.T) {
 	require.Equal(t, svahub.AccessActive, r.state)
 	require.Equal(t, svahub.Date("2027-01-31"), r.expiry)
 	for _, c := range m.calls {
-		require.Equal(t, svahub.Command{PlanID: 7, Version: 3}, c.cmd, "every call carries the plan's command")
+		require.Equal(t, svahub.Command{PlanID: 7, Version: 3, Reference: "acc_2", Username: "ana"}, c.cmd,
+			"every call carries the plan's command and account")
 	}
+	require.Equal(t, m.ops(), m.ctxOps, "every call tells the adapter its operation")
 }
 
 func TestConvergeReactivatesWhatActivationFoundSuspended(t *testing.T) {
@@ -164,6 +200,7 @@ func TestConvergeUncertainReadsBackFirst(t *testing.T) {
 	require.NoError(t, err)
 	// The read-back shows the plan still active with the old date.
 	require.Equal(t, []svahub.Operation{svahub.OpQuery, svahub.OpUpdateExpiry, svahub.OpSuspend}, m.ops())
+	require.Equal(t, m.ops(), m.ctxOps, "the expiry update is told apart from an activation")
 	require.Empty(t, db.log, "already marked uncertain")
 	require.Equal(t, svahub.AccessSuspended, r.state)
 	require.True(t, r.known)
@@ -187,7 +224,7 @@ func TestConvergeUncertainWithoutReadBackResends(t *testing.T) {
 	m.fail = nil
 	_, err = e.converge(context.Background(), pw, 2) // the retry
 	require.NoError(t, err)
-	want := svahub.Command{PlanID: 7, Version: 3}
+	want := svahub.Command{PlanID: 7, Version: 3, Reference: "acc_2", Username: "ana"}
 	require.Equal(t, []call{
 		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},
 		{svahub.OpActivatePlan, want}, {svahub.OpReactivate, want},
@@ -209,6 +246,63 @@ func TestConvergeAccountUserCreatedByAnotherWorker(t *testing.T) {
 	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan}, m.ops(), "the user is adopted, not created")
+}
+
+// TestConvergeLostAnswerThenRefusalStaysUncertain: a call whose first try
+// got no answer (it may have been applied) and whose quick retry was
+// refused for now (429) leaves the plan uncertain: the refusal does not
+// make the recorded state the platform's.
+func TestConvergeLostAnswerThenRefusalStaysUncertain(t *testing.T) {
+	e, db, m := testEngine(svahub.Capabilities{})
+	lost := &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "timeout"}
+	limited := &svahub.PlatformError{Kind: svahub.PlatformTemporary, Status: 429, RetryAfter: time.Second}
+	m.tries = map[svahub.Operation][]error{svahub.OpCancel: {lost, limited}}
+	pw := planWork(svahub.AccessCancelled, svahub.AccessActive, "2027-01-31", "u1", false)
+	r, err := e.converge(context.Background(), pw, 1)
+	require.ErrorIs(t, err, limited)
+	require.False(t, r.known, "the lost try may have cancelled the plan")
+	require.Error(t, e.failed(context.Background(), r, err), "snoozed for Retry-After")
+	require.NotContains(t, db.log, "note_state", "the stale state is not recorded as the platform's")
+}
+
+// TestConvergeRefusalAloneKeepsKnowledge: a call refused on its only try
+// changed nothing, so the attempt's knowledge stands.
+func TestConvergeRefusalAloneKeepsKnowledge(t *testing.T) {
+	e, _, m := testEngine(svahub.Capabilities{})
+	limited := &svahub.PlatformError{Kind: svahub.PlatformTemporary, Status: 429, RetryAfter: time.Second}
+	m.tries = map[svahub.Operation][]error{svahub.OpCancel: {limited}}
+	r, err := e.converge(context.Background(), planWork(svahub.AccessCancelled, svahub.AccessActive, "2027-01-31", "u1", false), 1)
+	require.ErrorIs(t, err, limited)
+	require.True(t, r.known)
+}
+
+// TestConvergeWithoutReadBackPlanAbsent: on a platform that cannot be read
+// back, a 404 to a plan command is the platform saying it does not have
+// the plan: the run knows the plan is absent and converges from there
+// (activates it when it is wanted active; nothing to suspend).
+func TestConvergeWithoutReadBackPlanAbsent(t *testing.T) {
+	absent := &svahub.PlatformError{Kind: svahub.PlatformNotFound, Status: 404, Message: "plano não encontrado"}
+
+	e, _, m := testEngine(svahub.Capabilities{})
+	m.tries = map[svahub.Operation][]error{svahub.OpReactivate: {absent}}
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2027-01-31", "u1", false), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpReactivate, svahub.OpActivatePlan}, m.ops())
+	require.Equal(t, svahub.AccessActive, r.state)
+
+	e, _, m = testEngine(svahub.Capabilities{})
+	m.tries = map[svahub.Operation][]error{svahub.OpSuspend: {absent}}
+	r, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", true), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpSuspend}, m.ops())
+	require.Equal(t, svahub.AccessNone, r.state, "nothing to suspend: the platform has no plan")
+	require.True(t, r.known)
+
+	// With read-back the 404 is not taken as knowledge: the plan is read.
+	e, _, m = testEngine(svahub.FullCapabilities)
+	m.tries = map[svahub.Operation][]error{svahub.OpSuspend: {absent}}
+	_, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false), 1)
+	require.ErrorIs(t, err, absent)
 }
 
 // BenchmarkConverge measures one debt suspension's convergence (allocations

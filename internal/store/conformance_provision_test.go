@@ -226,6 +226,8 @@ func confProvision() []confCase {
 			require.NoError(t, err)
 			require.Equal(t, "Cliente", u.Name)
 			require.NotEmpty(t, u.Username)
+			require.Equal(t, int64(321), u.ServiceID, "the service that needed the account")
+			require.Equal(t, int64(321), u.CustomerID, "its customer (the fixture gives both the same id)")
 			_, err = e.db.AccountUser(e.ctx, account+100)
 			code(t, svahub.ENOTFOUND, err)
 		}},

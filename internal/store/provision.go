@@ -137,7 +137,7 @@ func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.Platform
 		user = acc.Username
 	}
 	return svahub.PlatformUser{Username: user, Password: pass, Name: cs.Customer.Name, Document: cs.Customer.Document,
-		Email: cs.Customer.Email, Phone: cs.Customer.Phone, Reference: acc.Reference}, nil
+		Email: cs.Customer.Email, Phone: cs.Customer.Phone, Reference: acc.Reference, CustomerID: cs.Customer.ID, ServiceID: cs.ID}, nil
 }
 
 // ClaimAccount takes a lease on an account before its platform user is

@@ -31,10 +31,17 @@ var FullCapabilities = Capabilities{Token: true, Catalogue: true, ReadBack: true
 
 // Command identifies the plan version a platform call works for, so an
 // adapter can give every operation a stable id that receivers use to
-// deduplicate retries (WEBHOOK.md: `cmd_<plan id>_<plan version>_<operation>`).
+// deduplicate retries (WEBHOOK.md: `cmd_<plan id>_<plan version>_<operation>`),
+// and names the plan's platform account for adapters whose commands carry
+// it (the webhook platform's `referencia` and `usuario`).
 type Command struct {
 	PlanID  int64
 	Version int64
+	// Reference is svahub's stable reference of the plan's platform
+	// account (PlatformUser.Reference).
+	Reference string
+	// Username is the account's username on the platform.
+	Username string
 }
 
 // ID is the stable id of op sent for c.
@@ -53,4 +60,19 @@ func WithCommand(ctx context.Context, c Command) context.Context {
 func CommandFrom(ctx context.Context) (Command, bool) {
 	c, ok := ctx.Value(commandKey{}).(Command)
 	return c, ok
+}
+
+type operationKey struct{}
+
+// WithOperation returns ctx carrying the operation the engine is making,
+// for adapters whose one port method serves two operations (EnsurePlan is
+// OpActivatePlan or OpUpdateExpiry).
+func WithOperation(ctx context.Context, op Operation) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// OperationFrom returns the operation ctx carries ("" when none).
+func OperationFrom(ctx context.Context) Operation {
+	op, _ := ctx.Value(operationKey{}).(Operation)
+	return op
 }

@@ -104,6 +104,11 @@ type PlatformUser struct {
 	Email     string
 	Phone     string
 	Reference string // svahub's stable id for the account
+	// CustomerID and ServiceID are HubSoft's id_cliente and
+	// id_cliente_servico of the service whose credentials create the
+	// account (the first one that needed it).
+	CustomerID int64
+	ServiceID  int64
 }
 
 // String hides the password when printed.

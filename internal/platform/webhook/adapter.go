@@ -163,20 +163,6 @@ func Sign(key []byte, id string, ts int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-type opKey struct{}
-
-// WithOperation tells EnsurePlan which operation the engine is making
-// (svahub.OpUpdateExpiry sends plano.atualizar_expiracao; anything else,
-// or nothing, sends plano.ativar).
-func WithOperation(ctx context.Context, op svahub.Operation) context.Context {
-	return context.WithValue(ctx, opKey{}, op)
-}
-
-func operationFrom(ctx context.Context) svahub.Operation {
-	op, _ := ctx.Value(opKey{}).(svahub.Operation)
-	return op
-}
-
 // commandID is the webhook-id of typ: the engine's command id when ctx
 // carries a command, else a random msg_ id.
 func commandID(ctx context.Context, typ string) (string, error) {
@@ -240,7 +226,18 @@ func (a *Adapter) send(ctx context.Context, typ string, data any, accept ...int)
 			return ans, nil
 		}
 	}
-	return ans, classify(resp, raw)
+	err = classify(resp, raw)
+	if pe, ok := svahub.AsPlatformError(err); ok && resp.StatusCode == http.StatusNotFound && planCommand(typ) {
+		// The receiver does not have the plan (WEBHOOK answers: 404).
+		pe.Kind = svahub.PlatformNotFound
+	}
+	return ans, err
+}
+
+// planCommand reports whether typ acts on an existing plan, so that a 404
+// answer means the receiver does not have it.
+func planCommand(typ string) bool {
+	return typ == TypeSuspend || typ == TypeReactivate || typ == TypeUpdateExpiry
 }
 
 // transportError classifies a call that got no answer.

@@ -29,29 +29,33 @@ func newPair(t *testing.T) (*webhook.Adapter, *webhooksim.Sim) {
 	return a, sim
 }
 
+// cmd is the context of the engine's call for plan version of ana's
+// account (acc_1).
 func cmd(plan, version int64) context.Context {
-	return svahub.WithCommand(context.Background(), svahub.Command{PlanID: plan, Version: version})
+	return svahub.WithCommand(context.Background(), svahub.Command{PlanID: plan, Version: version, Reference: "acc_1", Username: "ana"})
 }
 
-var ana = svahub.PlatformUser{Username: "ana", Password: "s3nha-Forte", Name: "Ana", Document: "12345678909", Email: "ana@example.com", Reference: "acc_1"}
+var ana = svahub.PlatformUser{Username: "ana", Password: "s3nha-Forte", Name: "Ana", Document: "12345678909", Email: "ana@example.com",
+	Reference: "acc_1", CustomerID: 1001, ServiceID: 5001}
 
 func TestAdapterEveryType(t *testing.T) {
 	a, sim := newPair(t)
 	ctx := cmd(12, 3)
 	id, err := a.EnsureUser(ctx, "", ana)
 	require.NoError(t, err)
-	require.Equal(t, "ana", id)
+	require.Equal(t, "u_1", id, "the receiver's id_usuario")
 	u, ok := sim.User("ana")
 	require.True(t, ok)
 	require.Equal(t, "acc_1", u.Referencia)
 	require.Equal(t, "s3nha-Forte", u.Senha)
-	require.Nil(t, u.IDCliente)
+	require.Equal(t, int64(1001), *u.IDCliente)
+	require.Equal(t, int64(5001), *u.IDClienteServico)
 
 	st, err := a.EnsurePlan(ctx, "", id, "pro", "2027-01-31")
 	require.NoError(t, err)
 	require.Equal(t, svahub.AccessActive, st)
 	require.NoError(t, a.Suspend(ctx, "", id, "pro"))
-	st, err = a.EnsurePlan(webhook.WithOperation(cmd(12, 4), svahub.OpUpdateExpiry), "", id, "pro", "2027-02-28")
+	st, err = a.EnsurePlan(svahub.WithOperation(cmd(12, 4), svahub.OpUpdateExpiry), "", id, "pro", "2027-02-28")
 	require.NoError(t, err)
 	require.Equal(t, svahub.AccessSuspended, st, "atualizar_expiracao keeps the status the receiver reports")
 	status, exp, ok := sim.Plan("ana", "pro")
@@ -180,9 +184,26 @@ func TestAdapter429IsTemporaryWithRetryAfter(t *testing.T) {
 	requireKind(t, a.Suspend(ctx, "", "ana", "pro"), svahub.PlatformTemporary)
 }
 
+// TestAdapter404ToPlanCommandIsNotFound: a 404 to a command on an existing
+// plan says the receiver does not have it (the engine then converges from
+// an absent plan); to other commands it is permanent.
+func TestAdapter404ToPlanCommandIsNotFound(t *testing.T) {
+	a, _ := newPair(t)
+	ctx := cmd(1, 1)
+	_, err := a.EnsureUser(ctx, "", ana)
+	require.NoError(t, err)
+	pe := requireKind(t, a.Suspend(ctx, "", "u_1", "pro"), svahub.PlatformNotFound)
+	require.Equal(t, "plano não encontrado", pe.Message)
+	requireKind(t, a.Reactivate(ctx, "", "u_1", "pro"), svahub.PlatformNotFound)
+	_, err = a.EnsurePlan(svahub.WithOperation(ctx, svahub.OpUpdateExpiry), "", "u_1", "pro", "2027-01-31")
+	requireKind(t, err, svahub.PlatformNotFound)
+	_, err = a.EnsurePlan(ctx, "", "u_1", "pro", "2027-01-31")
+	require.NoError(t, err, "plano.ativar creates it")
+}
+
 func TestAdapter4xxIsPermanentWithMensagem(t *testing.T) {
 	a, sim := newPair(t)
-	err := a.Suspend(cmd(1, 1), "", "nobody", "pro")
+	err := a.Cancel(svahub.WithCommand(context.Background(), svahub.Command{PlanID: 1, Version: 1, Reference: "acc_9", Username: "nobody"}), "", "nobody", "pro")
 	pe := requireKind(t, err, svahub.PlatformPermanent)
 	require.Equal(t, http.StatusNotFound, pe.Status)
 	require.Equal(t, "usuário não encontrado", pe.Message)
@@ -250,7 +271,7 @@ func TestSignatureIndependent(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(body, &env))
 	require.Equal(t, "plano.ativar", env.Type)
-	require.Equal(t, map[string]any{"id_usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}, env.Data)
+	require.Equal(t, map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}, env.Data)
 }
 
 // TestSignatureVector is the Standard Webhooks test vector, computed here
@@ -292,4 +313,70 @@ func TestAdapterTimeoutIsTemporary(t *testing.T) {
 	require.NoError(t, err)
 	pe := requireKind(t, a.Test(context.Background()), svahub.PlatformTemporary)
 	require.Zero(t, pe.Status)
+}
+
+// TestCommandDataFollowsSpec decodes what the adapter sent with a plain
+// receiver (no code of the sender or of webhooksim) and compares each
+// command's type, webhook-id and data with WEBHOOK.md's table.
+func TestCommandDataFollowsSpec(t *testing.T) {
+	type got struct {
+		id   string
+		typ  string
+		data map[string]any
+	}
+	var sent []got
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var env struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&env); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		sent = append(sent, got{r.Header.Get("webhook-id"), env.Type, env.Data})
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	a := newAdapter(t, srv.URL)
+	ctx := cmd(12, 3)
+	_, err := a.EnsureUser(ctx, "", ana)
+	require.NoError(t, err)
+	erased := svahub.PlatformUser{Username: "bia", Password: "p", Name: "Bia", Reference: "acc_2"}
+	_, err = a.EnsureUser(cmd(13, 1), "", erased)
+	require.NoError(t, err)
+	_, err = a.EnsurePlan(svahub.WithOperation(ctx, svahub.OpActivatePlan), "", "ana-id", "pro", "2027-01-31")
+	require.NoError(t, err)
+	_, err = a.EnsurePlan(svahub.WithOperation(cmd(12, 4), svahub.OpUpdateExpiry), "", "ana-id", "pro", "2027-02-28")
+	require.NoError(t, err)
+	_, err = a.EnsurePlan(svahub.WithOperation(cmd(12, 5), svahub.OpActivatePlan), "", "ana-id", "pro", "")
+	require.NoError(t, err)
+	require.NoError(t, a.Suspend(ctx, "", "ana-id", "pro"))
+	require.NoError(t, a.Reactivate(ctx, "", "ana-id", "pro"))
+	require.NoError(t, a.Cancel(ctx, "", "ana-id", "pro"))
+	require.NoError(t, a.Test(context.Background()))
+
+	plan := map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro"}
+	with := func(exp any) map[string]any {
+		return map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": exp}
+	}
+	want := []got{
+		{"cmd_12_3_usuario.criar", "usuario.criar", map[string]any{"referencia": "acc_1", "usuario": "ana", "senha": "s3nha-Forte", "nome": "Ana",
+			"email": "ana@example.com", "cpf_cnpj": "12345678909", "id_cliente": float64(1001), "id_cliente_servico": float64(5001)}},
+		{"cmd_13_1_usuario.criar", "usuario.criar", map[string]any{"referencia": "acc_2", "usuario": "bia", "senha": "p", "nome": "Bia",
+			"email": nil, "cpf_cnpj": nil, "id_cliente": nil, "id_cliente_servico": nil}},
+		{"cmd_12_3_plano.ativar", "plano.ativar", with("2027-01-31")},
+		{"cmd_12_4_plano.atualizar_expiracao", "plano.atualizar_expiracao", with("2027-02-28")},
+		{"cmd_12_5_plano.ativar", "plano.ativar", with(nil)},
+		{"cmd_12_3_plano.suspender", "plano.suspender", plan},
+		{"cmd_12_3_plano.reativar", "plano.reativar", plan},
+		{"cmd_12_3_plano.cancelar", "plano.cancelar", plan},
+	}
+	require.Len(t, sent, len(want)+1)
+	for i, w := range want {
+		require.Equal(t, w, sent[i], "command %d", i)
+	}
+	last := sent[len(want)]
+	require.Equal(t, "integracao.teste", last.typ)
+	require.Empty(t, last.data)
 }

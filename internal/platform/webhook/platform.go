@@ -31,7 +31,8 @@ func (a *Adapter) GetUser(context.Context, string, string) (*svahub.PlatformAcco
 }
 
 // userData is the data of usuario.criar. id_cliente and
-// id_cliente_servico are null: svahub.PlatformUser does not carry them.
+// id_cliente_servico are HubSoft's ids of the service that first needed
+// the account (null when unknown, e.g. after the customer was erased).
 type userData struct {
 	Referencia       string  `json:"referencia"`
 	Usuario          string  `json:"usuario"`
@@ -40,8 +41,8 @@ type userData struct {
 	Email            *string `json:"email"`
 	CPFCNPJ          *string `json:"cpf_cnpj"`
 	Telefone         *string `json:"telefone,omitempty"`
-	IDCliente        *string `json:"id_cliente"`
-	IDClienteServico *string `json:"id_cliente_servico"`
+	IDCliente        *int64  `json:"id_cliente"`
+	IDClienteServico *int64  `json:"id_cliente_servico"`
 }
 
 func optional(s string) *string {
@@ -51,6 +52,13 @@ func optional(s string) *string {
 	return &s
 }
 
+func optionalID(id int64) *int64 {
+	if id <= 0 {
+		return nil
+	}
+	return &id
+}
+
 // EnsureUser sends usuario.criar. A 2xx answer's optional
 // {"id_usuario"} is the user id, else the referencia; 409 (the receiver
 // already has the referencia) adopts it the same way.
@@ -58,6 +66,7 @@ func (a *Adapter) EnsureUser(ctx context.Context, _ string, u svahub.PlatformUse
 	data := userData{
 		Referencia: u.Reference, Usuario: u.Username, Senha: u.Password, Nome: u.Name,
 		Email: optional(u.Email), CPFCNPJ: optional(u.Document), Telefone: optional(u.Phone),
+		IDCliente: optionalID(u.CustomerID), IDClienteServico: optionalID(u.ServiceID),
 	}
 	ans, err := a.send(ctx, TypeCreateUser, data, http.StatusConflict)
 	if err != nil {
@@ -73,13 +82,12 @@ func (a *Adapter) EnsureUser(ctx context.Context, _ string, u svahub.PlatformUse
 	return u.Reference, nil
 }
 
-// planData is the data of the plano.* commands. The port gives plan calls
-// only the platform user id, so that is what identifies the user:
-// id_usuario is the receiver's id from usuario.criar, or the referencia
-// when it returned none.
+// planData is the data of the plano.* commands: the account's referencia
+// and usuario (from the engine's svahub.Command) and the product.
 type planData struct {
-	IDUsuario string `json:"id_usuario"`
-	Produto   string `json:"produto"`
+	Referencia string `json:"referencia"`
+	Usuario    string `json:"usuario"`
+	Produto    string `json:"produto"`
 }
 
 // expiryData is the data of plano.ativar and plano.atualizar_expiracao;
@@ -89,15 +97,27 @@ type expiryData struct {
 	DataExpiracao *string `json:"data_expiracao"`
 }
 
+// plan is the data naming the plan of product: the account of the command
+// ctx carries. Without one (a call outside the engine) the platform user
+// id stands for both referencia and usuario.
+func plan(ctx context.Context, userID, product string) planData {
+	c, ok := svahub.CommandFrom(ctx)
+	if !ok || c.Reference == "" {
+		return planData{Referencia: userID, Usuario: userID, Produto: product}
+	}
+	return planData{Referencia: c.Reference, Usuario: c.Username, Produto: product}
+}
+
 // EnsurePlan sends plano.ativar, or plano.atualizar_expiracao when ctx says
-// the engine is moving the expiry (WithOperation). The state is the
-// answer's optional {"status"}, else ativo.
+// the engine is moving the expiry (svahub.WithOperation with
+// svahub.OpUpdateExpiry). The state is the answer's optional {"status"},
+// else ativo.
 func (a *Adapter) EnsurePlan(ctx context.Context, _ string, userID, product string, expiresOn svahub.Date) (svahub.AccessState, error) {
 	typ := TypeActivatePlan
-	if operationFrom(ctx) == svahub.OpUpdateExpiry {
+	if svahub.OperationFrom(ctx) == svahub.OpUpdateExpiry {
 		typ = TypeUpdateExpiry
 	}
-	data := expiryData{planData{IDUsuario: userID, Produto: product}, optional(string(expiresOn))}
+	data := expiryData{plan(ctx, userID, product), optional(string(expiresOn))}
 	ans, err := a.send(ctx, typ, data)
 	if err != nil {
 		return svahub.AccessNone, err
@@ -115,19 +135,19 @@ func (a *Adapter) EnsurePlan(ctx context.Context, _ string, userID, product stri
 
 // Suspend sends plano.suspender.
 func (a *Adapter) Suspend(ctx context.Context, _ string, userID, product string) error {
-	_, err := a.send(ctx, TypeSuspend, planData{IDUsuario: userID, Produto: product})
+	_, err := a.send(ctx, TypeSuspend, plan(ctx, userID, product))
 	return err
 }
 
 // Reactivate sends plano.reativar.
 func (a *Adapter) Reactivate(ctx context.Context, _ string, userID, product string) error {
-	_, err := a.send(ctx, TypeReactivate, planData{IDUsuario: userID, Produto: product})
+	_, err := a.send(ctx, TypeReactivate, plan(ctx, userID, product))
 	return err
 }
 
 // Cancel sends plano.cancelar.
 func (a *Adapter) Cancel(ctx context.Context, _ string, userID, product string) error {
-	_, err := a.send(ctx, TypeCancel, planData{IDUsuario: userID, Produto: product})
+	_, err := a.send(ctx, TypeCancel, plan(ctx, userID, product))
 	return err
 }
 

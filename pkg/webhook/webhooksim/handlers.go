@@ -143,9 +143,8 @@ func (s *Sim) takeLoss(typ string) bool {
 
 // planData is the data of the plano.* commands.
 type planData struct {
-	IDUsuario     string  `json:"id_usuario"`
-	Usuario       string  `json:"usuario"`
 	Referencia    string  `json:"referencia"`
+	Usuario       string  `json:"usuario"`
 	Produto       string  `json:"produto"`
 	DataExpiracao *string `json:"data_expiracao"`
 }
@@ -162,19 +161,34 @@ func (s *Sim) apply(typ string, data json.RawMessage) answer {
 	if err := json.Unmarshal(data, &pd); err != nil {
 		return msg(http.StatusBadRequest, "data inválido")
 	}
-	if strings.TrimSpace(pd.Produto) == "" {
-		return msg(http.StatusUnprocessableEntity, "produto é obrigatório")
+	if strings.TrimSpace(pd.Referencia) == "" || strings.TrimSpace(pd.Produto) == "" {
+		return msg(http.StatusUnprocessableEntity, "referencia e produto são obrigatórios")
 	}
-	u := s.findUser(pd)
+	u := s.users[pd.Referencia]
 	if u == nil {
 		return msg(http.StatusNotFound, "usuário não encontrado")
 	}
-	k := planKey{u.Usuario, pd.Produto}
+	if pd.Usuario != u.Usuario {
+		return msg(http.StatusUnprocessableEntity, "usuario não confere com a referencia")
+	}
+	if typ == "plano.ativar" || typ == "plano.atualizar_expiracao" {
+		var members map[string]json.RawMessage
+		_ = json.Unmarshal(data, &members)
+		if _, ok := members["data_expiracao"]; !ok {
+			return msg(http.StatusUnprocessableEntity, "data_expiracao é obrigatório (null sem expiração)")
+		}
+	}
+	return s.applyPlan(typ, u, pd)
+}
+
+// applyPlan runs one plano.* command on u's plan of pd.Produto (s.mu held).
+func (s *Sim) applyPlan(typ string, u *User, pd planData) answer {
+	k := planKey{u.Referencia, pd.Produto}
 	p := s.plans[k]
 	switch typ {
 	case "plano.ativar":
 		if p == nil {
-			p = &Plan{Usuario: u.Usuario, Produto: pd.Produto}
+			p = &Plan{Referencia: u.Referencia, Usuario: u.Usuario, Produto: pd.Produto}
 			s.plans[k] = p
 			s.order = append(s.order, k)
 		}
@@ -210,26 +224,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// findUser resolves a plan's user by id_usuario, usuario or referencia.
-func (s *Sim) findUser(pd planData) *User {
-	for _, v := range []string{pd.IDUsuario, pd.Usuario} {
-		if u := s.byLogin[v]; v != "" && u != nil {
-			return u
-		}
-		if u := s.byID[v]; v != "" && u != nil {
-			return u
-		}
-	}
-	for _, v := range []string{pd.IDUsuario, pd.Referencia} {
-		if u := s.users[v]; v != "" && u != nil {
-			return u
-		}
-	}
-	return nil
-}
-
-// createUser applies usuario.criar: 201 {"id_usuario"}; 409 when the
-// referencia (or the usuario) exists.
+// createUser applies usuario.criar: 201 {"id_usuario"}; 409 with the
+// existing id_usuario when the referencia exists; 422 when the usuario
+// belongs to another referencia.
 func (s *Sim) createUser(data json.RawMessage) answer {
 	var u User
 	if err := json.Unmarshal(data, &u); err != nil {
@@ -242,10 +239,12 @@ func (s *Sim) createUser(data json.RawMessage) answer {
 		return answer{http.StatusConflict, map[string]string{"mensagem": "referencia já existe", "id_usuario": old.ID}}
 	}
 	if s.byLogin[u.Usuario] != nil {
-		return msg(http.StatusConflict, "usuario já existe com outra referencia")
+		// Not 409: that answer adopts the account (WEBHOOK.md).
+		return msg(http.StatusUnprocessableEntity, "usuario "+u.Usuario+" já em uso por outra referencia")
 	}
-	u.ID = u.Usuario
-	s.users[u.Referencia], s.byLogin[u.Usuario], s.byID[u.ID] = &u, &u, &u
+	s.nextID++
+	u.ID = "u_" + strconv.Itoa(s.nextID) // opaque, like a real platform's
+	s.users[u.Referencia], s.byLogin[u.Usuario] = &u, &u
 	return answer{http.StatusCreated, map[string]string{"id_usuario": u.ID}}
 }
 

@@ -74,7 +74,7 @@ type Request struct {
 	Injected bool `json:"falha_injetada"`
 }
 
-// User is a receiver's account.
+// User is a receiver's account, keyed by its referencia.
 type User struct {
 	ID               string  `json:"id_usuario"`
 	Referencia       string  `json:"referencia"`
@@ -83,12 +83,15 @@ type User struct {
 	Nome             string  `json:"nome"`
 	Email            *string `json:"email"`
 	CPFCNPJ          *string `json:"cpf_cnpj"`
-	IDCliente        *string `json:"id_cliente"`
-	IDClienteServico *string `json:"id_cliente_servico"`
+	Telefone         *string `json:"telefone,omitempty"`
+	IDCliente        *int64  `json:"id_cliente"`
+	IDClienteServico *int64  `json:"id_cliente_servico"`
 }
 
-// Plan is a product on a user.
+// Plan is a product on a user, keyed by the user's referencia and the
+// product.
 type Plan struct {
+	Referencia    string `json:"referencia"`
 	Usuario       string `json:"usuario"`
 	Produto       string `json:"produto"`
 	Status        string `json:"status"`
@@ -115,7 +118,7 @@ type recorded struct {
 	body   []byte
 }
 
-type planKey struct{ usuario, produto string }
+type planKey struct{ referencia, produto string }
 
 // Sim is the receiver. It implements http.Handler and is safe for
 // concurrent use.
@@ -132,9 +135,9 @@ type Sim struct {
 	seen     map[string]recorded
 	received []Request
 	applied  map[string]int
+	nextID   int
 	users    map[string]*User // by referencia
 	byLogin  map[string]*User
-	byID     map[string]*User
 	plans    map[planKey]*Plan
 	order    []planKey
 }
@@ -185,7 +188,7 @@ func (s *Sim) Reset() {
 	defer s.mu.Unlock()
 	s.failures, s.lossy = nil, map[string]int{}
 	s.seen, s.received, s.applied = map[string]recorded{}, nil, map[string]int{}
-	s.users, s.byLogin, s.byID = map[string]*User{}, map[string]*User{}, map[string]*User{}
+	s.users, s.byLogin, s.nextID = map[string]*User{}, map[string]*User{}, 0
 	s.plans, s.order = map[planKey]*Plan{}, nil
 }
 
@@ -248,11 +251,24 @@ func (s *Sim) Applied(typ string) int {
 	return s.applied[typ]
 }
 
-// Plan returns the status and expiry of usuario's plan of produto.
+// Plan returns the status and expiry of the plan of produto of the user
+// whose login is usuario.
 func (s *Sim) Plan(usuario, produto string) (status, expiry string, ok bool) {
 	s.mu.Lock()
+	u := s.byLogin[usuario]
+	s.mu.Unlock()
+	if u == nil {
+		return "", "", false
+	}
+	return s.PlanByReference(u.Referencia, produto)
+}
+
+// PlanByReference returns the status and expiry of the plan of produto of
+// the user with referencia.
+func (s *Sim) PlanByReference(referencia, produto string) (status, expiry string, ok bool) {
+	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.plans[planKey{usuario, produto}]
+	p, ok := s.plans[planKey{referencia, produto}]
 	if !ok {
 		return "", "", false
 	}
@@ -275,6 +291,17 @@ func (s *Sim) User(usuario string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.byLogin[usuario]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// UserByReference returns the user with referencia.
+func (s *Sim) UserByReference(referencia string) (User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[referencia]
 	if !ok {
 		return User{}, false
 	}

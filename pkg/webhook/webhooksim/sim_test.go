@@ -63,31 +63,31 @@ func TestReceiverLifecycle(t *testing.T) {
 	now := time.Now()
 	st, body := post(t, url, signed("m1", now, "usuario.criar", user))
 	require.Equal(t, http.StatusCreated, st)
-	require.Equal(t, "ana", body["id_usuario"])
+	require.Equal(t, "u_1", body["id_usuario"])
 	st, body = post(t, url, signed("m2", now, "usuario.criar", user))
 	require.Equal(t, http.StatusConflict, st, "existing referencia")
-	require.Equal(t, "ana", body["id_usuario"])
+	require.Equal(t, "u_1", body["id_usuario"])
 
-	plan := map[string]any{"id_usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}
+	plan := map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}
 	st, _ = post(t, url, signed("m3", now, "plano.ativar", plan))
 	require.Equal(t, http.StatusOK, st)
 	for i, typ := range []string{"plano.suspender", "plano.suspender", "plano.reativar", "plano.reativar"} {
-		st, body = post(t, url, signed("s"+strconv.Itoa(i), now, typ, map[string]any{"referencia": "acc_1", "produto": "pro"}))
+		st, body = post(t, url, signed("s"+strconv.Itoa(i), now, typ, map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro"}))
 		require.Equal(t, http.StatusOK, st, "%s is idempotent", typ)
 	}
 	require.Equal(t, "ativo", body["status"])
-	st, _ = post(t, url, signed("m4", now, "plano.atualizar_expiracao", map[string]any{"usuario": "ana", "produto": "pro", "data_expiracao": "2027-03-31"}))
+	st, _ = post(t, url, signed("m4", now, "plano.atualizar_expiracao", map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": "2027-03-31"}))
 	require.Equal(t, http.StatusOK, st)
 	status, exp, ok := sim.Plan("ana", "pro")
 	require.True(t, ok)
 	require.Equal(t, []string{"ativo", "2027-03-31"}, []string{status, exp})
 	for _, id := range []string{"c1", "c2"} {
-		st, _ = post(t, url, signed(id, now, "plano.cancelar", map[string]any{"id_usuario": "ana", "produto": "pro"}))
+		st, _ = post(t, url, signed(id, now, "plano.cancelar", map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro"}))
 		require.Equal(t, http.StatusOK, st)
 	}
 	status, _, _ = sim.Plan("ana", "pro")
 	require.Equal(t, "cancelado", status)
-	st, body = post(t, url, signed("m5", now, "plano.suspender", map[string]any{"id_usuario": "bob", "produto": "pro"}))
+	st, body = post(t, url, signed("m5", now, "plano.suspender", map[string]any{"referencia": "acc_9", "usuario": "bob", "produto": "pro"}))
 	require.Equal(t, http.StatusNotFound, st)
 	require.Equal(t, "usuário não encontrado", body["mensagem"])
 	require.Equal(t, 3, sim.Count("plano.suspender"))
@@ -131,7 +131,7 @@ func TestReceiverAppliesDuplicateOnce(t *testing.T) {
 	sim, url := newSim(t)
 	now := time.Now()
 	require.Equal(t, http.StatusCreated, first(post(t, url, signed("u", now, "usuario.criar", user))))
-	plan := map[string]any{"id_usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}
+	plan := map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": "2027-01-31"}
 	d := signed("cmd_1_1_plano.ativar", now, "plano.ativar", plan)
 	require.Equal(t, http.StatusOK, first(post(t, url, d)))
 	// Suspend in between: a duplicate ativar must not reactivate it.
@@ -155,8 +155,40 @@ func TestReceiverInjectedFailures(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, first(post(t, url, req)))
 	require.Equal(t, http.StatusCreated, first(post(t, url, req)), "a failure is not recorded: the retry is applied")
 	sim.LoseNext("", 1)
-	p := signed("p", now, "plano.ativar", map[string]any{"id_usuario": "ana", "produto": "pro", "data_expiracao": nil})
+	p := signed("p", now, "plano.ativar", map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": nil})
 	require.Equal(t, http.StatusServiceUnavailable, first(post(t, url, p)))
 	require.Equal(t, http.StatusOK, first(post(t, url, p)))
 	require.Equal(t, 1, sim.Applied("plano.ativar"))
+}
+
+// TestReceiverKeysPlansByReferencia: plan commands name the user by
+// referencia (and usuario, which must match); ativar and
+// atualizar_expiracao must carry data_expiracao (null without expiry).
+func TestReceiverKeysPlansByReferencia(t *testing.T) {
+	sim, url := newSim(t)
+	now := time.Now()
+	withIDs := map[string]any{"referencia": "acc_1", "usuario": "ana", "senha": "s3nha", "nome": "Ana", "id_cliente": 1001, "id_cliente_servico": 5001}
+	require.Equal(t, http.StatusCreated, first(post(t, url, signed("u", now, "usuario.criar", withIDs))))
+	u, ok := sim.UserByReference("acc_1")
+	require.True(t, ok)
+	require.Equal(t, int64(1001), *u.IDCliente)
+	require.Equal(t, int64(5001), *u.IDClienteServico)
+
+	cases := []struct {
+		data map[string]any
+		want int
+	}{
+		{map[string]any{"usuario": "ana", "produto": "pro", "data_expiracao": nil}, http.StatusUnprocessableEntity},
+		{map[string]any{"referencia": "acc_1", "usuario": "eve", "produto": "pro", "data_expiracao": nil}, http.StatusUnprocessableEntity},
+		{map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro"}, http.StatusUnprocessableEntity},
+		{map[string]any{"referencia": "acc_2", "usuario": "ana", "produto": "pro", "data_expiracao": nil}, http.StatusNotFound},
+		{map[string]any{"referencia": "acc_1", "usuario": "ana", "produto": "pro", "data_expiracao": nil}, http.StatusOK},
+	}
+	for i, c := range cases {
+		require.Equal(t, c.want, first(post(t, url, signed("p"+strconv.Itoa(i), now, "plano.ativar", c.data))), "%v", c.data)
+	}
+	status, exp, ok := sim.PlanByReference("acc_1", "pro")
+	require.True(t, ok)
+	require.Equal(t, []string{"ativo", ""}, []string{status, exp})
+	require.Equal(t, "acc_1", sim.Plans()[0].Referencia)
 }
