@@ -58,6 +58,9 @@ type Options struct {
 	// wait their turn in arrival order. 0 picks 4 per CPU on PostgreSQL (at
 	// most MaxOpenConns) and 1 on SQLite. See txSlots.
 	MaxTx int
+	// ProcessID names this process in plan and account leases and in
+	// worker_heartbeats (at most 100 characters); default host-pid-random.
+	ProcessID string
 }
 
 // DB is the svahub database.
@@ -73,6 +76,8 @@ type DB struct {
 	keys    ttlCache[string, *svahub.APIKey]
 	creds   ttlCache[int64, svahub.Credentials]
 	slots   chan struct{}
+	// holder is ProcessID: who this process's leases name.
+	holder string
 	// oneAttachPath turns attachStatement off, so tests can hold the
 	// PostgreSQL statement and the general path to the same results.
 	oneAttachPath bool
@@ -140,7 +145,11 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger}
+	if opts.ProcessID == "" || len(opts.ProcessID) > 100 {
+		opts.ProcessID = newProcessID()
+	}
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, loc: opts.Location, now: opts.Now, log: opts.Logger,
+		holder: opts.ProcessID}
 	db.slots = make(chan struct{}, txSlots(dialect, opts.MaxTx, opts.MaxOpenConns))
 	return db, nil
 }
