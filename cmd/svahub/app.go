@@ -231,7 +231,7 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		if err := a.Start(ctx); err != nil {
 			return err
 		}
-		log.Info("workers started", "max_workers", cfg.MaxWorkers)
+		log.Info("workers started", "max_workers", cfg.MaxWorkers, "process", db.ProcessID(), "lease_ttl", cfg.LeaseTTL)
 	}
 	// A worker-only process still serves /healthz, /readyz and /metrics.
 	srv := a.Ops.HTTPServer(cfg.Addr)
