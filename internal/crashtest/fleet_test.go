@@ -307,4 +307,3 @@ func storeEachPostgres(t *testing.T, fn func(t *testing.T, dialect string)) {
 		fn(t, store.DialectPostgres)
 	})
 }
-

@@ -175,9 +175,11 @@ func (k *keeper) renew(ctx context.Context) error {
 	for _, id := range keptAccounts {
 		kept[leaseKey{accountLease, id}] = true
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	for key, h := range snap {
 		h.renewed(start.Add(k.ttl), kept[key])
-		if !kept[key] {
+		if !kept[key] && k.holds[key] == h { // not released meanwhile: really lost
 			k.e.log.Warn("lease lost", "plan", key.kind == planLease, "id", key.id)
 		}
 	}

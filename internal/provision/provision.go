@@ -286,18 +286,21 @@ func (e *Engine) Start(ctx context.Context) error {
 // once instead of waiting for a lease to expire.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.stopping.Store(true)
-	soft, cancel := context.WithDeadline(ctx, cancelPoint(ctx))
+	end, bounded := ctx.Deadline()
+	hard, cancelHard := context.WithDeadline(ctx, stopPoint(end, bounded, 10, 300*time.Millisecond))
+	defer cancelHard()
+	soft, cancelSoft := context.WithDeadline(hard, stopPoint(end, bounded, 4, 2*time.Second))
 	err := e.client.Stop(soft)
-	cancel()
+	cancelSoft()
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		err = e.client.StopAndCancel(ctx)
+		err = e.client.StopAndCancel(hard)
 	}
 	if e.workers {
 		e.leases.close()
 		if err != nil { // a job did not return: its leases expire on their own
 			return err
 		}
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), stopPoint(end, bounded, 0, 0).Add(100*time.Millisecond))
 		defer rcancel()
 		if rerr := e.db.Retire(rctx); rerr != nil {
 			e.log.Warn("release of leases on stop", "err", rerr)
@@ -306,13 +309,18 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return err
 }
 
-// cancelPoint is when a drain stops waiting for running jobs and cancels
-// them: a quarter of the time left before ctx's deadline (at most 2 s)
-// is kept for the cancelled jobs to record their state and for Retire.
-func cancelPoint(ctx context.Context) time.Time {
-	d, ok := ctx.Deadline()
-	if !ok {
-		return time.Now().Add(time.Hour)
+// stopPoint is a moment of a drain that ends at end: end less a div-th of
+// the time left (at most most). Running jobs are awaited until 1/4
+// before the end (at most 2 s), then cancelled; the cancelled ones record
+// their state and hand their jobs back until 1/10 before the end (at most
+// 300 ms); Retire and the process's exit use the rest. Without a
+// deadline (bounded false) there is no end.
+func stopPoint(end time.Time, bounded bool, div int, most time.Duration) time.Time {
+	if !bounded {
+		return time.Now().Add(24 * time.Hour)
 	}
-	return d.Add(-min(time.Until(d)/4, 2*time.Second))
+	if div <= 0 {
+		return end
+	}
+	return end.Add(-min(time.Until(end)/time.Duration(div), most))
 }
