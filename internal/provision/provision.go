@@ -322,5 +322,6 @@ func stopPoint(end time.Time, bounded bool, div int, most time.Duration) time.Ti
 	if div <= 0 {
 		return end
 	}
-	return end.Add(-min(time.Until(end)/time.Duration(div), most))
+	left := max(time.Until(end), 0)
+	return end.Add(-min(left/time.Duration(div), most))
 }
