@@ -221,7 +221,8 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		PlatformTimeout: cfg.PlatformTimeout, PlatformRateLimit: cfg.PlatformRateLimit,
 		PlatformAllowedHosts: cfg.PlatformAllowedHosts, PlatformRetryAfterMax: cfg.PlatformRetryAfterMax,
 		TrustedProxies: cfg.TrustedProxyNets,
-		Workers:        workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, TransmissionRetention: cfg.TransmissionRetention.Duration()},
+		Workers:        workers, Provision: provision.Options{MaxWorkers: cfg.MaxWorkers, LeaseTTL: cfg.LeaseTTL,
+			TransmissionRetention: cfg.TransmissionRetention.Duration()},
 	})
 	if err != nil {
 		return err
@@ -230,7 +231,7 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 		if err := a.Start(ctx); err != nil {
 			return err
 		}
-		log.Info("workers started", "max_workers", cfg.MaxWorkers)
+		log.Info("workers started", "max_workers", cfg.MaxWorkers, "process", db.ProcessID(), "lease_ttl", cfg.LeaseTTL)
 	}
 	// A worker-only process still serves /healthz, /readyz and /metrics.
 	srv := a.Ops.HTTPServer(cfg.Addr)
@@ -243,8 +244,10 @@ func serve(ctx context.Context, cfg config.Config, api, workers bool, stderr io.
 	return drain(ctx, cfg, log, srv, errc, workers, a)
 }
 
-// drain waits for ctx to end (or the server to fail), then shuts the HTTP
-// server and the workers down within SVAHUB_SHUTDOWN_GRACE.
+// drain waits for ctx to end (or the server to fail), then, within
+// SVAHUB_SHUTDOWN_GRACE, stops the HTTP server (in-flight requests are
+// answered) and the workers (no new job; running ones finish or are
+// cancelled and handed back; leases released) at the same time.
 func drain(ctx context.Context, cfg config.Config, log *slog.Logger, srv *http.Server, errc <-chan error, workers bool, a *app.App) error {
 	var serveErr error
 	select {
@@ -255,20 +258,26 @@ func drain(ctx context.Context, cfg config.Config, log *slog.Logger, srv *http.S
 			serveErr = err
 		}
 	}
+	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "err", err)
-	}
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("http shutdown", "err", err)
+		}
+	}()
 	if workers {
 		if err := a.Stop(sctx); err != nil {
 			log.Warn("workers shutdown", "err", err)
 		}
 	}
+	<-httpDone
 	if serveErr != nil {
 		return serveErr
 	}
-	log.Info("stopped")
+	log.Info("stopped", "took", time.Since(start))
 	return nil
 }
 

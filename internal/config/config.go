@@ -80,6 +80,11 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests and jobs get to finish on
 	// SIGTERM.
 	ShutdownGrace time.Duration `env:"SVAHUB_SHUTDOWN_GRACE" envDefault:"30s" usage:"time given to in-flight requests and jobs to finish on shutdown"`
+	// LeaseTTL is how long a worker's lease on a plan (or account) lasts
+	// without renewal; a worker process renews its leases and heartbeat
+	// every third of it, and the work of a process silent for a whole TTL
+	// is taken over by the others.
+	LeaseTTL time.Duration `env:"SVAHUB_LEASE_TTL" envDefault:"15s" usage:"how long a worker's lease on a plan lasts without renewal, 3s to 5m; a killed worker's plans resume after about 1⅓ of it"`
 	// DBMaxConns bounds the PostgreSQL connection pool of one process.
 	DBMaxConns int `env:"SVAHUB_DB_MAX_CONNS" envDefault:"20" usage:"maximum PostgreSQL connections per process, 1 to 1000 (SQLite always uses one)"`
 	// DBMaxTx bounds the database transactions one process runs at once.
@@ -172,6 +177,9 @@ func (c *Config) validateServer(add addFunc) {
 	}
 	if c.ShutdownGrace < 0 {
 		add("SVAHUB_SHUTDOWN_GRACE", "must not be negative, got %s", c.ShutdownGrace)
+	}
+	if c.LeaseTTL < 3*time.Second || c.LeaseTTL > 5*time.Minute {
+		add("SVAHUB_LEASE_TTL", "must be from 3s to 5m, got %s", c.LeaseTTL)
 	}
 	c.TrustedProxyNets = nil
 	for _, p := range c.TrustedProxies {
@@ -499,6 +507,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("workers", c.Workers),
 		slog.Int("max_workers", c.MaxWorkers),
 		slog.Duration("shutdown_grace", c.ShutdownGrace),
+		slog.Duration("lease_ttl", c.LeaseTTL),
 		slog.Duration("platform_timeout", c.PlatformTimeout),
 		slog.Float64("platform_rate_limit", c.PlatformRateLimit),
 		slog.String("transmission_retention", c.TransmissionRetention.String()),

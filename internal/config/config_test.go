@@ -45,6 +45,7 @@ func TestDefaults(t *testing.T) {
 	require.True(t, c.Workers)
 	require.Equal(t, 50, c.MaxWorkers)
 	require.Equal(t, 30*time.Second, c.ShutdownGrace)
+	require.Equal(t, 15*time.Second, c.LeaseTTL)
 	require.Equal(t, 10*time.Second, c.PlatformTimeout)
 	require.InDelta(t, 10.0, c.PlatformRateLimit, 0)
 }
@@ -80,6 +81,7 @@ func TestAllSet(t *testing.T) {
 		"SVAHUB_WORKERS":             "false",
 		"SVAHUB_MAX_WORKERS":         "200",
 		"SVAHUB_SHUTDOWN_GRACE":      "5s",
+		"SVAHUB_LEASE_TTL":           "6s",
 		"SVAHUB_PLATFORM_TIMEOUT":    "1500ms",
 		"SVAHUB_PLATFORM_RATE_LIMIT": "2.5",
 	})
@@ -95,6 +97,7 @@ func TestAllSet(t *testing.T) {
 	require.False(t, c.Workers)
 	require.Equal(t, 200, c.MaxWorkers)
 	require.Equal(t, 5*time.Second, c.ShutdownGrace)
+	require.Equal(t, 6*time.Second, c.LeaseTTL)
 	require.Equal(t, 1500*time.Millisecond, c.PlatformTimeout)
 	require.InDelta(t, 2.5, c.PlatformRateLimit, 0)
 }
@@ -128,6 +131,8 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		{"SVAHUB_DB_MAX_TX", "1001", "SVAHUB_DB_MAX_TX: must be from 0 to 1000"},
 		{"SVAHUB_SHUTDOWN_GRACE", "30", "SVAHUB_SHUTDOWN_GRACE: must be a duration"},
 		{"SVAHUB_SHUTDOWN_GRACE", "-1s", "SVAHUB_SHUTDOWN_GRACE: must not be negative"},
+		{"SVAHUB_LEASE_TTL", "1s", "SVAHUB_LEASE_TTL: must be from 3s to 5m"},
+		{"SVAHUB_LEASE_TTL", "10m", "SVAHUB_LEASE_TTL: must be from 3s to 5m"},
 		{"SVAHUB_PLATFORM_TIMEOUT", "soon", "SVAHUB_PLATFORM_TIMEOUT: must be a duration"},
 		{"SVAHUB_PLATFORM_TIMEOUT", "0s", "SVAHUB_PLATFORM_TIMEOUT: must be positive"},
 		{"SVAHUB_PLATFORM_RATE_LIMIT", "fast", "SVAHUB_PLATFORM_RATE_LIMIT: must be a number"},
@@ -337,7 +342,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range []string{
 		"SVAHUB_ADDR", "SVAHUB_DATABASE_URL", "SVAHUB_SECRET_KEY", "SVAHUB_SECRET_KEY_PREVIOUS",
 		"SVAHUB_TIMEZONE", "SVAHUB_LOG_LEVEL", "SVAHUB_LOG_FORMAT", "SVAHUB_QUALIFICA_URL",
-		"SVAHUB_WORKERS", "SVAHUB_MAX_WORKERS", "SVAHUB_SHUTDOWN_GRACE",
+		"SVAHUB_WORKERS", "SVAHUB_MAX_WORKERS", "SVAHUB_SHUTDOWN_GRACE", "SVAHUB_LEASE_TTL",
 		"SVAHUB_PLATFORM_TIMEOUT", "SVAHUB_PLATFORM_RATE_LIMIT", "SVAHUB_PPROF_ADDR", "SVAHUB_DB_MAX_CONNS", "SVAHUB_DB_MAX_TX",
 		"SVAHUB_TRANSMISSION_RETENTION",
 	} {
@@ -348,7 +353,7 @@ func TestUsageListsEveryVariable(t *testing.T) {
 	for _, v := range config.Variables() {
 		require.NotEmpty(t, v.Usage, v.Name)
 	}
-	require.Len(t, config.Variables(), 20)
+	require.Len(t, config.Variables(), 21)
 }
 
 func TestTrustBoundaryVariables(t *testing.T) {

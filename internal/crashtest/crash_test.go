@@ -120,7 +120,7 @@ func runCrash(t *testing.T, dialect string, pc platformCase) {
 	phase("final desired states: %v", counts)
 
 	e := Expect{Model: m, Services: ids, ComboPackage: cat.Package}
-	probs, waited := e.waitConverged(t, s, sim, recoveryDeadline(s, crashPlatformTimeout, 30*time.Second))
+	probs, waited := e.waitConverged(t, s, sim, recoveryDeadline(s, 30*time.Second))
 	phase("convergence: %d problems after %s; simulator calls %v", len(probs), waited.Round(time.Millisecond), sim.Describe())
 	// check compared every subscription with its desired status (so none is
 	// pendente or erro) and every platform plan with the desired state.
@@ -129,8 +129,8 @@ func runCrash(t *testing.T, dialect string, pc platformCase) {
 	}
 }
 
-// crashPlatformTimeout is SVAHUB_PLATFORM_TIMEOUT of the crash suite; job
-// timeout, lease and stuck-job rescue derive from it.
+// crashPlatformTimeout is SVAHUB_PLATFORM_TIMEOUT of the crash suite; the
+// job timeout derives from it (leases last SVAHUB_LEASE_TTL, 15 s).
 const crashPlatformTimeout = time.Second
 
 // killDuringBatch sends batch, SIGKILLs svahub after delay, restarts it and

@@ -92,6 +92,7 @@ type Server struct {
 	base     string
 	exited   chan struct{}
 	key      string
+	ownKey   bool // wait for the bootstrap key at start
 	starts   int
 	lastKill time.Time
 	logTail  []string
@@ -107,6 +108,9 @@ type ServerOptions struct {
 	Args []string
 	// DSN shares another Server's database instead of a fresh one.
 	DSN string
+	// Key is the API key to use (a serve process sharing a database whose
+	// key another process printed): Start does not wait for one.
+	Key string
 }
 
 // NewServer prepares (but does not start) svahub over a fresh database of
@@ -142,8 +146,8 @@ func NewServer(t *testing.T, dialect string, sim platformSim, o ServerOptions) *
 		args = []string{"serve"}
 	}
 	s := &Server{
-		t: t, Dialect: dialect, DSN: dsn, env: env, args: args,
-		logPath: filepath.Join(t.TempDir(), "svahub.log"),
+		t: t, Dialect: dialect, DSN: dsn, env: env, args: args, key: o.Key,
+		logPath: filepath.Join(t.TempDir(), "svahub.log"), ownKey: o.Key == "",
 		http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
 			DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
@@ -161,6 +165,13 @@ func NewServer(t *testing.T, dialect string, sim platformSim, o ServerOptions) *
 
 // Start launches the binary on a free port and waits for /readyz.
 func (s *Server) Start() {
+	s.t.Helper()
+	s.launch()
+	s.waitReady()
+}
+
+// launch starts the binary on a free port without waiting for it.
+func (s *Server) launch() {
 	s.t.Helper()
 	port := freePort(s.t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -207,7 +218,7 @@ func (s *Server) Start() {
 			line := sc.Text()
 			_, _ = fmt.Fprintln(logf, line)
 			s.mu.Lock()
-			if k := keyRE.FindString(line); k != "" && s.key == "" {
+			if k := keyRE.FindString(line); k != "" && s.key == "" && s.ownKey {
 				s.key = k
 			}
 			if !accessOK.MatchString(line) { // the full log is in logPath
@@ -227,7 +238,14 @@ func (s *Server) Start() {
 	s.mu.Lock()
 	s.cmd, s.exited, s.base = cmd, exited, "http://"+addr
 	s.mu.Unlock()
+}
 
+// waitReady waits for /readyz (and, for serve, the bootstrap key).
+func (s *Server) waitReady() {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
@@ -250,10 +268,10 @@ func (s *Server) Start() {
 	}
 	// The key is printed after the server starts listening: give it the
 	// same deadline.
-	for s.Key() == "" && s.args[0] == "serve" && time.Now().Before(deadline) {
+	for s.Key() == "" && s.args[0] == "serve" && s.ownKey && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if s.Key() == "" && s.args[0] == "serve" {
+	if s.Key() == "" && s.args[0] == "serve" && s.ownKey {
 		s.t.Fatalf("no bootstrap API key (svh_…) on stderr\n%s", s.tail(60))
 	}
 }
@@ -285,6 +303,56 @@ func (s *Server) kill() bool {
 	s.lastKill = time.Now()
 	s.mu.Unlock()
 	return true
+}
+
+// Terminate sends SIGTERM (a graceful stop) and returns how long the
+// process took to exit.
+func (s *Server) Terminate() time.Duration {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		s.t.Fatal("Terminate: svahub is not running")
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		s.t.Fatalf("svahub did not exit within a minute of SIGTERM\n%s", s.tail(60))
+	}
+	return time.Since(start)
+}
+
+// processRE finds the name a worker process holds its leases under.
+var processRE = regexp.MustCompile(`msg="workers started".* process=(\S+)`)
+
+// ProcessID is the lease holder name of the last start (from its log).
+func (s *Server) ProcessID() string {
+	s.t.Helper()
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	m := processRE.FindAllSubmatch(b, -1)
+	if len(m) == 0 {
+		s.t.Fatalf("no \"workers started\" line in the log\n%s", s.tail(40))
+	}
+	return string(m[len(m)-1][1])
+}
+
+// KeysPrinted counts the API keys the process wrote to its log.
+func (s *Server) KeysPrinted() int {
+	s.t.Helper()
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return len(keyRE.FindAll(b, -1))
 }
 
 // Restart SIGKILLs the process and starts it again on the same database.

@@ -414,13 +414,13 @@ func (e Expect) waitConverged(t *testing.T, s *Server, sim platformSim, deadline
 }
 
 // recoveryDeadline is when the work of the last killed process must have
-// been taken over: a worker's lease lasts 1.5× the job timeout and River
-// rescues jobs left running after 2× (provision.Options.JobTimeout; the app
-// derives it as 6× SVAHUB_PLATFORM_TIMEOUT), on its leader's next rescuer
-// run (every 30 s) — plus retry and scheduling slack.
-func recoveryDeadline(s *Server, platformTimeout time.Duration, atLeast time.Duration) time.Time {
-	jobTimeout := 6 * platformTimeout
-	d := s.LastKill().Add(2*jobTimeout + 30*time.Second + 45*time.Second)
+// been taken over: its leases last SVAHUB_LEASE_TTL (15 s) and the live
+// process makes its running jobs available on the first heartbeat tick
+// (every TTL/3) after its own heartbeat is a TTL old — plus retry and
+// scheduling slack.
+func recoveryDeadline(s *Server, atLeast time.Duration) time.Time {
+	const leaseTTL = 15 * time.Second
+	d := s.LastKill().Add(leaseTTL*4/3 + 45*time.Second)
 	if floor := time.Now().Add(atLeast); d.Before(floor) {
 		d = floor
 	}

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/svahub/svahub/internal/platform"
 	"github.com/svahub/svahub/internal/store"
@@ -18,12 +19,15 @@ var errAccountBusy = errors.New("provision: platform user being created by anoth
 // run is one convergence attempt of a plan: what the platform has as far
 // as this attempt knows, updated by every step that succeeds.
 type run struct {
-	e      *Engine
-	pw     *store.PlanWork
-	ref    platform.Ref
-	userID string
-	state  svahub.AccessState
-	expiry svahub.Date
+	e  *Engine
+	pw *store.PlanWork
+	// plan is the plan's lease; account the account's while the user is
+	// created. No platform call outlives either.
+	plan, account *hold
+	ref           platform.Ref
+	userID        string
+	state         svahub.AccessState
+	expiry        svahub.Date
 	// known is false while state is only svahub's stale record (an
 	// uncertain plan whose platform state could not be read).
 	known bool
@@ -38,8 +42,8 @@ type run struct {
 // step answered "no such plan" (planAbsent) has them computed again from
 // an absent plan, once. The returned run holds what the
 // platform has afterwards (also on error: what was reached so far).
-func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, attempt int) (*run, error) {
-	r := &run{e: e, pw: pw, userID: pw.PlatformUserID, state: pw.PlatformState, expiry: pw.PlatformExpiry,
+func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, plan *hold, attempt int) (*run, error) {
+	r := &run{e: e, pw: pw, plan: plan, userID: pw.PlatformUserID, state: pw.PlatformState, expiry: pw.PlatformExpiry,
 		known: !pw.Uncertain || pw.PlatformUserID == "", marked: pw.Uncertain}
 	r.ref = platform.Ref{SubscriptionID: &pw.SubscriptionID, AccessID: &pw.AccessID, Attempt: attempt}
 	caps, err := e.m.Capabilities(ctx, pw.IntegrationID)
@@ -119,6 +123,11 @@ func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
 // until CompletePlan/FailPlan the recorded state may be stale (the process
 // may die after the platform applied a call).
 func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
+	ctx, cancel, err := r.leased(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
 	if !r.marked && op != svahub.OpQuery {
 		if err := r.e.db.MarkUncertain(ctx, r.pw.PlanID); err != nil {
 			return err
@@ -144,6 +153,27 @@ func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context
 func answered(err error) bool {
 	pe, ok := svahub.AsPlatformError(err)
 	return ok && pe.Status != 0
+}
+
+// leased bounds ctx by the leases the run holds: a platform call ends
+// before another process could take the plan (or account) over.
+func (r *run) leased(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	margin := r.e.leases.margin()
+	d, err := r.plan.deadline(margin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.account != nil {
+		ad, err := r.account.deadline(margin)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ad.Before(d) {
+			d = ad
+		}
+	}
+	ctx, cancel := context.WithDeadline(ctx, d)
+	return ctx, cancel, nil
 }
 
 // readBack reads what the platform has for the plan (an earlier attempt
@@ -203,7 +233,8 @@ func (r *run) setState(ctx context.Context, op svahub.Operation, reached svahub.
 // account wait (errAccountBusy) while one of them holds the account lease.
 func (r *run) createUser(ctx context.Context) error {
 	e, accountID := r.e, r.pw.AccountID
-	ok, existing, err := e.db.ClaimAccount(ctx, accountID, e.opts.JobTimeout*3/2)
+	claimedAt := time.Now()
+	ok, existing, err := e.db.ClaimAccount(ctx, accountID, e.opts.LeaseTTL)
 	if err != nil {
 		return err
 	}
@@ -214,6 +245,11 @@ func (r *run) createUser(ctx context.Context) error {
 	if !ok {
 		return errAccountBusy
 	}
+	r.account = e.leases.add(accountLease, accountID, claimedAt)
+	defer func() {
+		e.leases.drop(accountLease, accountID)
+		r.account = nil
+	}()
 	var id string
 	u, err := e.db.AccountUser(ctx, accountID)
 	if err == nil {

@@ -146,9 +146,13 @@ func (p fakePlatform) Cancel(context.Context, string, string, string) error {
 
 func testEngine(caps svahub.Capabilities) (*Engine, *fakeStore, *fakePlatforms) {
 	db, m := &fakeStore{}, &fakePlatforms{caps: caps}
-	e := &Engine{db: db, m: m, opts: Options{JobTimeout: time.Minute}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := &Engine{db: db, m: m, opts: Options{JobTimeout: time.Minute, LeaseTTL: 15 * time.Second}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e.leases = newKeeper(e, e.opts.LeaseTTL)
 	return e, db, m
 }
+
+// held is a plan lease held for the next hour.
+func held() *hold { return &hold{until: time.Now().Add(time.Hour)} }
 
 func planWork(desired, state svahub.AccessState, expiry svahub.Date, userID string, uncertain bool) *store.PlanWork {
 	return &store.PlanWork{PlanID: 7, Version: 3, IntegrationID: 1, AccountID: 2, ProductCode: "P", Desired: desired,
@@ -160,7 +164,7 @@ var noReadBack = svahub.Capabilities{Token: true, Catalogue: true}
 
 func TestConvergeRunsStepsInOrder(t *testing.T) {
 	e, db, m := testEngine(svahub.FullCapabilities)
-	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpCreateUser, svahub.OpActivatePlan}, m.ops())
 	require.Equal(t, []string{"mark_uncertain", "set_user u1"}, db.log, "uncertain before the first call that may change the platform")
@@ -176,7 +180,7 @@ func TestConvergeRunsStepsInOrder(t *testing.T) {
 func TestConvergeReactivatesWhatActivationFoundSuspended(t *testing.T) {
 	e, _, m := testEngine(svahub.FullCapabilities)
 	m.ensured = svahub.AccessSuspended // the platform had the plan, suspended
-	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "u1", false), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "u1", false), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan, svahub.OpReactivate}, m.ops())
 	require.Equal(t, svahub.AccessActive, r.state)
@@ -186,7 +190,7 @@ func TestConvergeStopsAtFirstError(t *testing.T) {
 	e, _, m := testEngine(svahub.FullCapabilities)
 	refused := &svahub.PlatformError{Kind: svahub.PlatformPermanent, Status: 422, Message: "no"}
 	m.fail = map[svahub.Operation]error{svahub.OpUpdateExpiry: refused}
-	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2026-12-31", "u1", false), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2026-12-31", "u1", false), held(), 1)
 	require.ErrorIs(t, err, refused)
 	require.Equal(t, []svahub.Operation{svahub.OpUpdateExpiry}, m.ops(), "no reactivation after the failed update")
 	require.Equal(t, svahub.AccessSuspended, r.state, "what was reached so far")
@@ -196,7 +200,7 @@ func TestConvergeStopsAtFirstError(t *testing.T) {
 func TestConvergeUncertainReadsBackFirst(t *testing.T) {
 	e, db, m := testEngine(svahub.FullCapabilities)
 	m.account = &svahub.PlatformAccount{ID: "u1", Plans: []svahub.PlatformPlan{{Product: "P", State: svahub.AccessActive, ExpiresOn: "2026-12-31"}}}
-	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), held(), 1)
 	require.NoError(t, err)
 	// The read-back shows the plan still active with the old date.
 	require.Equal(t, []svahub.Operation{svahub.OpQuery, svahub.OpUpdateExpiry, svahub.OpSuspend}, m.ops())
@@ -208,7 +212,7 @@ func TestConvergeUncertainReadsBackFirst(t *testing.T) {
 
 func TestConvergeUncertainUserLostRestarts(t *testing.T) {
 	e, db, m := testEngine(svahub.FullCapabilities)
-	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessActive, "2027-01-31", "u1", true), 1)
+	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessActive, "2027-01-31", "u1", true), held(), 1)
 	require.ErrorIs(t, err, errRestart)
 	require.Equal(t, []svahub.Operation{svahub.OpQuery}, m.ops())
 	require.Equal(t, []string{"forget_user"}, db.log)
@@ -218,11 +222,11 @@ func TestConvergeUncertainWithoutReadBackResends(t *testing.T) {
 	e, _, m := testEngine(noReadBack)
 	pw := planWork(svahub.AccessActive, svahub.AccessSuspended, "2026-12-31", "u1", true)
 	m.fail = map[svahub.Operation]error{svahub.OpReactivate: &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "timeout"}}
-	r, err := e.converge(context.Background(), pw, 1)
+	r, err := e.converge(context.Background(), pw, held(), 1)
 	require.Error(t, err)
 	require.False(t, r.known, "nothing was read: the state stays a guess")
 	m.fail = nil
-	_, err = e.converge(context.Background(), pw, 2) // the retry
+	_, err = e.converge(context.Background(), pw, held(), 2) // the retry
 	require.NoError(t, err)
 	want := svahub.Command{PlanID: 7, Version: 3, Reference: "acc_2", Username: "ana"}
 	require.Equal(t, []call{
@@ -234,7 +238,7 @@ func TestConvergeUncertainWithoutReadBackResends(t *testing.T) {
 
 func TestConvergeUncertainWithoutReadBackSuspends(t *testing.T) {
 	e, _, m := testEngine(noReadBack)
-	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessSuspended, "2027-01-31", "u1", true), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpSuspend}, m.ops())
 	require.Equal(t, svahub.AccessSuspended, r.state)
@@ -243,7 +247,7 @@ func TestConvergeUncertainWithoutReadBackSuspends(t *testing.T) {
 func TestConvergeAccountUserCreatedByAnotherWorker(t *testing.T) {
 	e, db, m := testEngine(svahub.FullCapabilities)
 	db.accountID = "u9"
-	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), 1)
+	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpActivatePlan}, m.ops(), "the user is adopted, not created")
 }
@@ -258,7 +262,7 @@ func TestConvergeLostAnswerThenRefusalStaysUncertain(t *testing.T) {
 	limited := &svahub.PlatformError{Kind: svahub.PlatformTemporary, Status: 429, RetryAfter: time.Second}
 	m.tries = map[svahub.Operation][]error{svahub.OpCancel: {lost, limited}}
 	pw := planWork(svahub.AccessCancelled, svahub.AccessActive, "2027-01-31", "u1", false)
-	r, err := e.converge(context.Background(), pw, 1)
+	r, err := e.converge(context.Background(), pw, held(), 1)
 	require.ErrorIs(t, err, limited)
 	require.False(t, r.known, "the lost try may have cancelled the plan")
 	require.Error(t, e.failed(context.Background(), r, err), "snoozed for Retry-After")
@@ -271,7 +275,7 @@ func TestConvergeRefusalAloneKeepsKnowledge(t *testing.T) {
 	e, _, m := testEngine(svahub.Capabilities{})
 	limited := &svahub.PlatformError{Kind: svahub.PlatformTemporary, Status: 429, RetryAfter: time.Second}
 	m.tries = map[svahub.Operation][]error{svahub.OpCancel: {limited}}
-	r, err := e.converge(context.Background(), planWork(svahub.AccessCancelled, svahub.AccessActive, "2027-01-31", "u1", false), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessCancelled, svahub.AccessActive, "2027-01-31", "u1", false), held(), 1)
 	require.ErrorIs(t, err, limited)
 	require.True(t, r.known)
 }
@@ -285,14 +289,14 @@ func TestConvergeWithoutReadBackPlanAbsent(t *testing.T) {
 
 	e, _, m := testEngine(svahub.Capabilities{})
 	m.tries = map[svahub.Operation][]error{svahub.OpReactivate: {absent}}
-	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2027-01-31", "u1", false), 1)
+	r, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessSuspended, "2027-01-31", "u1", false), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpReactivate, svahub.OpActivatePlan}, m.ops())
 	require.Equal(t, svahub.AccessActive, r.state)
 
 	e, _, m = testEngine(svahub.Capabilities{})
 	m.tries = map[svahub.Operation][]error{svahub.OpSuspend: {absent}}
-	r, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", true), 1)
+	r, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", true), held(), 1)
 	require.NoError(t, err)
 	require.Equal(t, []svahub.Operation{svahub.OpSuspend}, m.ops())
 	require.Equal(t, svahub.AccessNone, r.state, "nothing to suspend: the platform has no plan")
@@ -301,7 +305,7 @@ func TestConvergeWithoutReadBackPlanAbsent(t *testing.T) {
 	// With read-back the 404 is not taken as knowledge: the plan is read.
 	e, _, m = testEngine(svahub.FullCapabilities)
 	m.tries = map[svahub.Operation][]error{svahub.OpSuspend: {absent}}
-	_, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false), 1)
+	_, err = e.converge(context.Background(), planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false), held(), 1)
 	require.ErrorIs(t, err, absent)
 }
 
@@ -315,8 +319,22 @@ func BenchmarkConverge(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.calls = m.calls[:0]
-		if _, err := e.converge(ctx, pw, 1); err != nil {
+		if _, err := e.converge(ctx, pw, held(), 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestConvergeCallsNothingWithoutItsLease(t *testing.T) {
+	e, _, m := testEngine(svahub.FullCapabilities)
+	lost := held()
+	lost.renewed(time.Time{}, false) // another process took the plan
+	_, err := e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "", false), lost, 1)
+	require.ErrorIs(t, err, errLeaseLost)
+	require.Empty(t, m.calls)
+
+	ending := &hold{until: time.Now().Add(e.leases.margin() / 2)} // ends before a call could
+	_, err = e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "u1", false), ending, 1)
+	require.ErrorIs(t, err, errLeaseLost)
+	require.Empty(t, m.calls)
 }

@@ -33,6 +33,13 @@ type Store interface {
 	// Today is the current day in the business time zone.
 	Today() svahub.Date
 
+	// ProcessID names this process in leases, heartbeats and River.
+	ProcessID() string
+	RenewLeases(ctx context.Context, ttl time.Duration, plans, accounts []int64) (keptPlans, keptAccounts []int64, err error)
+	Heartbeat(ctx context.Context) error
+	RescueDeadWorkers(ctx context.Context, staleAfter time.Duration) (int64, error)
+	Retire(ctx context.Context) error
+
 	ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*store.PlanWork, bool, error)
 	ReleasePlan(ctx context.Context, planID int64) error
 	MarkUncertain(ctx context.Context, planID int64) error

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -73,11 +74,18 @@ type Options struct {
 	ReconcileEvery, ExpireEvery, SweepEvery time.Duration
 	// ReconcileBatch is how many plans one reconcile run checks.
 	ReconcileBatch int
-	// JobTimeout bounds one convergence job (default 60 s). A worker's lease
-	// on a plan lasts 1.5× as long, and River rescues jobs left running by a
-	// crashed process after 2×, so a killed worker's plans are picked up
-	// again within minutes, never twice at once.
+	// JobTimeout bounds one convergence job (default 60 s). River's own
+	// rescuer makes jobs left running available again after 2× (a fallback:
+	// the heartbeat below is faster).
 	JobTimeout time.Duration
+	// LeaseTTL is how long a plan or account lease lasts without renewal
+	// (default 15 s). The process renews its leases and writes its
+	// heartbeat every third of it; a process silent for a whole TTL is
+	// dead: its leases have expired and the live processes make its jobs
+	// available again, so its work resumes within about 1⅓ TTL. Work
+	// under a lease stops calling the platform a fifth of the TTL before
+	// the lease could end.
+	LeaseTTL time.Duration
 	// RetryBase and RetryMax shape the retry backoff of temporary
 	// failures: RetryBase × 2^(attempt-1), at most RetryMax, with jitter
 	// (defaults 1s and 10m).
@@ -102,11 +110,16 @@ type Observer interface {
 
 // Engine owns the River client.
 type Engine struct {
-	db     Store
-	m      Platforms
-	client *river.Client[*sql.Tx]
-	opts   Options
-	log    *slog.Logger
+	db      Store
+	m       Platforms
+	client  *river.Client[*sql.Tx]
+	opts    Options
+	log     *slog.Logger
+	workers bool
+	leases  *keeper
+	// stopping is set when a graceful stop begins: a job whose context
+	// ends then is handed back (JobSnooze(0)), not counted as failed.
+	stopping atomic.Bool
 }
 
 // New builds the engine. With workers false the client only inserts jobs
@@ -133,6 +146,9 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = time.Minute
 	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Second
+	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = time.Second
 	}
@@ -142,8 +158,10 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.Purge.Pause <= 0 {
 		o.Purge.Pause = 50 * time.Millisecond
 	}
-	e := &Engine{db: db, m: m, opts: o, log: o.Logger}
+	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers}
+	e.leases = newKeeper(e, o.LeaseTTL)
 	cfg := &river.Config{
+		ID:                   db.ProcessID(),
 		Logger:               riverLogger(o.Logger),
 		FetchPollInterval:    o.FetchPollInterval,
 		JobTimeout:           o.JobTimeout,
@@ -220,16 +238,59 @@ func (f levelFilter) WithGroup(n string) slog.Handler {
 // Client exposes the River client (tests, metrics).
 func (e *Engine) Client() *river.Client[*sql.Tx] { return e.client }
 
-// Start starts the workers.
-func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
+// Start starts the workers and, with them, the lease keeper (renewals,
+// heartbeat, rescue of dead processes' jobs).
+func (e *Engine) Start(ctx context.Context) error {
+	if e.workers {
+		e.leases.start()
+	}
+	return e.client.Start(ctx)
+}
 
-// Stop lets running jobs finish until ctx ends, then cancels them.
+// Stop drains the workers by ctx's deadline: it stops fetching jobs at
+// once, lets running jobs finish until shortly before the deadline, then
+// cancels the rest (they release their leases and hand their jobs back,
+// JobSnooze(0)), and finally releases whatever lease the process still
+// holds and backdates its heartbeat, so the other processes take over at
+// once instead of waiting for a lease to expire.
 func (e *Engine) Stop(ctx context.Context) error {
-	err := e.client.Stop(ctx)
+	e.stopping.Store(true)
+	end, bounded := ctx.Deadline()
+	hard, cancelHard := context.WithDeadline(ctx, stopPoint(end, bounded, 10, 300*time.Millisecond))
+	defer cancelHard()
+	soft, cancelSoft := context.WithDeadline(hard, stopPoint(end, bounded, 4, 2*time.Second))
+	err := e.client.Stop(soft)
+	cancelSoft()
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return e.client.StopAndCancel(cctx)
+		err = e.client.StopAndCancel(hard)
+	}
+	if e.workers {
+		e.leases.close()
+		if err != nil { // a job did not return: its leases expire on their own
+			return err
+		}
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), stopPoint(end, bounded, 0, 0).Add(100*time.Millisecond))
+		defer rcancel()
+		if rerr := e.db.Retire(rctx); rerr != nil {
+			e.log.Warn("release of leases on stop", "err", rerr)
+		}
 	}
 	return err
+}
+
+// stopPoint is a moment of a drain that ends at end: end less a div-th of
+// the time left (at most most). Running jobs are awaited until 1/4
+// before the end (at most 2 s), then cancelled; the cancelled ones record
+// their state and hand their jobs back until 1/10 before the end (at most
+// 300 ms); Retire and the process's exit use the rest. Without a
+// deadline (bounded false) there is no end.
+func stopPoint(end time.Time, bounded bool, div int, most time.Duration) time.Time {
+	if !bounded {
+		return time.Now().Add(24 * time.Hour)
+	}
+	if div <= 0 {
+		return end
+	}
+	left := max(time.Until(end), 0)
+	return end.Add(-min(left/time.Duration(div), most))
 }

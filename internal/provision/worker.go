@@ -20,7 +20,8 @@ type convergeWorker struct {
 // transaction open, then record the outcome.
 func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs]) error {
 	e := w.e
-	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.JobTimeout*3/2)
+	claimedAt := time.Now()
+	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.LeaseTTL)
 	if err != nil {
 		if svahub.ErrorCode(err) == svahub.ENOTFOUND {
 			return nil
@@ -30,6 +31,8 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	if !ok { // another worker is on this plan; it or this job will finish the work
 		return river.JobSnooze(time.Second)
 	}
+	h := e.leases.add(planLease, pw.PlanID, claimedAt)
+	defer e.leases.drop(planLease, pw.PlanID)
 	switch {
 	case !pw.IntegrationActive: // held: the sweep re-queues it when the integration resumes
 		e.release(ctx, pw.PlanID)
@@ -38,8 +41,13 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 		e.release(ctx, pw.PlanID)
 		return nil
 	}
-	r, err := e.converge(ctx, pw, job.Attempt)
+	r, err := e.converge(ctx, pw, h, job.Attempt)
 	if err == nil {
+		if _, lerr := h.deadline(0); lerr != nil {
+			// Another process may own the plan now: record nothing; the
+			// plan is uncertain, so whoever converges it next reads back.
+			return lerr
+		}
 		// A permanent error is cleared only if this work resolved it.
 		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, r.state, r.expiry, svahub.ErrorResolved(pw.Desired, r.state))
 	}
@@ -51,6 +59,10 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 // puts the plan in erro; anything else is retried.
 func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 	pw := r.pw
+	if _, lerr := r.plan.deadline(0); lerr != nil {
+		e.release(ctx, pw.PlanID) // a no-op unless the lease is still this process's
+		return lerr
+	}
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.Kind != svahub.PlatformTemporary && pe.Kind != svahub.PlatformAuth {
 		e.log.Info("platform refused work", "plan", pw.PlanID, "code", pe.Code, "status", pe.Status, "message", pe.Message)
 		return e.db.FailPlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, r.state, svahub.PlatformMessage(pe.Message))
@@ -66,6 +78,9 @@ func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 		}
 	}
 	e.release(ctx, pw.PlanID)
+	if e.stopping.Load() && ctx.Err() != nil {
+		return river.JobSnooze(0) // drained: hand the job back, not a failure
+	}
 	if pe, ok := svahub.AsPlatformError(err); ok && pe.RetryAfter > 0 {
 		return river.JobSnooze(pe.RetryAfter)
 	}

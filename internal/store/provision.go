@@ -38,7 +38,7 @@ type PlanWork struct {
 }
 
 const (
-	qClaimPlan = `UPDATE platform_plans SET lease_until = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`
+	qClaimPlan = `UPDATE platform_plans SET lease_until = ?, lease_holder = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`
 	qPlanWork  = `SELECT p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version,
 		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, i.active,
 		acc.username, acc.reference, acc.platform_user_id,
@@ -54,7 +54,7 @@ const (
 // first access) on plain database/sql: it runs once per job.
 func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*PlanWork, bool, error) {
 	now := db.now().UTC()
-	res, err := db.sql.ExecContext(ctx, db.rebind(qClaimPlan), now.Add(lease), planID, now)
+	res, err := db.sql.ExecContext(ctx, db.rebind(qClaimPlan), now.Add(lease), db.holder, planID, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -147,7 +147,7 @@ func (db *DB) ClaimAccount(ctx context.Context, accountID int64, lease time.Dura
 	now := db.now().UTC()
 	res := db.gorm.WithContext(ctx).Model(&accountRow{}).
 		Where("id = ? AND platform_user_id = '' AND (lease_until IS NULL OR lease_until < ?)", accountID, now).
-		Update("lease_until", now.Add(lease))
+		Updates(map[string]any{"lease_until": now.Add(lease), "lease_holder": db.holder})
 	if res.Error != nil {
 		return false, "", res.Error
 	}
@@ -162,15 +162,18 @@ func (db *DB) ClaimAccount(ctx context.Context, accountID int64, lease time.Dura
 }
 
 // SetPlatformUser records the platform's id for an account, once created,
-// and releases the account's lease.
+// and releases the account's lease (when this process holds it).
 func (db *DB) SetPlatformUser(ctx context.Context, accountID int64, userID string) error {
-	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).
-		Updates(map[string]any{"platform_user_id": userID, "lease_until": nil}).Error
+	_, err := db.sql.ExecContext(ctx, db.rebind(`UPDATE platform_accounts SET platform_user_id = ?, `+leaseRelease+` WHERE id = ?`),
+		userID, db.holder, db.holder, accountID)
+	return err
 }
 
-// ReleaseAccount drops an account's lease after a failed user creation.
+// ReleaseAccount drops this process's lease on an account after a failed
+// user creation.
 func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
-	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ?", accountID).Update("lease_until", nil).Error
+	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ? AND lease_holder = ?", accountID, db.holder).
+		Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error
 }
 
 // CompletePlan records that the work of version is done, releases the
@@ -181,7 +184,8 @@ func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
 func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date, resolved bool) error {
 	now := db.now().UTC()
 	return db.tx(ctx, func(tx *gorm.DB) error {
-		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), resolved, resolved, now, planID)
+		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), resolved, resolved,
+			db.holder, db.holder, now, planID)
 		if err != nil {
 			return err
 		}
@@ -192,7 +196,7 @@ func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state sva
 const qCompletePlan = `UPDATE platform_plans SET applied_version = CASE WHEN applied_version < ? THEN ? ELSE applied_version END,
 	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE,
 	last_error = CASE WHEN ? THEN '' ELSE last_error END, error_version = CASE WHEN ? THEN 0 ELSE error_version END,
-	lease_until = NULL, synced_at = ?
+	` + leaseRelease + `, synced_at = ?
 	WHERE id = ?`
 
 // planHasAccess is the condition, on a platform_plans row named table,
@@ -208,22 +212,25 @@ func planHasAccess(table string) string {
 func (db *DB) FailPlan(ctx context.Context, planID, version int64, state svahub.AccessState, message string) error {
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		err := tx.Model(&planStateRow{}).Where("id = ? AND version = ?", planID, version).Updates(map[string]any{
-			"last_error": truncate(message, 500), "error_version": version, "platform_state": string(state), "state_uncertain": false, "lease_until": nil,
+			"last_error": truncate(message, 500), "error_version": version, "platform_state": string(state), "state_uncertain": false,
 		}).Error
 		if err != nil {
 			return err
 		}
-		if err := tx.Model(&planStateRow{}).Where("id = ?", planID).Update("lease_until", nil).Error; err != nil {
+		if err := tx.Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
+			Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error; err != nil {
 			return err
 		}
 		return db.refreshPlanStatuses(tx, planID)
 	})
 }
 
-// ReleasePlan drops a plan's lease (after a temporary failure), recording
-// the platform state observed so far.
+// ReleasePlan drops this process's lease on a plan (after a temporary
+// failure, or when there is nothing to do). A lease another process took
+// meanwhile stays theirs.
 func (db *DB) ReleasePlan(ctx context.Context, planID int64) error {
-	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).Update("lease_until", nil).Error
+	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
+		Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error
 }
 
 // NotePlatformState records the state a failed attempt left on the

@@ -66,6 +66,9 @@ type Options struct {
 	// transaction. Nil means River's insert-only client on this database,
 	// whose jobs provision's workers run; tests give a recording queue.
 	JobQueue svahub.JobQueue
+	// ProcessID names this process in plan and account leases and in
+	// worker_heartbeats (at most 100 characters); default host-pid-random.
+	ProcessID string
 }
 
 // DB is the svahub database.
@@ -82,6 +85,8 @@ type DB struct {
 	keys    ttlCache[string, *svahub.APIKey]
 	creds   ttlCache[int64, svahub.Credentials]
 	slots   chan struct{}
+	// holder is ProcessID: who this process's leases name.
+	holder string
 	// oneAttachPath turns attachStatement off, so tests can hold the
 	// PostgreSQL statement and the general path to the same results.
 	oneAttachPath bool
@@ -149,7 +154,11 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w", dialect, err)
 	}
-	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, reg: opts.Adapters, loc: opts.Location, now: opts.Now, log: opts.Logger}
+	if opts.ProcessID == "" || len(opts.ProcessID) > 100 {
+		opts.ProcessID = newProcessID()
+	}
+	db := &DB{gorm: gdb, sql: sqlDB, dialect: dialect, sealer: opts.Sealer, reg: opts.Adapters, loc: opts.Location, now: opts.Now, log: opts.Logger,
+		holder: opts.ProcessID}
 	db.queue = opts.JobQueue
 	if db.queue == nil {
 		if db.queue, err = newRiverQueue(db.RiverDriver(), opts.Logger); err != nil {

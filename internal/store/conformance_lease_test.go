@@ -1,0 +1,158 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/secret"
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/store/storetest"
+)
+
+// twoProcesses is a fresh database opened by two processes (p1, p2) on
+// one clock: e.db is p1; raw reads River's table.
+type twoProcesses struct {
+	*confEnv
+	p2  *store.DB
+	raw *sql.DB
+}
+
+func newTwoProcesses(t *testing.T, dialect string) *twoProcesses {
+	t.Helper()
+	dsn := storetest.DSN(t, dialect)
+	clk := newConfClock()
+	q := &confQueue{}
+	open := func(id string) *store.DB {
+		box, err := secret.NewBox(storetest.Key)
+		require.NoError(t, err)
+		db, err := store.Open(context.Background(), dialect, dsn, store.Options{Sealer: box, Now: clk.Now, Location: time.UTC,
+			Logger: slog.New(slog.DiscardHandler), ProcessID: id, JobQueue: q, Adapters: storetest.Adapters()})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	}
+	p1 := open("p1")
+	require.NoError(t, p1.Migrate(context.Background()))
+	raw, err := store.OpenRaw(context.Background(), dialect, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = raw.Close() })
+	return &twoProcesses{confEnv: &confEnv{t: t, ctx: context.Background(), db: p1, clock: clk, queue: q}, p2: open("p2"), raw: raw}
+}
+
+// runningJob inserts a River job running in process attemptedBy.
+func (e *twoProcesses) runningJob(dialect, attemptedBy string) int64 {
+	e.t.Helper()
+	q := `INSERT INTO river_job (args, kind, max_attempts, state, attempt, attempted_by) VALUES ('{}', 'converge_plan', 25, 'running', 1, ARRAY[$1]) RETURNING id`
+	if dialect == store.DialectSQLite {
+		q = `INSERT INTO river_job (kind, max_attempts, state, attempt, attempted_by) VALUES ('converge_plan', 25, 'running', 1, jsonb_array(?)) RETURNING id`
+	}
+	var id int64
+	require.NoError(e.t, e.raw.QueryRowContext(e.ctx, q, attemptedBy).Scan(&id))
+	return id
+}
+
+func (e *twoProcesses) jobState(id int64) string {
+	e.t.Helper()
+	var st string
+	require.NoError(e.t, e.raw.QueryRowContext(e.ctx, `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(id, 10)).Scan(&st))
+	return st
+}
+
+func confLeases() []confCase {
+	return []confCase{
+		{"Leases/ProcessID", func(t *testing.T, d string) {
+			e := newTwoProcesses(t, d)
+			require.Equal(t, "p1", e.db.ProcessID())
+			require.Equal(t, "p2", e.p2.ProcessID())
+			require.NotEmpty(t, storetest.Open(t, d).ProcessID(), "a process gets a name of its own")
+		}},
+		{"Leases/RenewLeases", func(t *testing.T, d string) {
+			e := newTwoProcesses(t, d)
+			_, pkg := e.catalogue()
+			_, plan, account := e.subscription(901, pkg.ID, "")
+			e.claim(plan)
+			ok, _, err := e.db.ClaimAccount(e.ctx, account, 15*time.Second)
+			require.NoError(t, err)
+			require.True(t, ok)
+			e.clock.Advance(10 * time.Second)
+			plans, accounts, err := e.db.RenewLeases(e.ctx, 15*time.Second, []int64{plan}, []int64{account})
+			require.NoError(t, err)
+			require.Equal(t, []int64{plan}, plans)
+			require.Equal(t, []int64{account}, accounts)
+			e.clock.Advance(10 * time.Second) // renewed: still held
+			_, ok, err = e.p2.ClaimPlan(e.ctx, plan, 15*time.Second)
+			require.NoError(t, err)
+			require.False(t, ok, "a renewed lease holds")
+			plans, _, err = e.p2.RenewLeases(e.ctx, 15*time.Second, []int64{plan}, nil)
+			require.NoError(t, err)
+			require.Empty(t, plans, "a process renews only its own leases")
+
+			e.clock.Advance(20 * time.Second) // p1 silent for longer than the TTL
+			_, ok, err = e.p2.ClaimPlan(e.ctx, plan, 15*time.Second)
+			require.NoError(t, err)
+			require.True(t, ok, "an expired lease is taken over")
+			plans, _, err = e.db.RenewLeases(e.ctx, 15*time.Second, []int64{plan}, nil)
+			require.NoError(t, err)
+			require.Empty(t, plans, "p1 learns it lost the plan")
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			_, ok, err = e.db.ClaimPlan(e.ctx, plan, 15*time.Second)
+			require.NoError(t, err)
+			require.False(t, ok, "p1's release leaves p2's lease alone")
+		}},
+		{"Leases/Heartbeat", func(t *testing.T, d string) {
+			e := newTwoProcesses(t, d)
+			require.NoError(t, e.db.Heartbeat(e.ctx))
+			job := e.runningJob(d, "p1")
+			e.clock.Advance(10 * time.Second)
+			require.NoError(t, e.db.Heartbeat(e.ctx))
+			e.clock.Advance(10 * time.Second)
+			n, err := e.p2.RescueDeadWorkers(e.ctx, 15*time.Second)
+			require.NoError(t, err)
+			require.Zero(t, n, "a heartbeat 10 s old is alive")
+			require.Equal(t, "running", e.jobState(job))
+		}},
+		{"Leases/RescueDeadWorkers", func(t *testing.T, d string) {
+			e := newTwoProcesses(t, d)
+			require.NoError(t, e.db.Heartbeat(e.ctx))
+			require.NoError(t, e.p2.Heartbeat(e.ctx))
+			dead, alive, unknown := e.runningJob(d, "p1"), e.runningJob(d, "p2"), e.runningJob(d, "old-svahub")
+			e.clock.Advance(16 * time.Second)
+			require.NoError(t, e.p2.Heartbeat(e.ctx))
+			n, err := e.p2.RescueDeadWorkers(e.ctx, 15*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, int64(1), n)
+			require.Equal(t, "available", e.jobState(dead), "the dead process's job runs again")
+			require.Equal(t, "running", e.jobState(alive))
+			require.Equal(t, "running", e.jobState(unknown), "a process without a heartbeat is left to River's rescuer")
+		}},
+		{"Leases/Retire", func(t *testing.T, d string) {
+			e := newTwoProcesses(t, d)
+			_, pkg := e.catalogue()
+			_, plan, account := e.subscription(911, pkg.ID, "")
+			e.claim(plan)
+			ok, _, err := e.db.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.NoError(t, e.db.Heartbeat(e.ctx))
+			require.NoError(t, e.p2.Heartbeat(e.ctx))
+			job := e.runningJob(d, "p1")
+			require.NoError(t, e.db.Retire(e.ctx))
+			_, ok, err = e.p2.ClaimPlan(e.ctx, plan, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok, "a retired process's plan is free at once")
+			ok, _, err = e.p2.ClaimAccount(e.ctx, account, time.Minute)
+			require.NoError(t, err)
+			require.True(t, ok, "and its account")
+			n, err := e.p2.RescueDeadWorkers(e.ctx, 15*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, int64(1), n, "a job it left running is rescued at once")
+			require.Equal(t, "available", e.jobState(job))
+		}},
+	}
+}
