@@ -102,11 +102,16 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		}
 	}
 	a.Metrics = metrics.New(mo)
-	a.Platforms = platform.NewManager(db, platform.Options{
+	popts := platform.Options{
 		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
 		RetryAfterMax: o.PlatformRetryAfterMax,
 		Observer:      a.Metrics.ObservePlatformCall,
-	})
+	}
+	if db.MultiProcess() {
+		// Every process on this database shares each integration's limit.
+		popts.Budget = &platform.BudgetOptions{Store: db}
+	}
+	a.Platforms = platform.NewManager(db, popts)
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision
 	if po.Logger == nil {
@@ -147,12 +152,25 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	return a, nil
 }
 
-// Start starts the workers (when the App was built with Workers).
+// Start starts the workers (when the App was built with Workers), after
+// taking this process's share of every integration's platform budget.
 // Cancelling ctx does not stop them: Stop drains them gracefully.
-func (a *App) Start(ctx context.Context) error { return a.Engine.Start(context.WithoutCancel(ctx)) }
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Platforms.HoldBudget(ctx); err != nil {
+		return err
+	}
+	return a.Engine.Start(context.WithoutCancel(ctx))
+}
 
-// Stop drains running jobs until ctx ends.
-func (a *App) Stop(ctx context.Context) error { return a.Engine.Stop(ctx) }
+// Stop drains running jobs until ctx ends, then hands this process's
+// budget share back to the others.
+func (a *App) Stop(ctx context.Context) error {
+	err := a.Engine.Stop(ctx)
+	if rerr := a.Platforms.ReleaseBudget(context.WithoutCancel(ctx)); rerr != nil {
+		a.log.Warn("platform budget: leave", "err", rerr)
+	}
+	return err
+}
 
 // sealCheckEvery is how long Readiness trusts its last check that every
 // stored secret opens with this process's keys.
