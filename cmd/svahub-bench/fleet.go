@@ -17,11 +17,12 @@ import (
 // PostgreSQL database, every process given SVAHUB_PLATFORM_RATE_LIMIT =
 // -sim-rate, the simulator allowing -sim-rate in all.
 type fleetResult struct {
-	services int
-	workers  int
-	rate     float64
-	ideal    time.Duration
-	setup    time.Duration
+	services   int
+	workers    int
+	maxWorkers int // SVAHUB_MAX_WORKERS of each worker process
+	rate       float64
+	ideal      time.Duration
+	setup      time.Duration
 
 	debt fleetRun  // suspenso_debito, no process killed
 	kill *fleetRun // servico_habilitado with one worker SIGKILLed (-fleet-kill)
@@ -91,7 +92,11 @@ func (f *fleet) startWorker(ctx context.Context, i int) error {
 func runFleet(ctx context.Context, e *benchEnv) (*fleetResult, error) {
 	o := e.o
 	log := e.log.With("scenario", "fleet")
-	res := &fleetResult{services: o.services, workers: o.fleetWorkers, rate: o.simRate, restartAfter: o.fleetRestartAfter,
+	perWorker := o.fleetMaxWorkers
+	if perWorker <= 0 {
+		perWorker = max(10, o.maxWorkers/o.fleetWorkers) // the single-process run's slots, spread over the fleet
+	}
+	res := &fleetResult{services: o.services, workers: o.fleetWorkers, maxWorkers: perWorker, rate: o.simRate, restartAfter: o.fleetRestartAfter,
 		ideal: time.Duration(float64(o.services) / o.simRate * float64(time.Second))}
 	db, err := createDB(ctx, o.pgDSN)
 	if err != nil {
@@ -116,7 +121,7 @@ func runFleet(ctx context.Context, e *benchEnv) (*fleetResult, error) {
 
 	sim.SetRateLimit(o.simRate)
 	f := &fleet{e: e, key: key, workers: make([]*svahubProc, o.fleetWorkers),
-		cfg: svahubConfig{name: "fleet-api", databaseURL: db.url, qualificaURL: sim.url, maxWorkers: o.maxWorkers, platformRate: o.simRate, retention: o.retention}}
+		cfg: svahubConfig{name: "fleet-api", databaseURL: db.url, qualificaURL: sim.url, maxWorkers: perWorker, platformRate: o.simRate, retention: o.retention}}
 	defer f.stop()
 	if f.api, err = e.startSvahub(ctx, f.cfg, key); err != nil {
 		return nil, err
@@ -257,7 +262,7 @@ func (f *fleet) killWorker(ctx context.Context, log *slog.Logger) error {
 func (r *report) writeFleet(w io.Writer, f *fleetResult) {
 	fmt.Fprintf(w, "## fleet — postgres, %s services, %d workers + 1 API process, global limit %g req/s\n\n", thousands(int64(f.services)), f.workers, f.rate)
 	fmt.Fprintf(w, "Setup (one svahub, simulator unlimited) took %s. Then %d `svahub worker` processes and one `svahub serve --workers=false`, each with `SVAHUB_PLATFORM_RATE_LIMIT=%g` and `SVAHUB_MAX_WORKERS=%d`; the simulator allows %g req/s in all (%s latency).\n\n",
-		secs(f.setup), f.workers, f.rate, r.opts.maxWorkers, f.rate, r.opts.simLatency)
+		secs(f.setup), f.workers, f.rate, f.maxWorkers, f.rate, r.opts.simLatency)
 	fmt.Fprintf(w, "| measure | value | target | |\n|---|---:|---|---|\n")
 	fmt.Fprintf(w, "| ideal (services / %g req/s) | %s | | |\n", f.rate, secs(f.ideal))
 	writeFleetRun(w, "debt run", f.debt, f.ideal)

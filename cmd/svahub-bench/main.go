@@ -86,6 +86,7 @@ type options struct {
 
 	// fleet
 	fleetWorkers      int
+	fleetMaxWorkers   int
 	fleetKill         bool
 	fleetRestartAfter time.Duration
 
@@ -158,6 +159,7 @@ Flags:
 	fs.IntVar(&o.expiredTx, "expired-transmissions", 0, "debt: transmission rows 91 to 150 days old inserted (bulk SQL) before the debt run, so the retention sweep purges them during it (compare with -retention 0)")
 
 	fs.IntVar(&o.fleetWorkers, "fleet-workers", 3, "fleet: `svahub worker` processes (plus one API-only process)")
+	fs.IntVar(&o.fleetMaxWorkers, "fleet-max-workers", 0, "fleet: SVAHUB_MAX_WORKERS of each worker process (default: -max-workers / -fleet-workers, at least 10: the same slots as one process; a process holding more jobs than its rate share can run soon leaves the others idle at the end)")
 	fs.BoolVar(&o.fleetKill, "fleet-kill", false, "fleet: after the debt run, re-enable every service and SIGKILL one worker halfway through (ideal / 2)")
 	fs.DurationVar(&o.fleetRestartAfter, "fleet-restart-after", 5*time.Second, "fleet: restart the SIGKILLed worker after this long, as Kubernetes would (0: never)")
 	fs.BoolVar(&o.probe, "probe", true, "count SQL statements per operation through a counting PostgreSQL proxy (a second, short-lived svahub process; PostgreSQL only)")
@@ -197,8 +199,8 @@ Flags:
 	switch {
 	case o.scenario != "api" && o.scenario != "debt" && o.scenario != "fleet" && o.scenario != "all":
 		return nil, fmt.Errorf("-scenario must be api, debt, fleet or all, got %q", o.scenario)
-	case o.scenario == "fleet" && (o.simRate <= 0 || o.fleetWorkers < 1 || o.fleetWorkers > 32 || o.fleetRestartAfter < 0):
-		return nil, errors.New("fleet: -sim-rate must be > 0 (the global platform limit), -fleet-workers from 1 to 32 and -fleet-restart-after >= 0")
+	case o.scenario == "fleet" && (o.simRate <= 0 || o.fleetWorkers < 1 || o.fleetWorkers > 32 || o.fleetMaxWorkers < 0 || o.fleetMaxWorkers > 10000 || o.fleetRestartAfter < 0):
+		return nil, errors.New("fleet: -sim-rate must be > 0 (the global platform limit), -fleet-workers from 1 to 32, -fleet-max-workers from 0 to 10000 and -fleet-restart-after >= 0")
 	case o.backend != "postgres" && o.backend != "sqlite":
 		return nil, fmt.Errorf("-backend must be postgres or sqlite, got %q", o.backend)
 	case o.apiServices < 1 || o.services < 1 || o.apiServices > 10_000_000 || o.services > 10_000_000:
