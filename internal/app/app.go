@@ -102,16 +102,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		}
 	}
 	a.Metrics = metrics.New(mo)
-	popts := platform.Options{
-		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
-		RetryAfterMax: o.PlatformRetryAfterMax,
-		Observer:      a.Metrics.ObservePlatformCall,
-	}
-	if db.MultiProcess() {
-		// Every process on this database shares each integration's limit.
-		popts.Budget = &platform.BudgetOptions{Store: db}
-	}
-	a.Platforms = platform.NewManager(db, popts)
+	a.Platforms = newPlatforms(db, o, reg, pol, a.Metrics)
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision
 	if po.Logger == nil {
@@ -150,6 +141,20 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	a.API = httpapi.New(deps)
 	a.Ops = httpapi.NewOps(deps)
 	return a, nil
+}
+
+// newPlatforms builds the platform manager; on a database several
+// processes share, they share each integration's rate limit too.
+func newPlatforms(db *store.DB, o Options, reg map[string]svahub.Adapter, pol *egress.Policy, m *metrics.Metrics) *platform.Manager {
+	popts := platform.Options{
+		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
+		RetryAfterMax: o.PlatformRetryAfterMax,
+		Observer:      m.ObservePlatformCall,
+	}
+	if db.MultiProcess() {
+		popts.Budget = &platform.BudgetOptions{Store: db}
+	}
+	return platform.NewManager(db, popts)
 }
 
 // Start starts the workers (when the App was built with Workers), after
