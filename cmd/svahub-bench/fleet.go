@@ -94,7 +94,7 @@ func runFleet(ctx context.Context, e *benchEnv) (*fleetResult, error) {
 	log := e.log.With("scenario", "fleet")
 	perWorker := o.fleetMaxWorkers
 	if perWorker <= 0 {
-		perWorker = max(10, o.maxWorkers/o.fleetWorkers) // the single-process run's slots, spread over the fleet
+		perWorker = o.maxWorkers // every pod configured alike, as the debt run's process
 	}
 	res := &fleetResult{services: o.services, workers: o.fleetWorkers, maxWorkers: perWorker, rate: o.simRate, restartAfter: o.fleetRestartAfter,
 		ideal: time.Duration(float64(o.services) / o.simRate * float64(time.Second))}

@@ -159,7 +159,7 @@ Flags:
 	fs.IntVar(&o.expiredTx, "expired-transmissions", 0, "debt: transmission rows 91 to 150 days old inserted (bulk SQL) before the debt run, so the retention sweep purges them during it (compare with -retention 0)")
 
 	fs.IntVar(&o.fleetWorkers, "fleet-workers", 3, "fleet: `svahub worker` processes (plus one API-only process)")
-	fs.IntVar(&o.fleetMaxWorkers, "fleet-max-workers", 0, "fleet: SVAHUB_MAX_WORKERS of each worker process (default: -max-workers / -fleet-workers, at least 10: the same slots as one process; a process holding more jobs than its rate share can run soon leaves the others idle at the end)")
+	fs.IntVar(&o.fleetMaxWorkers, "fleet-max-workers", 0, "fleet: SVAHUB_MAX_WORKERS of each worker process (default: -max-workers)")
 	fs.BoolVar(&o.fleetKill, "fleet-kill", false, "fleet: after the debt run, re-enable every service and SIGKILL one worker halfway through (ideal / 2)")
 	fs.DurationVar(&o.fleetRestartAfter, "fleet-restart-after", 5*time.Second, "fleet: restart the SIGKILLed worker after this long, as Kubernetes would (0: never)")
 	fs.BoolVar(&o.probe, "probe", true, "count SQL statements per operation through a counting PostgreSQL proxy (a second, short-lived svahub process; PostgreSQL only)")
