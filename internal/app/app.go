@@ -150,6 +150,7 @@ func newPlatforms(db *store.DB, o Options, reg map[string]svahub.Adapter, pol *e
 		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
 		RetryAfterMax: o.PlatformRetryAfterMax,
 		Observer:      m.ObservePlatformCall,
+		RateObserver:  m.PlatformRate,
 	}
 	if db.MultiProcess() {
 		popts.Budget = &platform.BudgetOptions{Store: db}

@@ -133,6 +133,14 @@ func (l *limiter) set(rps float64, members int) {
 	l.lim.SetBurst(max(1, int(r)))
 }
 
+// setRate sets integration id's limiter and tells the observer.
+func (m *Manager) setRate(id int64, l *limiter, rps float64, members int) {
+	l.set(rps, members)
+	if m.opts.RateObserver != nil {
+		m.opts.RateObserver(id, members, rps/float64(members))
+	}
+}
+
 // pace returns integration id's limiter, paced at rps divided among the
 // processes sharing it. The caller holds m.mu.
 func (m *Manager) pace(id int64, rps float64) *rate.Limiter {
@@ -141,11 +149,11 @@ func (m *Manager) pace(id int64, rps float64) *rate.Limiter {
 	if !ok {
 		l = &limiter{lim: rate.NewLimiter(0, 1)}
 		m.limiters[id] = l
-		l.set(rps, n)
+		m.setRate(id, l, rps, n)
 		return l.lim
 	}
 	if l.rps != rps || l.members != n {
-		l.set(rps, n)
+		m.setRate(id, l, rps, n)
 	}
 	return l.lim
 }
@@ -157,7 +165,7 @@ func (m *Manager) reshare() {
 	for id, l := range m.limiters {
 		if n := m.budget.members(id); n != l.members {
 			m.opts.Logger.Info("platform rate shared", "integration", id, "processes", n, "rate", l.rps/float64(n), "limit", l.rps)
-			l.set(l.rps, n)
+			m.setRate(id, l, l.rps, n)
 		}
 	}
 }

@@ -57,6 +57,10 @@ type Options struct {
 	Egress *egress.Policy
 	// Observer, when set, is told about every platform call (metrics).
 	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
+	// RateObserver, when set, is told the rate this process paces an
+	// integration at whenever it changes, and among how many processes
+	// the integration's limit is divided (metrics).
+	RateObserver func(integration int64, processes int, rate float64)
 	// Budget, when set, shares each integration's rate limit with the
 	// other processes on the same database (PostgreSQL); nil: this process
 	// paces its calls at the whole limit.
