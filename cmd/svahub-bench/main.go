@@ -16,6 +16,14 @@
 //	      suspenso_debito and measures the time until every plan is suspended
 //	      on the simulator (ideal: services / -sim-rate seconds), the peak RSS
 //	      of svahub, lost work and duplicate platform calls.
+//	fleet PostgreSQL only. Sets up -services services like debt, then runs
+//	      -fleet-workers `svahub worker` processes and one
+//	      `svahub serve --workers=false`, each with
+//	      SVAHUB_PLATFORM_RATE_LIMIT = -sim-rate, against the simulator
+//	      allowing -sim-rate in all: a debt run (time / ideal, 429 share),
+//	      then with -fleet-kill a re-enabling run during which one worker
+//	      is SIGKILLed (time lost to it: that run's time minus the debt
+//	      run's).
 //
 // Every load goes to 127.0.0.1; every loop is bounded in count and time.
 // The tool exits non-zero only when it cannot run (never because of a
@@ -76,6 +84,12 @@ type options struct {
 	retention         string
 	expiredTx         int
 
+	// fleet
+	fleetWorkers      int
+	fleetMaxWorkers   int
+	fleetKill         bool
+	fleetRestartAfter time.Duration
+
 	// diagnostics
 	probe    bool
 	probeOps int
@@ -103,13 +117,14 @@ Examples:
   go run ./cmd/svahub-bench -scenario debt -backend postgres -services 50000
   go run ./cmd/svahub-bench -scenario debt -backend sqlite -services 10000
   go run ./cmd/svahub-bench -scenario debt -backend postgres -services 50000 -expired-transmissions 2000000 [-retention 0]
+  go run ./cmd/svahub-bench -scenario fleet -services 50000 -sim-rate 500 -fleet-workers 3 -fleet-kill
   go run ./cmd/svahub-bench -smoke
 
 Flags:
 `)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.scenario, "scenario", "all", "api, debt or all (api then debt)")
+	fs.StringVar(&o.scenario, "scenario", "all", "api, debt, fleet or all (api then debt)")
 	fs.StringVar(&o.pgDSN, "pg", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL server (any database on it) where a fresh svahub_bench_<rand> database is created and dropped; must be on loopback")
 	fs.BoolVar(&o.keep, "keep", false, "keep the benchmark databases (and the SQLite directory) instead of dropping them")
 	fs.StringVar(&o.bin, "svahub-bin", "", "use this svahub binary instead of building ./cmd/svahub into a temporary directory")
@@ -143,6 +158,10 @@ Flags:
 	fs.StringVar(&o.retention, "retention", "", "debt: SVAHUB_TRANSMISSION_RETENTION of the svahub processes (e.g. 0 to keep every transmission, 90d); empty: svahub's default (90d)")
 	fs.IntVar(&o.expiredTx, "expired-transmissions", 0, "debt: transmission rows 91 to 150 days old inserted (bulk SQL) before the debt run, so the retention sweep purges them during it (compare with -retention 0)")
 
+	fs.IntVar(&o.fleetWorkers, "fleet-workers", 3, "fleet: `svahub worker` processes (plus one API-only process)")
+	fs.IntVar(&o.fleetMaxWorkers, "fleet-max-workers", 0, "fleet: SVAHUB_MAX_WORKERS of each worker process (default: -max-workers)")
+	fs.BoolVar(&o.fleetKill, "fleet-kill", false, "fleet: after the debt run, re-enable every service and SIGKILL one worker halfway through (ideal / 2)")
+	fs.DurationVar(&o.fleetRestartAfter, "fleet-restart-after", 5*time.Second, "fleet: restart the SIGKILLed worker after this long, as Kubernetes would (0: never)")
 	fs.BoolVar(&o.probe, "probe", true, "count SQL statements per operation through a counting PostgreSQL proxy (a second, short-lived svahub process; PostgreSQL only)")
 	fs.IntVar(&o.probeOps, "probe-ops", 200, "requests per operation in the SQL probe")
 	fs.StringVar(&o.pprofDir, "pprof-dir", "", "when set, start svahub with SVAHUB_PPROF_ADDR on loopback and save CPU profiles of the measured loads here")
@@ -178,8 +197,10 @@ Flags:
 		}
 	}
 	switch {
-	case o.scenario != "api" && o.scenario != "debt" && o.scenario != "all":
-		return nil, fmt.Errorf("-scenario must be api, debt or all, got %q", o.scenario)
+	case o.scenario != "api" && o.scenario != "debt" && o.scenario != "fleet" && o.scenario != "all":
+		return nil, fmt.Errorf("-scenario must be api, debt, fleet or all, got %q", o.scenario)
+	case o.scenario == "fleet" && (o.simRate <= 0 || o.fleetWorkers < 1 || o.fleetWorkers > 32 || o.fleetMaxWorkers < 0 || o.fleetMaxWorkers > 10000 || o.fleetRestartAfter < 0):
+		return nil, errors.New("fleet: -sim-rate must be > 0 (the global platform limit), -fleet-workers from 1 to 32, -fleet-max-workers from 0 to 10000 and -fleet-restart-after >= 0")
 	case o.backend != "postgres" && o.backend != "sqlite":
 		return nil, fmt.Errorf("-backend must be postgres or sqlite, got %q", o.backend)
 	case o.apiServices < 1 || o.services < 1 || o.apiServices > 10_000_000 || o.services > 10_000_000:
@@ -238,7 +259,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	needPG := o.scenario != "debt" || o.backend == "postgres"
+	needPG := o.scenario != "debt" || o.backend == "postgres" // fleet: PostgreSQL only
 	if needPG {
 		if err := checkLoopbackDSN(o.pgDSN); err != nil {
 			return err
@@ -286,6 +307,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("debt scenario: %w", err)
 		}
 		rep.debt = res
+	}
+	if o.scenario == "fleet" {
+		res, err := runFleet(ctx, env)
+		if err != nil {
+			return fmt.Errorf("fleet scenario: %w", err)
+		}
+		rep.fleet = res
 	}
 	rep.finished = time.Now()
 	rep.write(stdout)

@@ -169,3 +169,22 @@ func TestSQLProxyCounts(t *testing.T) {
 		t.Errorf("by text: %v", got.byText)
 	}
 }
+
+func TestFleetFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-scenario", "fleet", "-services", "3000", "-sim-rate", "200", "-fleet-kill"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.fleetWorkers != 3 || !o.fleetKill || o.fleetRestartAfter != 5*time.Second || o.fleetMaxWorkers != 0 {
+		t.Errorf("fleet defaults: %+v", o)
+	}
+	for _, bad := range [][]string{
+		{"-scenario", "fleet", "-sim-rate", "0"},
+		{"-scenario", "fleet", "-fleet-workers", "0"},
+		{"-scenario", "fleet", "-fleet-restart-after", "-1s"},
+	} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

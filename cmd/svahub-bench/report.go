@@ -93,6 +93,7 @@ type report struct {
 	machine           machine
 	api               *apiResult
 	debt              *debtResult
+	fleet             *fleetResult
 }
 
 func ms(d time.Duration) string {
@@ -172,6 +173,9 @@ func (r *report) write(w io.Writer) {
 	}
 	if r.debt != nil {
 		r.writeDebt(w, r.debt)
+	}
+	if r.fleet != nil {
+		r.writeFleet(w, r.fleet)
 	}
 }
 

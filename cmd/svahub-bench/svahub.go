@@ -94,7 +94,8 @@ func freeAddr() (string, error) {
 
 // svahubConfig is the environment of one svahub process.
 type svahubConfig struct {
-	name         string // for logs and file names
+	name         string   // for logs and file names
+	args         []string // subcommand and flags (default: serve)
 	databaseURL  string
 	qualificaURL string
 	workers      bool
@@ -182,7 +183,11 @@ func (e *benchEnv) startSvahub(ctx context.Context, c svahubConfig, key string) 
 		return nil, err
 	}
 	// Not CommandContext: the process is stopped gracefully by stop().
-	cmd := exec.Command(e.bin, "serve")
+	args := c.args
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	cmd := exec.Command(e.bin, args...)
 	cmd.Env = e.svahubEnv(c, addr, pprofAddr)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

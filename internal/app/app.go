@@ -105,11 +105,7 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 		}
 	}
 	a.Metrics = metrics.New(mo)
-	a.Platforms = platform.NewManager(db, platform.Options{
-		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
-		RetryAfterMax: o.PlatformRetryAfterMax,
-		Observer:      a.Metrics.ObservePlatformCall,
-	})
+	a.Platforms = newPlatforms(db, o, reg, pol, a.Metrics)
 	a.Catalogue = platform.NewCatalogue(db, a.Platforms)
 	po := o.Provision
 	if po.Logger == nil {
@@ -150,12 +146,40 @@ func New(ctx context.Context, db *store.DB, o Options) (*App, error) {
 	return a, nil
 }
 
-// Start starts the workers (when the App was built with Workers).
-// Cancelling ctx does not stop them: Stop drains them gracefully.
-func (a *App) Start(ctx context.Context) error { return a.Engine.Start(context.WithoutCancel(ctx)) }
+// newPlatforms builds the platform manager; on a database several
+// processes share, they share each integration's rate limit too.
+func newPlatforms(db *store.DB, o Options, reg map[string]svahub.Adapter, pol *egress.Policy, m *metrics.Metrics) *platform.Manager {
+	popts := platform.Options{
+		Registry: reg, Timeout: o.PlatformTimeout, RateLimitRPS: o.PlatformRateLimit, Logger: o.Logger, Egress: pol,
+		RetryAfterMax: o.PlatformRetryAfterMax,
+		Observer:      m.ObservePlatformCall,
+		RateObserver:  m.PlatformRate,
+	}
+	if db.MultiProcess() {
+		popts.Budget = &platform.BudgetOptions{Store: db}
+	}
+	return platform.NewManager(db, popts)
+}
 
-// Stop drains running jobs until ctx ends.
-func (a *App) Stop(ctx context.Context) error { return a.Engine.Stop(ctx) }
+// Start starts the workers (when the App was built with Workers), after
+// taking this process's share of every integration's platform budget.
+// Cancelling ctx does not stop them: Stop drains them gracefully.
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Platforms.HoldBudget(ctx); err != nil {
+		return err
+	}
+	return a.Engine.Start(context.WithoutCancel(ctx))
+}
+
+// Stop drains running jobs until ctx ends, then hands this process's
+// budget share back to the others.
+func (a *App) Stop(ctx context.Context) error {
+	err := a.Engine.Stop(ctx)
+	if rerr := a.Platforms.ReleaseBudget(context.WithoutCancel(ctx)); rerr != nil {
+		a.log.Warn("platform budget: leave", "err", rerr)
+	}
+	return err
+}
 
 // sealCheckEvery is how long Readiness trusts its last check that every
 // stored secret opens with this process's keys.

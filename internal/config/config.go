@@ -91,9 +91,10 @@ type Config struct {
 	DBMaxTx int `env:"SVAHUB_DB_MAX_TX" envDefault:"0" usage:"maximum database transactions running at once per process, 0 to 1000; more wait in arrival order (0: 4 per CPU on PostgreSQL, at most SVAHUB_DB_MAX_CONNS; 1 on SQLite)"`
 	// PlatformTimeout bounds one call to a content platform.
 	PlatformTimeout time.Duration `env:"SVAHUB_PLATFORM_TIMEOUT" envDefault:"10s" usage:"timeout of one call to a content platform"`
-	// PlatformRateLimit is the request rate allowed per integration, in
-	// requests per second (> 0).
-	PlatformRateLimit float64 `env:"SVAHUB_PLATFORM_RATE_LIMIT" envDefault:"10" usage:"requests per second allowed per integration (> 0, fractions allowed)"`
+	// PlatformRateLimit is the request rate the platform allows per
+	// integration, in requests per second (> 0); the processes sharing a
+	// PostgreSQL database divide it among themselves.
+	PlatformRateLimit float64 `env:"SVAHUB_PLATFORM_RATE_LIMIT" envDefault:"10" usage:"requests per second the platform allows per integration, shared by every process on one PostgreSQL database (> 0, fractions allowed)"`
 	// TransmissionRetention is how long transmissions (the platform call
 	// log) are kept before the periodic sweep deletes them; 0 keeps them.
 	TransmissionRetention Period `env:"SVAHUB_TRANSMISSION_RETENTION" envDefault:"90d" usage:"how long transmissions (one row per platform call) are kept, e.g. 90d or 36h; 0 keeps them forever; otherwise at least 1h"`

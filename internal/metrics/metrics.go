@@ -78,6 +78,8 @@ type Metrics struct {
 	tokenRenewals *prometheus.CounterVec
 	driftRepaired prometheus.Counter
 	purged        prometheus.Counter
+	platformRate  *prometheus.GaugeVec
+	budgetMembers *prometheus.GaugeVec
 }
 
 // New builds a Metrics with its own registry holding the svahub metrics,
@@ -125,6 +127,14 @@ func New(o Options) *Metrics {
 			Namespace: Namespace, Name: "transmissions_purged_total",
 			Help: "Transmissions deleted by the periodic sweep because they were older than SVAHUB_TRANSMISSION_RETENTION.",
 		}),
+		platformRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Subsystem: "platform", Name: "rate_limit",
+			Help: "Requests per second this process may send to an integration's platform: its share of the integration's limit.",
+		}, []string{"integration"}),
+		budgetMembers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Subsystem: "platform", Name: "budget_processes",
+			Help: "Processes sharing an integration's platform rate limit, as this process last read it (1 on SQLite).",
+		}, []string{"integration"}),
 	}
 	bi := buildinfo.Get()
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -139,7 +149,8 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired, m.purged, build,
+		m.httpRequests, m.httpDuration, m.platformCalls, m.platformDur, m.tokenRenewals, m.driftRepaired, m.purged,
+		m.platformRate, m.budgetMembers, build,
 	)
 	if o.Stats != nil {
 		m.reg.MustRegister(newDBCollector(o))
@@ -215,6 +226,14 @@ func (m *Metrics) ObservePlatformCall(platform string, op svahub.Operation, outc
 		}
 		m.tokenRenewals.WithLabelValues(platform, result).Inc()
 	}
+}
+
+// PlatformRate records the rate this process paces integration at, and
+// how many processes share the integration's limit.
+func (m *Metrics) PlatformRate(integration int64, processes int, rate float64) {
+	id := strconv.FormatInt(integration, 10)
+	m.platformRate.WithLabelValues(id).Set(rate)
+	m.budgetMembers.WithLabelValues(id).Set(float64(processes))
 }
 
 // DriftRepaired counts plans reconciliation queued for repair; it makes

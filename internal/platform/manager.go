@@ -57,6 +57,14 @@ type Options struct {
 	Egress *egress.Policy
 	// Observer, when set, is told about every platform call (metrics).
 	Observer func(platform string, op svahub.Operation, outcome svahub.Outcome, d time.Duration)
+	// RateObserver, when set, is told the rate this process paces an
+	// integration at whenever it changes, and among how many processes
+	// the integration's limit is divided (metrics).
+	RateObserver func(integration int64, processes int, rate float64)
+	// Budget, when set, shares each integration's rate limit with the
+	// other processes on the same database (PostgreSQL); nil: this process
+	// paces its calls at the whole limit.
+	Budget *BudgetOptions
 }
 
 // Manager holds one session per integration.
@@ -64,8 +72,11 @@ type Manager struct {
 	store Store
 	opts  Options
 
+	budget *budget // nil: a lone process
+
 	mu       sync.Mutex
 	sessions map[int64]*session
+	limiters map[int64]*limiter
 	renew    singleflight.Group
 }
 
@@ -109,7 +120,11 @@ func NewManager(store Store, opts Options) *Manager {
 	if opts.Egress == nil {
 		opts.Egress, _ = egress.New(nil) // no entries: cannot fail
 	}
-	return &Manager{store: store, opts: opts, sessions: map[int64]*session{}}
+	m := &Manager{store: store, opts: opts, sessions: map[int64]*session{}, limiters: map[int64]*limiter{}}
+	if opts.Budget != nil {
+		m.budget = newBudget(*opts.Budget)
+	}
+	return m
 }
 
 // Platforms lists the registered platform names.
@@ -134,9 +149,9 @@ func (m *Manager) Adapter(name string) (svahub.Adapter, bool) {
 	return a, ok
 }
 
-func fingerprint(c *svahub.Credentials, rps float64) string {
+func fingerprint(c *svahub.Credentials) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%g", c.Platform, rps)
+	fmt.Fprintf(h, "%s", c.Platform)
 	keys := make([]string, 0, len(c.Params))
 	for k := range c.Params {
 		keys = append(keys, k)
@@ -149,19 +164,22 @@ func fingerprint(c *svahub.Credentials, rps float64) string {
 }
 
 // session returns the integration's session, rebuilt when its credentials
-// changed, seeded with the token stored in the database.
+// changed, seeded with the token stored in the database. Its calls are
+// paced by the integration's limiter (this process's share of the limit).
 func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Credentials, error) {
 	creds, err := m.store.Credentials(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	m.useBudget(ctx, id)
 	rps := creds.RateLimitRPS
 	if rps <= 0 {
 		rps = m.opts.RateLimitRPS
 	}
-	fp := fingerprint(creds, rps)
+	fp := fingerprint(creds)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	lim := m.pace(id, rps)
 	if s, ok := m.sessions[id]; ok && s.fingerprint == fp {
 		return s, creds, nil
 	}
@@ -169,7 +187,7 @@ func (m *Manager) session(ctx context.Context, id int64) (*session, *svahub.Cred
 	if !ok {
 		return nil, nil, svahub.Errorf(svahub.EINVALID, "plataforma %q não suportada", creds.Platform)
 	}
-	p, err := ad.New(svahub.PlatformConfig{Params: creds.Params, Timeout: m.opts.Timeout, RateLimitRPS: rps, HTTPClient: m.opts.Egress.Client()})
+	p, err := ad.New(svahub.PlatformConfig{Params: creds.Params, Timeout: m.opts.Timeout, Limiter: lim, HTTPClient: m.opts.Egress.Client()})
 	if err != nil {
 		return nil, nil, err
 	}

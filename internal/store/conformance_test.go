@@ -25,7 +25,7 @@ func conformanceCases() []confCase {
 	for _, group := range [][]confCase{
 		confServices(), confProvision(), confCatalogue(), confIdempotency(), confAPIKeys(),
 		confAttach(), confBilling(), confTransmissions(), confRetention(), confStats(),
-		confRotate(), confErasure(), confStore(), confLeases(),
+		confRotate(), confErasure(), confStore(), confLeases(), confBudget(),
 	} {
 		all = append(all, group...)
 	}

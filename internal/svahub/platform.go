@@ -146,13 +146,25 @@ type PlatformConfig struct {
 	// Params are the integration's `parametros` as the adapter declared
 	// them (Adapter.Params), secrets opened: cfg.Params["client_secret"].
 	// Opaque to everything but the adapter; never logged.
-	Params       map[string]string
-	Timeout      time.Duration
-	RateLimitRPS float64
+	Params  map[string]string
+	Timeout time.Duration
+	// Limiter paces the integration's requests: the adapter waits on it
+	// before every HTTP request it sends (its rate is the integration's
+	// limite_requisicoes_por_segundo, or this process's share of it when
+	// several processes share the database). Nil only in tests of an
+	// adapter alone.
+	Limiter Limiter
 	// HTTPClient is the client the adapter must make every call with: it
 	// refuses internal addresses at dial time and never follows redirects
 	// (internal/platform/egress). Nil only in tests of an adapter alone.
 	HTTPClient *http.Client
+}
+
+// Limiter paces platform requests (golang.org/x/time/rate's *Limiter is
+// one): Wait blocks until one request may be sent, or fails when ctx ends
+// first.
+type Limiter interface {
+	Wait(ctx context.Context) error
 }
 
 // Platform is one content platform account, as seen by svahub. Adapters

@@ -54,6 +54,25 @@ func WithRateLimit(rps float64, burst int) Option {
 	}
 }
 
+// Limiter paces requests: Wait blocks until one may be sent, or fails when
+// ctx ends first (or would end before). *rate.Limiter is one.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// WithLimiter makes the client wait on l before each request, so several
+// clients (or processes sharing a budget) can share one pace whose rate the
+// caller adjusts; nil means no limit. It replaces [WithRateLimit].
+func WithLimiter(l Limiter) Option {
+	return func(c *Client) {
+		if l == nil {
+			c.limiter = nil
+			return
+		}
+		c.limiter = l
+	}
+}
+
 // WithHTTPClient sets the underlying *http.Client (transport, TLS, proxy).
 // The client is copied, not modified. Its own Timeout, if any, still
 // applies; its redirect policy does not: the client never follows one.
@@ -70,7 +89,7 @@ func WithHTTPClient(hc *http.Client) Option {
 type Client struct {
 	baseURL string
 	timeout time.Duration
-	limiter *rate.Limiter
+	limiter Limiter
 	hc      *http.Client
 	rc      *resty.Client
 	// onResponse is told the status of every answer (WithResponseHook).

@@ -53,12 +53,8 @@ func Factory(defaultURL string) svahub.PlatformFactory {
 		if cfg.Timeout > 0 {
 			opts = append(opts, qualifica.WithTimeout(cfg.Timeout))
 		}
-		if cfg.RateLimitRPS > 0 {
-			burst := int(cfg.RateLimitRPS)
-			if burst < 1 {
-				burst = 1
-			}
-			opts = append(opts, qualifica.WithRateLimit(cfg.RateLimitRPS, burst))
+		if cfg.Limiter != nil {
+			opts = append(opts, qualifica.WithLimiter(cfg.Limiter))
 		}
 		// The transmission of each call records the platform's real status.
 		opts = append(opts, qualifica.WithResponseHook(svahub.NoteCallStatus), qualifica.WithHTTPClient(cfg.HTTPClient))

@@ -81,6 +81,9 @@ type Config struct {
 	Timeout time.Duration
 	// UserAgent is sent as user-agent; "svahub/<version>" when empty.
 	UserAgent string
+	// Limiter paces the commands (svahub.PlatformConfig.Limiter); nil: no
+	// limit.
+	Limiter svahub.Limiter
 }
 
 // String hides the secret when printed.
@@ -95,6 +98,7 @@ type Adapter struct {
 	client    *http.Client
 	timeout   time.Duration
 	userAgent string
+	limiter   svahub.Limiter
 	now       func() time.Time
 }
 
@@ -110,7 +114,7 @@ func New(cfg Config) (*Adapter, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Adapter{url: cfg.URL, key: key, client: cfg.HTTPClient, timeout: cfg.Timeout, userAgent: cfg.UserAgent, now: time.Now}
+	a := &Adapter{url: cfg.URL, key: key, client: cfg.HTTPClient, timeout: cfg.Timeout, userAgent: cfg.UserAgent, limiter: cfg.Limiter, now: time.Now}
 	if a.client == nil {
 		a.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -195,6 +199,11 @@ func (a *Adapter) send(ctx context.Context, typ string, data any, accept ...int)
 	id, err := commandID(ctx, typ)
 	if err != nil {
 		return answer{}, &svahub.PlatformError{Kind: svahub.PlatformTemporary, Message: "falha ao gerar o webhook-id", Cause: err}
+	}
+	if a.limiter != nil {
+		if err := a.limiter.Wait(ctx); err != nil {
+			return answer{}, transportError(ctx, err)
+		}
 	}
 	now := a.now()
 	body, err := json.Marshal(envelope{Type: typ, Timestamp: now.UTC().Format(time.RFC3339), Data: data})

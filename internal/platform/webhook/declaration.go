@@ -36,5 +36,5 @@ func validateParams(params map[string]string) error {
 
 // Factory builds the adapter of one integration (svahub.PlatformFactory).
 func Factory(cfg svahub.PlatformConfig) (svahub.Platform, error) {
-	return New(Config{URL: cfg.Params[ParamURL], Secret: cfg.Params[ParamSecret], HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout})
+	return New(Config{URL: cfg.Params[ParamURL], Secret: cfg.Params[ParamSecret], HTTPClient: cfg.HTTPClient, Timeout: cfg.Timeout, Limiter: cfg.Limiter})
 }
