@@ -19,7 +19,7 @@ const (
 	// debt run's ideal is budgetServices / budgetRate seconds (10 s).
 	budgetServices = 400
 	budgetRate     = 40.0
-	fleetWorkers  = 3
+	fleetWorkers   = 3
 )
 
 // TestFleetSharesPlatformBudget runs three `svahub worker` processes and
