@@ -44,6 +44,11 @@ type platformSim interface {
 	User(username string) (simUser, bool)
 	// Calls counts the requests for op that reached the platform.
 	Calls(op svahub.Operation) int
+	// Applied counts the commands for op the platform applied: Calls on a
+	// platform svahub reads back before it resends (Qualifica); on one it
+	// cannot read back (webhook) a lost answer is settled by resending
+	// the same command id, which the receiver applies once.
+	Applied(op svahub.Operation) int
 	// Describe summarises the calls, for logs.
 	Describe() string
 
@@ -155,6 +160,8 @@ var qualificaCallKeys = map[svahub.Operation]string{
 func (q qualificaPlatform) Calls(op svahub.Operation) int {
 	return q.sim.Calls()[qualificaCallKeys[op]]
 }
+
+func (q qualificaPlatform) Applied(op svahub.Operation) int { return q.Calls(op) }
 
 func (q qualificaPlatform) Describe() string { return fmt.Sprint(q.sim.Calls()) }
 

@@ -212,6 +212,13 @@ func (w *webhookPlatform) Calls(op svahub.Operation) int {
 	return 0
 }
 
+func (w *webhookPlatform) Applied(op svahub.Operation) int {
+	if typ, ok := webhookTypes[op]; ok {
+		return w.sim.Applied(typ)
+	}
+	return 0
+}
+
 func (w *webhookPlatform) Describe() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -31,7 +31,7 @@ func TestBudgetShared(t *testing.T) {
 		newMember := func() *platform.Manager {
 			var m *platform.Manager
 			m = platform.NewManager(db, platform.Options{RateLimitRPS: 30, Budget: budget, QuickRetries: -1,
-				Registry: map[string]svahub.Adapter{"stub": {Name: "stub", Capabilities: svahub.FullCapabilities,
+				Registry: map[string]svahub.Adapter{"qualifica": {Name: "qualifica", Capabilities: svahub.FullCapabilities,
 					New: func(cfg svahub.PlatformConfig) (svahub.Platform, error) {
 						mu.Lock()
 						defer mu.Unlock()
