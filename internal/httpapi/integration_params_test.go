@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -24,24 +23,6 @@ func keysOf(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// postIdempotent posts body to path with an Idempotency-Key.
-func (e *simEnv) postIdempotent(path, key string, body any) response {
-	e.t.Helper()
-	raw, err := json.Marshal(body)
-	require.NoError(e.t, err)
-	req, err := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(string(raw)))
-	require.NoError(e.t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	req.Header.Set("Idempotency-Key", key)
-	res, err := e.srv.Client().Do(req)
-	require.NoError(e.t, err)
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	require.NoError(e.t, err)
-	return response{Status: res.StatusCode, Header: res.Header, Body: out}
 }
 
 // TestQualificaParamsShapeUnchanged: generic parametros leave Qualifica's
@@ -73,7 +54,9 @@ func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 		e := newSimEnv(t, dialect, qualificasim.Options{})
 		_, srv := webhooksim.NewServer(t, webhooksim.Options{})
 		body := map[string]any{"descricao": "Parceiro", "plataforma": "webhook", "parametros": map[string]any{"url": srv.URL + "/svahub"}}
-		r := e.postIdempotent("/api/v1/integracoes", "wh-1", body)
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		r := e.doKey("POST", "/api/v1/integracoes", string(raw), "wh-1")
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
 		m := r.JSON(t)
 		p := m["parametros"].(map[string]any)
@@ -86,7 +69,7 @@ func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 		require.Equal(t, "erro", m["token"].(map[string]any)["status"])
 		id := int64(m["id_integracao"].(float64))
 
-		replay := e.postIdempotent("/api/v1/integracoes", "wh-1", body)
+		replay := e.doKey("POST", "/api/v1/integracoes", string(raw), "wh-1")
 		require.Equal(t, "true", replay.Header.Get("Idempotent-Replayed"))
 		require.Equal(t, float64(id), replay.JSON(t)["id_integracao"])
 		for _, got := range []response{replay, e.do("GET", fmt.Sprintf("/api/v1/integracoes/%d", id), nil), e.do("GET", "/api/v1/integracoes", nil)} {

@@ -43,7 +43,7 @@ type Store interface {
 	ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*store.PlanWork, bool, error)
 	ReleasePlan(ctx context.Context, planID int64) error
 	MarkUncertain(ctx context.Context, planID int64) error
-	CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date, resolved bool) error
+	CompletePlans(ctx context.Context, cs []store.Completion) error
 	FailPlan(ctx context.Context, planID, version int64, state svahub.AccessState, message string) error
 	NotePlatformState(ctx context.Context, planID int64, state svahub.AccessState, expiry svahub.Date) error
 	ForgetPlatformUser(ctx context.Context, planID int64) error

@@ -120,6 +120,8 @@ type Engine struct {
 	// stopping is set when a graceful stop begins: a job whose context
 	// ends then is handed back (JobSnooze(0)), not counted as failed.
 	stopping atomic.Bool
+	// commits records the converge workers' completions (group commit).
+	commits *committer
 }
 
 // New builds the engine. With workers false the client only inserts jobs
@@ -158,7 +160,7 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.Purge.Pause <= 0 {
 		o.Purge.Pause = 50 * time.Millisecond
 	}
-	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers}
+	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers, commits: &committer{commit: db.CompletePlans}}
 	e.leases = newKeeper(e, o.LeaseTTL)
 	cfg := &river.Config{
 		ID:                   db.ProcessID(),

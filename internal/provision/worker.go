@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/svahub/svahub/internal/platform"
+	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/svahub"
 )
 
@@ -49,7 +50,8 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 			return lerr
 		}
 		// A permanent error is cleared only if this work resolved it.
-		return e.db.CompletePlan(context.WithoutCancel(ctx), pw.PlanID, pw.Version, r.state, r.expiry, svahub.ErrorResolved(pw.Desired, r.state))
+		return e.commits.complete(ctx, store.Completion{PlanID: pw.PlanID, Version: pw.Version, State: r.state, Expiry: r.expiry,
+			Resolved: svahub.ErrorResolved(pw.Desired, r.state)})
 	}
 	return e.failed(ctx, r, err)
 }

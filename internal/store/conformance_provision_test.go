@@ -74,6 +74,30 @@ func confProvision() []confCase {
 			w3 := e.claim(plan)
 			require.Equal(t, w.Version, w3.AppliedVersion)
 		}},
+		{"Provision/CompletePlans", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub1, plan1, _ := e.subscription(222, pkg.ID, "2027-05-01")
+			sub2, plan2, _ := e.subscription(223, pkg.ID, "")
+			w1, w2 := e.claim(plan1), e.claim(plan2)
+			require.NoError(t, e.db.CompletePlans(e.ctx, nil))
+			require.NoError(t, e.db.CompletePlans(e.ctx, []store.Completion{ // out of order: the store sorts
+				{PlanID: plan2, Version: w2.Version, State: svahub.AccessSuspended, Resolved: true},
+				{PlanID: plan1, Version: w1.Version, State: svahub.AccessActive, Expiry: "2027-05-01", Resolved: true},
+			}))
+			for _, c := range []struct {
+				plan, sub int64
+				w         *store.PlanWork
+				state     svahub.AccessState
+			}{{plan1, sub1.ID, w1, svahub.AccessActive}, {plan2, sub2.ID, w2, svahub.AccessSuspended}} {
+				again := e.claim(c.plan) // each lease was released
+				require.Equal(t, c.w.Version, again.AppliedVersion)
+				require.Equal(t, c.state, again.PlatformState)
+				got, err := e.db.FindSubscriptionByID(e.ctx, c.sub)
+				require.NoError(t, err)
+				require.NotEqual(t, svahub.SubPending, got.Status, "the subscription was refreshed")
+			}
+		}},
 		{"Provision/FailPlan", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			_, pkg := e.catalogue()

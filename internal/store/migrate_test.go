@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,33 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
+// oldSchema returns a new database of dialect migrated up to version
+// only (an older svahub's schema), with a raw connection to it, its goose
+// provider and a function rebinding ? placeholders for the dialect.
+func oldSchema(t *testing.T, dialect string, version int64) (string, *sql.DB, *goose.Provider, func(string) string) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := storetest.DSN(t, dialect)
+	raw, err := store.OpenRaw(ctx, dialect, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = raw.Close() })
+	gd := goose.DialectPostgres
+	if dialect == store.DialectSQLite {
+		gd = goose.DialectSQLite3
+	}
+	prov, err := goose.NewProvider(gd, raw, os.DirFS("migrations/"+dialect), goose.WithDisableGlobalRegistry(true))
+	require.NoError(t, err)
+	_, err = prov.UpTo(ctx, version)
+	require.NoError(t, err)
+	q := func(s string) string {
+		if dialect != store.DialectPostgres {
+			return s
+		}
+		return rebindTest(s)
+	}
+	return dsn, raw, prov, q
+}
+
 // TestMigrationEndsCancelledServices upgrades a database of the version
 // before issue 12, where a cancelled service kept live subscriptions:
 // migration 00009 cancels them as of the service's last change (billing
@@ -25,25 +53,7 @@ func TestMigrationEndsCancelledServices(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, dialect)
-		raw, err := store.OpenRaw(ctx, dialect, dsn)
-		require.NoError(t, err)
-		defer raw.Close()
-		gd := goose.DialectPostgres
-		if dialect == store.DialectSQLite {
-			gd = goose.DialectSQLite3
-		}
-		old, err := goose.NewProvider(gd, raw, os.DirFS("migrations/"+dialect), goose.WithDisableGlobalRegistry(true))
-		require.NoError(t, err)
-		_, err = old.UpTo(ctx, 7)
-		require.NoError(t, err)
-
-		q := func(s string) string {
-			if dialect != store.DialectPostgres {
-				return s
-			}
-			return rebindTest(s)
-		}
+		dsn, raw, _, q := oldSchema(t, dialect, 7)
 		cancelledAt := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
 		created := cancelledAt.AddDate(0, -1, 0)
 		exec := func(s string, args ...any) {
@@ -104,28 +114,11 @@ func TestMigrationGenericParams(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, dialect)
-		raw, err := store.OpenRaw(ctx, dialect, dsn)
-		require.NoError(t, err)
-		defer raw.Close()
-		gd := goose.DialectPostgres
-		if dialect == store.DialectSQLite {
-			gd = goose.DialectSQLite3
-		}
-		prov, err := goose.NewProvider(gd, raw, os.DirFS("migrations/"+dialect), goose.WithDisableGlobalRegistry(true))
-		require.NoError(t, err)
-		_, err = prov.UpTo(ctx, 11)
-		require.NoError(t, err)
+		dsn, raw, prov, q := oldSchema(t, dialect, 11)
 		box, err := secret.NewBox(storetest.Key)
 		require.NoError(t, err)
 		sealed, err := box.Seal("segredo-antigo")
 		require.NoError(t, err)
-		q := func(s string) string {
-			if dialect != store.DialectPostgres {
-				return s
-			}
-			return rebindTest(s)
-		}
 		now := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
 		_, err = raw.ExecContext(ctx, q(`INSERT INTO integrations (id, description, platform, client_id, client_secret_sealed, base_url, username_policy, created_at, updated_at)
 			VALUES (1, 'Q', 'qualifica', 'cid-antigo', ?, 'https://api.qualifica.example', 'cpf_cnpj', ?, ?)`), sealed, now, now)

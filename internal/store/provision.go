@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -182,14 +184,40 @@ func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
 // only when resolved (svahub.ErrorResolved: the platform reached the
 // desired state); otherwise it stays visible with its message.
 func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date, resolved bool) error {
+	return db.CompletePlans(ctx, []Completion{{PlanID: planID, Version: version, State: state, Expiry: expiry, Resolved: resolved}})
+}
+
+// Completion is one plan's successful convergence, as CompletePlans
+// records it.
+type Completion struct {
+	PlanID, Version int64
+	State           svahub.AccessState
+	Expiry          svahub.Date
+	// Resolved clears the plan's permanent error (svahub.ErrorResolved).
+	Resolved bool
+}
+
+// CompletePlans records many completions in one transaction, each as
+// CompletePlan does: the workers' group commit (internal/provision) sends
+// what completed while the previous commit ran. Plans are updated in id
+// order and their subscriptions refreshed once.
+func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	cs = slices.SortedFunc(slices.Values(cs), func(a, b Completion) int { return cmp.Compare(a.PlanID, b.PlanID) })
 	now := db.now().UTC()
 	return db.tx(ctx, func(tx *gorm.DB) error {
-		_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), version, version, string(state), string(expiry), resolved, resolved,
-			db.holder, db.holder, now, planID)
-		if err != nil {
-			return err
+		ids := make([]int64, len(cs))
+		for i, c := range cs {
+			_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), c.Version, c.Version, string(c.State), string(c.Expiry), c.Resolved, c.Resolved,
+				db.holder, db.holder, now, c.PlanID)
+			if err != nil {
+				return err
+			}
+			ids[i] = c.PlanID
 		}
-		return db.refreshPlanStatuses(tx, planID)
+		return db.refreshPlanStatuses(tx, ids...)
 	})
 }
 

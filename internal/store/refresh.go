@@ -202,9 +202,9 @@ func (db *DB) refreshStatuses(tx *gorm.DB, subIDs []int64) error {
 }
 
 // refreshPlanStatuses recomputes the status of the subscriptions with an
-// access on a platform plan.
-func (db *DB) refreshPlanStatuses(tx *gorm.DB, planID int64) error {
-	return db.applyStatuses(tx, "id IN (SELECT subscription_id FROM accesses WHERE plan_id = ?)", planID)
+// access on one of the platform plans.
+func (db *DB) refreshPlanStatuses(tx *gorm.DB, planIDs ...int64) error {
+	return db.applyStatuses(tx, "id IN (SELECT subscription_id FROM accesses WHERE plan_id IN ?)", planIDs)
 }
 
 // applyStatuses locks the subscriptions matching cond (in id order) and

@@ -1,0 +1,87 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/store"
+)
+
+// TestGroupCommit: completions arriving while a commit runs are committed
+// together, every worker gets its own outcome, and nothing is committed
+// twice or lost.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var batches, biggest atomic.Int64
+	g := &committer{commit: func(_ context.Context, cs []store.Completion) error {
+		time.Sleep(2 * time.Millisecond) // a transaction takes a while
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range cs {
+			seen[c.PlanID]++
+		}
+		batches.Add(1)
+		if n := int64(len(cs)); n > biggest.Load() {
+			biggest.Store(n)
+		}
+		return nil
+	}}
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { require.NoError(t, g.complete(context.Background(), store.Completion{PlanID: int64(i)})) })
+	}
+	wg.Wait()
+	require.Len(t, seen, n)
+	for id, k := range seen {
+		require.Equal(t, 1, k, "plan %d committed once", id)
+	}
+	require.Less(t, batches.Load(), int64(n), "concurrent completions share commits")
+	require.Greater(t, biggest.Load(), int64(1))
+	require.False(t, g.busy)
+	require.Empty(t, g.pending)
+}
+
+// TestGroupCommitFailureIsolated: when a shared commit fails, each
+// completion is committed alone, so only the failing plan sees an error.
+func TestGroupCommitFailureIsolated(t *testing.T) {
+	t.Parallel()
+	bad := errors.New("plan 7 cannot be recorded")
+	release := make(chan struct{})
+	g := &committer{commit: func(_ context.Context, cs []store.Completion) error {
+		if len(cs) == 1 && cs[0].PlanID == 0 {
+			<-release // the first commit holds while the others queue
+		}
+		for _, c := range cs {
+			if c.PlanID == 7 {
+				return bad
+			}
+		}
+		return nil
+	}}
+	errs := make([]error, 10)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs[0] = g.complete(context.Background(), store.Completion{PlanID: 0}) })
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy }, time.Second, time.Millisecond)
+	for i := 1; i < 10; i++ {
+		wg.Go(func() { errs[i] = g.complete(context.Background(), store.Completion{PlanID: int64(i)}) })
+	}
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 9 }, time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if i == 7 {
+			require.ErrorIs(t, err, bad)
+			continue
+		}
+		require.NoError(t, err, "plan %d", i)
+	}
+}
