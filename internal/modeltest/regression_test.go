@@ -1,6 +1,7 @@
 package modeltest
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/svahub/svahub/internal/store/storetest"
@@ -43,11 +44,14 @@ func TestModelRegressionExpiredBeforeActivation(t *testing.T) {
 func TestModelRegressionCancelKeepsError(t *testing.T) {
 	t.Parallel()
 	su := setup{policy: "login_autenticacao", logins: [3]string{"ana", "bia", "caio"}}
-	var sub *mSub
+	// One subscription per machine: script runs each dialect's machine in
+	// parallel, so a variable shared by the steps would hand one machine
+	// the other's subscription (it did, under CI's load).
+	var subs sync.Map // *machine → *mSub
 	script(t, su,
 		func(t tb, mc *machine) { mc.doPutService(t, 1, nil, "servico_habilitado") },
-		func(t tb, mc *machine) { sub = mc.doAttach(t, 1, 3, -2, "") }, // the package with the unknown code
-		func(t tb, mc *machine) { mc.doDetach(t, sub) },
+		func(t tb, mc *machine) { subs.Store(mc, mc.doAttach(t, 1, 3, -2, "")) }, // the package with the unknown code
+		func(t tb, mc *machine) { sub, _ := subs.Load(mc); mc.doDetach(t, sub.(*mSub)) },
 	)
 }
 
