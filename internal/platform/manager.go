@@ -127,22 +127,6 @@ func NewManager(store Store, opts Options) *Manager {
 	return m
 }
 
-// Platforms lists the registered platform names.
-func (m *Manager) Platforms() []string {
-	names := make([]string, 0, len(m.opts.Registry))
-	for n := range m.opts.Registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Known reports whether name is a registered platform.
-func (m *Manager) Known(name string) bool {
-	_, ok := m.opts.Registry[name]
-	return ok
-}
-
 // Adapter returns the declaration of the platform named name.
 func (m *Manager) Adapter(name string) (svahub.Adapter, bool) {
 	a, ok := m.opts.Registry[name]
