@@ -386,17 +386,22 @@ func (e Expect) check(t *testing.T, s *Server, sim platformSim) []Problem {
 	return probs
 }
 
-// waitConverged polls until no subscription is pendente (svahub has no
-// more work it knows of), then compares the world with e. Past deadline it
-// keeps waiting only while the pendente backlog still shrinks (a slow
-// machine), for at most maxWait in all.
+// waitConverged polls until svahub has no more work it knows of — no
+// subscription pendente and no platform plan with a version neither
+// applied nor in erro — then compares the world with e. Past deadline it
+// keeps waiting only while that backlog still shrinks (a slow machine),
+// for at most maxWait in all.
+//
+// The pendente count alone is not enough: a cancelled subscription shows
+// cancelado at once (DOMAIN.md), while the platform's cancelar may still
+// be on its way; comparing then reads the platform before the call.
 func (e Expect) waitConverged(t *testing.T, s *Server, sim platformSim, deadline time.Time) ([]Problem, time.Duration) {
 	t.Helper()
 	const stall, maxWait = 20 * time.Second, 4 * time.Minute
 	start := time.Now()
 	best, progressed := -1, start
 	for {
-		n := Count(t, s, "/api/v1/assinaturas?status=pendente")
+		n := Count(t, s, "/api/v1/assinaturas?status=pendente") + outstandingPlans(t, s)
 		now := time.Now()
 		if n == 0 {
 			break
@@ -411,6 +416,25 @@ func (e Expect) waitConverged(t *testing.T, s *Server, sim platformSim, deadline
 		time.Sleep(time.Second)
 	}
 	return e.check(t, s, sim), time.Since(start)
+}
+
+// outstandingPlans counts the platform plans whose current version is
+// neither applied nor in erro: work svahub still owes the platform. It is
+// read from the database the child uses, as planStates is.
+func outstandingPlans(t *testing.T, s *Server) int {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.OpenRaw(ctx, s.Dialect, s.DSN)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM platform_plans
+WHERE applied_version < version AND error_version < version`).Scan(&n); err != nil {
+		t.Fatalf("count outstanding plans: %v", err)
+	}
+	return n
 }
 
 // recoveryDeadline is when the work of the last killed process must have
