@@ -410,7 +410,7 @@ func (e Expect) waitConverged(t *testing.T, s *Server, sim platformSim, deadline
 			best, progressed = n, now
 		}
 		if now.After(deadline) && (now.Sub(progressed) > stall || now.Sub(start) > maxWait) {
-			t.Logf("still %d subscriptions pendente after %s (no progress for %s)", n, now.Sub(start).Round(time.Second), now.Sub(progressed).Round(time.Second))
+			t.Logf("still %d subscriptions pendente or plans outstanding after %s (no progress for %s)", n, now.Sub(start).Round(time.Second), now.Sub(progressed).Round(time.Second))
 			break
 		}
 		time.Sleep(time.Second)
