@@ -42,7 +42,7 @@ func rebindT(dialect, q string) string {
 func TestAttachAnswerMatchesStoredState(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "login_autenticacao"}, map[string]any{"suspender_inadimplencia": true, "ativo": false}), "id_integracao")
 		pro, premium, cursos := laProduct(e, integ, "pro"), laProduct(e, integ, "premium"), laProduct(e, integ, "1001")
 		pkgBoth := laPackage(e, integ, "10.00", pro, premium)
@@ -200,7 +200,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 func TestConcurrentAttachSharedAccount(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "cpf_cnpj"}, map[string]any{"ativo": false}), "id_integracao")
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		const n = 12

@@ -12,7 +12,6 @@ import (
 
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // This file sends every catalogue validation rule of DOMAIN.md and API.md
@@ -42,7 +41,7 @@ func validIntegration(mod func(m map[string]any)) map[string]any {
 func params(m map[string]any) map[string]any { return m["parametros"].(map[string]any) }
 
 // mkIntegration creates an integration and returns its id.
-func (e *env) mkIntegration(desc string) int64 {
+func (e *harness) mkIntegration(desc string) int64 {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/integracoes", validIntegration(func(m map[string]any) { m["descricao"] = desc }))
 	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -50,7 +49,7 @@ func (e *env) mkIntegration(desc string) int64 {
 }
 
 // mkProduct creates a product under integration and returns its id.
-func (e *env) mkProduct(integration int64, code string) int64 {
+func (e *harness) mkProduct(integration int64, code string) int64 {
 	e.t.Helper()
 	r := e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", integration), map[string]any{"descricao": "Produto " + code, "codigo": code})
 	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -58,7 +57,7 @@ func (e *env) mkProduct(integration int64, code string) int64 {
 }
 
 // mkPackage creates a package and returns its id.
-func (e *env) mkPackage(integration int64, valor string, active bool, products ...int64) int64 {
+func (e *harness) mkPackage(integration int64, valor string, active bool, products ...int64) int64 {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote", "valor": valor, "id_integracao": integration, "produtos": products, "ativo": active})
 	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -70,7 +69,7 @@ func (e *env) mkPackage(integration int64, valor string, active bool, products .
 func TestIntegrationValidation(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		cases := []struct {
 			name   string
 			body   map[string]any
@@ -109,7 +108,7 @@ func TestIntegrationUnknownPlatform(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		// The registry of adapters lives in the platform layer: use the wired app.
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		r := e.do("POST", "/api/v1/integracoes", validIntegration(func(m map[string]any) { m["plataforma"] = "netflix" }))
 		requireProblem(t, r, 422, "plataforma")
 	})
@@ -118,7 +117,7 @@ func TestIntegrationUnknownPlatform(t *testing.T) {
 func TestIntegrationMalformedRequests(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		id := e.mkIntegration("base")
 		for _, method := range []string{"POST", "PUT"} {
 			path := "/api/v1/integracoes"
@@ -149,7 +148,7 @@ func TestIntegrationMalformedRequests(t *testing.T) {
 func TestIntegrationIDs(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		e.mkIntegration("existe")
 		for _, path := range []string{"/api/v1/integracoes/999", "/api/v1/integracoes/999/produtos"} {
 			requireProblem(t, e.do("GET", path, nil), 404)
@@ -171,7 +170,7 @@ func TestIntegrationIDs(t *testing.T) {
 func TestIntegrationSecretHandling(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		ctx := context.Background()
 		const secretValue = "Segr3do-Muito-Secreto-XYZ"
 		var bodies [][]byte
@@ -247,7 +246,7 @@ func TestIntegrationSecretHandling(t *testing.T) {
 			require.NotContains(t, string(b), `"client_secret"`)
 		}
 		e.srv.Close() // waits for in-flight requests, so the log is complete
-		logs := e.logBuf.String()
+		logs := e.Logs()
 		require.NotEmpty(t, logs)
 		require.NotContains(t, logs, secretValue)
 		require.NotContains(t, logs, secret2)
@@ -317,7 +316,7 @@ func requireNotInTable(t *testing.T, db *sql.DB, table, needle string) {
 func TestIntegrationDeleteRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a := e.mkIntegration("a")
 		prod := e.mkProduct(a, "pro")
 		pkg := e.mkPackage(a, "29.90", true, prod)
@@ -341,7 +340,7 @@ func TestIntegrationDeleteRules(t *testing.T) {
 func TestProductCodeRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		path := fmt.Sprintf("/api/v1/integracoes/%d/produtos", integ)
 
@@ -404,7 +403,7 @@ func TestProductCodeRules(t *testing.T) {
 func TestProductUniquenessAndOwnership(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
 		e.mkProduct(a, "pro")
 		p := requireProblem(t, e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", a), map[string]any{"descricao": "Outro", "codigo": "pro"}), 409, "codigo")
@@ -431,7 +430,7 @@ func TestProductUniquenessAndOwnership(t *testing.T) {
 func TestProductDeleteInUse(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		used, free := e.mkProduct(integ, "pro"), e.mkProduct(integ, "premium")
 		pkg := e.mkPackage(integ, "10.00", true, used)
@@ -452,7 +451,7 @@ func TestProductDeleteInUse(t *testing.T) {
 func TestPackageValor(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		prod := e.mkProduct(integ, "pro")
 		body := func(valor any) map[string]any {
@@ -492,7 +491,7 @@ func TestPackageValor(t *testing.T) {
 func TestPackageProducts(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
 		var aProds []int64
 		for i := range 11 {
@@ -570,7 +569,7 @@ func TestPackageProducts(t *testing.T) {
 func TestPackageListFilters(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
 		pa, pb := e.mkProduct(a, "pro"), e.mkProduct(b, "pro")
 		a1 := e.mkPackage(a, "29.90", true, pa)
@@ -629,7 +628,7 @@ func TestPackageListFilters(t *testing.T) {
 func TestPackageDeleteRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		prod := e.mkProduct(integ, "pro")
 		pkg := e.mkPackage(integ, "29.90", true, prod)
@@ -655,7 +654,7 @@ func TestPackageDeleteRules(t *testing.T) {
 func TestPlanRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		prod := e.mkProduct(integ, "pro")
 		p1 := e.mkPackage(integ, "29.90", true, prod)
@@ -739,7 +738,7 @@ func TestPlanRules(t *testing.T) {
 func TestPagination(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		var ids []int64
 		for i := range 5 {
 			ids = append(ids, e.mkIntegration(fmt.Sprintf("i%d", i)))

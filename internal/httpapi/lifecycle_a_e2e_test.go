@@ -21,13 +21,13 @@ import (
 // --- helpers (prefixed la to keep clear of other files of the package) ---
 
 // laIntegration creates an integration and returns its id.
-func laIntegration(e *simEnv, usuario string, suspendOnDebt bool) int64 {
+func laIntegration(e *harness, usuario string, suspendOnDebt bool) int64 {
 	e.t.Helper()
 	return idOf(e.createIntegration(map[string]any{"usuario": usuario}, map[string]any{"suspender_inadimplencia": suspendOnDebt}), "id_integracao")
 }
 
 // laProduct registers product code under integration integ.
-func laProduct(e *simEnv, integ int64, code string) int64 {
+func laProduct(e *harness, integ int64, code string) int64 {
 	e.t.Helper()
 	r := e.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": "Produto " + code, "codigo": code})
 	require.Equal(e.t, 201, r.Status, "%s", r.Body)
@@ -35,7 +35,7 @@ func laProduct(e *simEnv, integ int64, code string) int64 {
 }
 
 // laPackage creates a package of integration integ with products.
-func laPackage(e *simEnv, integ int64, valor string, prods ...int64) int64 {
+func laPackage(e *harness, integ int64, valor string, prods ...int64) int64 {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": fmt.Sprintf("Pacote %v", prods), "valor": valor, "id_integracao": integ, "produtos": prods})
 	require.Equal(e.t, 201, r.Status, "%s", r.Body)
@@ -43,7 +43,7 @@ func laPackage(e *simEnv, integ int64, valor string, prods ...int64) int64 {
 }
 
 // laPlan upserts a plan (combo) with packages.
-func laPlan(e *simEnv, id int64, pkgs ...int64) {
+func laPlan(e *harness, id int64, pkgs ...int64) {
 	e.t.Helper()
 	r := e.do("PUT", path("/api/v1/planos/%d", id), map[string]any{"descricao": path("Plano %d", id), "pacotes": pkgs})
 	require.Contains(e.t, []int{200, 201}, r.Status, "%s", r.Body)
@@ -51,7 +51,7 @@ func laPlan(e *simEnv, id int64, pkgs ...int64) {
 
 // laAttach attaches a package (optionally with data_expiracao) and returns
 // the subscription id.
-func laAttach(e *simEnv, svc, pkg int64, expiry string) int64 {
+func laAttach(e *harness, svc, pkg int64, expiry string) int64 {
 	e.t.Helper()
 	body := map[string]any{"id_pacote": pkg}
 	if expiry != "" {
@@ -63,7 +63,7 @@ func laAttach(e *simEnv, svc, pkg int64, expiry string) int64 {
 }
 
 // laSetStatus changes a service's status_prefixo.
-func laSetStatus(e *simEnv, svc int64, status string) {
+func laSetStatus(e *harness, svc int64, status string) {
 	e.t.Helper()
 	r := e.do("PUT", path("/api/v1/servicos/%d/status", svc), map[string]any{"status_prefixo": status})
 	require.Equal(e.t, 200, r.Status, "%s", r.Body)
@@ -71,7 +71,7 @@ func laSetStatus(e *simEnv, svc int64, status string) {
 }
 
 // laService fetches GET /servicos/{id}.
-func laService(e *simEnv, svc int64) map[string]any {
+func laService(e *harness, svc int64) map[string]any {
 	e.t.Helper()
 	r := e.do("GET", path("/api/v1/servicos/%d", svc), nil)
 	require.Equal(e.t, 200, r.Status, "%s", r.Body)
@@ -131,7 +131,7 @@ func laIDs(t *testing.T, r response) []int64 {
 func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
 		p2 := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
@@ -169,7 +169,7 @@ func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 func TestLifecycleA_UsernamePolicies(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		type policy struct {
 			name, user, pass string
 			pkg              int64
@@ -223,7 +223,7 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 func TestLifecycleA_DebtSuspension(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		// Two integrations on one simulator: distinct username policies so
 		// their platform users do not collide.
 		on := laIntegration(e, "login_autenticacao", true)
@@ -269,7 +269,7 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		on := laIntegration(e, "login_autenticacao", true)
 		off := laIntegration(e, "codigo_cliente", false)
 		pkgOn := laPackage(e, on, "10.00", laProduct(e, on, "pro"))
@@ -300,7 +300,7 @@ func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 func TestLifecycleA_Cancellation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkgA := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		pkgB := laPackage(e, integ, "20.00", laProduct(e, integ, "premium"))
@@ -358,7 +358,7 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 func TestLifecycleA_PlanChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{Products: []string{"p1", "p2", "p3", "p4"}})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{Products: []string{"p1", "p2", "p3", "p4"}}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		pk := map[string]int64{}
 		for _, c := range []string{"p1", "p2", "p3", "p4"} {
@@ -438,7 +438,7 @@ func TestLifecycleA_PlanChange(t *testing.T) {
 func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkg1 := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		pkg2 := laPackage(e, integ, "10.00", laProduct(e, integ, "premium"))
@@ -487,7 +487,7 @@ func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 func TestLifecycleA_SharedAccount(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "cpf_cnpj", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		const user = "52998224725"
@@ -554,7 +554,7 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 		r := e.putService(5001, map[string]any{"status_prefixo": "aguardando_instalacao"})
@@ -592,7 +592,7 @@ func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		const secret = "S3nh4-Secreta-XYZ"
 		r := e.putService(5001, map[string]any{"senha": secret, "cliente": laCustomer(900, "C900", "529.982.247-25", "a@example.com")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
@@ -641,7 +641,7 @@ func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 func TestLifecycleA_Validation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
 

@@ -43,32 +43,32 @@ func lbAt(t *testing.T, s string) time.Time {
 	return ts.In(lbSaoPaulo)
 }
 
-// lbClockEnv is a simEnv whose store and simulator share one settable clock
+// lbClockEnv is a harness whose store and simulator share one settable clock
 // starting at start.
-func lbClockEnv(t *testing.T, dialect, start string, pc platformCase, opts simOptions) *simEnv {
+func lbClockEnv(t *testing.T, dialect, start string, pc platformCase, opts simOptions) *harness {
 	t.Helper()
 	clk := &clock{}
 	clk.Set(lbAt(t, start))
 	opts.Now = clk.Now
-	return newPlatformEnvWith(t, dialect, pc, opts, clk, nil)
+	return newHarness(t, dialect, withPlatform(pc, opts), withClock(clk))
 }
 
 // lbAttach attaches a package (body fields) to a service and returns the
 // 201 subscription.
-func lbAttach(e *simEnv, svc int64, body map[string]any) map[string]any {
+func lbAttach(e *harness, svc int64, body map[string]any) map[string]any {
 	e.t.Helper()
 	r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
 	require.Equal(e.t, 201, r.Status, "%s", r.Body)
 	return r.JSON(e.t)
 }
 
-func lbSetStatus(e *simEnv, svc int64, status string) {
+func lbSetStatus(e *harness, svc int64, status string) {
 	e.t.Helper()
 	r := e.do("PUT", path("/api/v1/servicos/%d/status", svc), map[string]any{"status_prefixo": status})
 	require.Equal(e.t, 200, r.Status, "%s", r.Body)
 }
 
-func lbItems(e *simEnv, r response) []map[string]any {
+func lbItems(e *harness, r response) []map[string]any {
 	e.t.Helper()
 	require.Equal(e.t, 200, r.Status, "%s", r.Body)
 	raw, _ := r.JSON(e.t)["itens"].([]any)
@@ -80,13 +80,13 @@ func lbItems(e *simEnv, r response) []map[string]any {
 }
 
 // lbTransmissions lists /transmissoes with a query string.
-func lbTransmissions(e *simEnv, query string) []map[string]any {
+func lbTransmissions(e *harness, query string) []map[string]any {
 	e.t.Helper()
 	return lbItems(e, e.do("GET", "/api/v1/transmissoes?itens_por_pagina=500&"+query, nil))
 }
 
 // lbWaitSimExpiry waits until the simulator shows the plan with status and date.
-func lbWaitSimExpiry(e *simEnv, username, product, status, expiry string) {
+func lbWaitSimExpiry(e *harness, username, product, status, expiry string) {
 	e.t.Helper()
 	e.eventually(username+"/"+product+" "+status+" until "+expiry+" on the platform", func() bool {
 		st, exp := e.simPlan(username, product)
@@ -96,7 +96,7 @@ func lbWaitSimExpiry(e *simEnv, username, product, status, expiry string) {
 
 // lbWaitStatus is waitStatus that reports the last subscription, the
 // simulator's users and the subscription's transmissions on timeout.
-func lbWaitStatus(e *simEnv, sub int64, status string) map[string]any {
+func lbWaitStatus(e *harness, sub int64, status string) map[string]any {
 	e.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -115,7 +115,7 @@ func lbWaitStatus(e *simEnv, sub int64, status string) map[string]any {
 
 // lbWaitSimPlanOf is waitSimPlan that reports the subscription and its
 // transmissions on timeout.
-func lbWaitSimPlanOf(e *simEnv, sub int64, username, product, status string) {
+func lbWaitSimPlanOf(e *harness, sub int64, username, product, status string) {
 	e.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -133,7 +133,7 @@ func lbWaitSimPlanOf(e *simEnv, sub int64, username, product, status string) {
 
 // lbEventually is eventually with a deadline of its own, for convergence of
 // hundreds of plans.
-func lbEventually(e *simEnv, what string, within time.Duration, cond func() bool) {
+func lbEventually(e *harness, what string, within time.Duration, cond func() bool) {
 	e.t.Helper()
 	if !lbAwait(within, cond) {
 		e.t.Fatalf("timed out after %s waiting for %s", within, what)
@@ -154,7 +154,7 @@ func lbAwait(within time.Duration, cond func() bool) bool {
 
 // lbWaitAccesses waits until every access of sub wants state and the
 // platform reached it.
-func lbWaitAccesses(e *simEnv, sub int64, state string) map[string]any {
+func lbWaitAccesses(e *harness, sub int64, state string) map[string]any {
 	e.t.Helper()
 	var last map[string]any
 	e.eventually(path("accesses of subscription %d %s", sub, state), func() bool {
@@ -172,7 +172,7 @@ func lbWaitAccesses(e *simEnv, sub int64, state string) map[string]any {
 }
 
 // lbLiveJobs counts converge jobs not finalised yet.
-func lbLiveJobs(e *simEnv) int {
+func lbLiveJobs(e *harness) int {
 	e.t.Helper()
 	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").
 		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(1000))
@@ -181,7 +181,7 @@ func lbLiveJobs(e *simEnv) int {
 }
 
 // lbJobs describes the engine's converge jobs (diagnostics).
-func lbJobs(e *simEnv) string {
+func lbJobs(e *harness) string {
 	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").First(100))
 	if err != nil {
 		return err.Error()
@@ -193,14 +193,14 @@ func lbJobs(e *simEnv) string {
 	return b.String()
 }
 
-func lbPatchExpiry(e *simEnv, sub int64, date string) response {
+func lbPatchExpiry(e *harness, sub int64, date string) response {
 	e.t.Helper()
 	return e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": date})
 }
 
 // lbSimToken gets a token straight from the simulator, as another client of
 // the platform would.
-func lbSimToken(t *testing.T, e *simEnv) string {
+func lbSimToken(t *testing.T, e *harness) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {qualificasim.DefaultClientID}, "client_secret": {qualificasim.DefaultClientSecret}}
 	res, err := http.Post(e.sim.URL()+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
@@ -218,7 +218,7 @@ func lbSimToken(t *testing.T, e *simEnv) string {
 }
 
 // lbSimCall calls the simulator's contract API behind svahub's back.
-func lbSimCall(t *testing.T, e *simEnv, method, p, token string, body any) (int, []byte) {
+func lbSimCall(t *testing.T, e *harness, method, p, token string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -242,7 +242,7 @@ func lbSimCall(t *testing.T, e *simEnv, method, p, token string, body any) (int,
 
 // lbPutServices upserts many services (same body as putService plus
 // extra) from a few goroutines and requires 201 for each.
-func lbPutServices(e *simEnv, ids []int64, extra map[string]any, workers int) {
+func lbPutServices(e *harness, ids []int64, extra map[string]any, workers int) {
 	e.t.Helper()
 	work := make(chan int64)
 	errs := make(chan error, len(ids))
@@ -252,14 +252,7 @@ func lbPutServices(e *simEnv, ids []int64, extra map[string]any, workers int) {
 		go func() {
 			defer wg.Done()
 			for id := range work {
-				body := map[string]any{
-					"login": path("login%d", id), "senha": path("senha%d", id), "status_prefixo": "servico_habilitado",
-					"cliente": map[string]any{"id_cliente": 100 + id, "codigo_cliente": path("C%d", id), "nome_razaosocial": "Maria da Silva",
-						"cpf_cnpj": "529.982.247-25", "email_principal": path("cliente%d@example.com", id), "telefone_primario": "11999990000"},
-				}
-				for k, v := range extra {
-					body[k] = v
-				}
+				body := serviceBody(id, extra)
 				raw, _ := json.Marshal(body)
 				req, err := http.NewRequest("PUT", e.srv.URL+path("/api/v1/servicos/%d", id), bytes.NewReader(raw))
 				if err != nil {
@@ -427,7 +420,7 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		integ := e.createIntegration(map[string]any{"url_base": closedURL(t)}, nil)
 		require.Equal(t, "erro", integ["token"].(map[string]any)["status"])
 		integID := idOf(integ, "id_integracao")
@@ -502,7 +495,7 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 func TestLBPermanentErrorRetransmit(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		e.plat.FailNext(svahub.OpActivatePlan, 422, 1)
 		require.Equal(t, 201, e.putService(6451, nil).Status)
@@ -543,7 +536,7 @@ func TestLBPermanentErrorRetransmit(t *testing.T) {
 func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(6501, nil).Status)
 		sub := idOf(lbAttach(e, 6501, map[string]any{"id_pacote": pkg}), "id_assinatura")
@@ -581,7 +574,7 @@ func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 func TestLBRateLimitedConverges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		ids := []int64{6551, 6552, 6553, 6554, 6555, 6556}
 		var subs []int64
@@ -621,7 +614,7 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integA, pkgA := e.catalogue(nil, nil, "10.00", "pro")
 		_, pkgB := e.catalogue(nil, nil, "20.00", "premium")
 		require.Equal(t, 201, e.putService(6601, nil).Status)
@@ -781,7 +774,7 @@ func TestLBBatchStatus(t *testing.T) {
 			nReal = 120
 		}
 		const base = int64(20001)
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "9.90", "pro")
 		r := e.do("PUT", "/api/v1/planos/900", map[string]any{"descricao": "Fibra + Qualifica", "pacotes": []int64{pkg}})
 		require.Contains(t, []int{200, 201}, r.Status, "%s", r.Body)
@@ -893,7 +886,7 @@ func TestLBReconcileRepairsDrift(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro", "premium", "1001")
 		require.Equal(t, 201, e.putService(6901, nil).Status)
 		subJSON := lbAttach(e, 6901, map[string]any{"id_pacote": pkg})
@@ -952,7 +945,7 @@ func TestLBMultiProductSubscriptionStatus(t *testing.T) {
 		}
 		// A fixed platform latency keeps the plans' jobs, which start
 		// together, finishing together.
-		e := newPlatformEnv(t, dialect, pc, simOptions{Products: codes, Latency: 30 * time.Millisecond})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{Products: codes, Latency: 30 * time.Millisecond}))
 		_, pkg := e.catalogue(nil, nil, "39.90", codes...)
 		var ids, subs []int64
 		for id := int64(6801); id <= 6803; id++ {

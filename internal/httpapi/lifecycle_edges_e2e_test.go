@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,7 +18,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
@@ -58,13 +55,13 @@ func leLive(t *testing.T, subs []map[string]any) map[string]any {
 }
 
 // leQuiet waits until no convergence job is left to run.
-func leQuiet(e *simEnv) {
+func leQuiet(e *harness) {
 	e.t.Helper()
 	lbEventually(e, "no converge job left", 15*time.Second, func() bool { return lbLiveJobs(e) == 0 })
 }
 
 // leBilling returns the billing items of a competence by id_assinatura.
-func leBilling(e *simEnv, competence string) map[int64]map[string]any {
+func leBilling(e *harness, competence string) map[int64]map[string]any {
 	e.t.Helper()
 	out := map[int64]map[string]any{}
 	for _, it := range lbItems(e, e.do("GET", "/api/v1/cobrancas?itens_por_pagina=500&competencia="+competence, nil)) {
@@ -154,7 +151,7 @@ func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
 		laPlan(e, 10, combo)
@@ -180,7 +177,7 @@ func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 func TestEdgeServiceCreatedCancelled(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "pro"))
 		laPlan(e, 10, combo)
@@ -199,7 +196,7 @@ func TestEdgeServiceCreatedCancelled(t *testing.T) {
 func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		p := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
 		q := laPackage(e, integ, "9.90", laProduct(e, integ, "premium"))
@@ -274,7 +271,7 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
 		p2 := laPackage(e, integ, "6.00", laProduct(e, integ, "premium"))
@@ -311,7 +308,7 @@ func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 func TestEdgeIdempotencyClientDisconnect(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		e.sim.SetLatency(1500 * time.Millisecond)
 		body := fmt.Sprintf(`{"descricao":"Qualifica","plataforma":"qualifica","parametros":{"client_id":%q,"client_secret":%q}}`,
 			qualificasim.DefaultClientID, qualificasim.DefaultClientSecret)
@@ -367,12 +364,7 @@ func (p *panicOnce) CreateIntegration(ctx context.Context, in svahub.Integration
 func TestEdgeIdempotencyPanicReleasesKey(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		base := newEnv(t, dialect)
-		log := slog.New(slog.NewJSONHandler(&lockedWriter{w: base.logBuf}, nil))
-		api := httpapi.New(httpapi.Deps{Catalogue: &panicOnce{DB: base.db}, APIKeys: base.db, Idempotency: base.db, Logger: log})
-		srv := httptest.NewServer(api)
-		t.Cleanup(srv.Close)
-		e := &env{t: t, db: base.db, srv: srv, key: base.key, roKey: base.roKey, logBuf: base.logBuf}
+		e := newHarness(t, dialect, apiOnly(), withCatalogue(func(db *store.DB) svahub.CatalogueService { return &panicOnce{DB: db} }))
 		body := `{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"c","client_secret":"s"}}`
 		r := e.doKey("POST", "/api/v1/integracoes", body, "le-panic")
 		requireProblem(t, r, 500)
@@ -392,7 +384,7 @@ func TestEdgeIdempotencyAbandonedReservation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		clk := &clock{}
 		clk.Set(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC))
-		e := newSimEnvClock(t, dialect, qualificasim.Options{}, clk)
+		e := newHarness(t, dialect, withClock(clk))
 		ctx := context.Background()
 		key, err := e.db.AuthenticateAPIKey(ctx, e.key)
 		require.NoError(t, err)
@@ -420,7 +412,7 @@ func TestEdgeIdempotencyAbandonedReservation(t *testing.T) {
 func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		ctx := context.Background()
 		// Paused integration: the wrong code is saved unverified.
 		integ := idOf(e.createIntegration(nil, map[string]any{"ativo": false}), "id_integracao")
@@ -473,7 +465,7 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
 		e.plat.AddForeignUser(t, "login7501")
 
@@ -509,7 +501,7 @@ func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(7601, nil).Status)
 		sub := idOf(lbAttach(e, 7601, map[string]any{"id_pacote": pkg}), "id_assinatura")
@@ -538,7 +530,7 @@ func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 func TestEdgeServiceListHasPackages(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := laIntegration(e, "login_autenticacao", true)
 		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
 		laPlan(e, 10, p1)
@@ -568,7 +560,7 @@ func TestEdgeServiceListHasPackages(t *testing.T) {
 func TestEdgePutKeepsOmittedFields(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		integ := e.createIntegration(map[string]any{"usuario": "cpf_cnpj", "url_base": e.sim.URL(), "limite_requisicoes_por_segundo": 5},
 			map[string]any{"suspender_inadimplencia": true})
 		id := idOf(integ, "id_integracao")
@@ -689,7 +681,7 @@ var leTimestamp = regexp.MustCompile(`"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
 func TestEdgeTimestampsOneOffset(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		var answers []response
 		keep := func(r response) response {
 			answers = append(answers, r)
@@ -734,7 +726,7 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "9.90", "pro")
 		require.Equal(t, 201, e.putService(7951, nil).Status)
 		sub := idOf(lbAttach(e, 7951, map[string]any{"id_pacote": pkg}), "id_assinatura")

@@ -20,7 +20,7 @@ import (
 func TestWebhookCommandsCarrySpecData(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newPlatformEnv(t, dialect, webhookCase, simOptions{})
+		e := newHarness(t, dialect, withPlatform(webhookCase, simOptions{}))
 		w := e.plat.(*webhookPlatform)
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(7301, nil).Status)
