@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/app"
@@ -58,11 +60,13 @@ type harnessConfig struct {
 	simOpts   simOptions
 	qualifica qualificasim.Options
 	clock     *clock
-	tunes     []func(*app.Options)
-	simTap    func(http.Handler) http.Handler
-	transport func(http.RoundTripper) http.RoundTripper
-	catalogue func(*store.DB) svahub.CatalogueService
-	proxies   []*net.IPNet
+	// shareClock gives clock to the simulator too (withClockAt).
+	shareClock bool
+	tunes      []func(*app.Options)
+	simTap     func(http.Handler) http.Handler
+	transport  func(http.RoundTripper) http.RoundTripper
+	catalogue  func(*store.DB) svahub.CatalogueService
+	proxies    []*net.IPNet
 }
 
 // harnessOption adjusts newHarness.
@@ -99,6 +103,16 @@ func withPlatform(p platformCase, o simOptions) harnessOption {
 // time.Now until set).
 func withClock(clk *clock) harnessOption { return func(c *harnessConfig) { c.clock = clk } }
 
+// withClockAt is withClock set at at, shared by the store and the
+// simulator (plan expiry).
+func withClockAt(at time.Time) harnessOption {
+	return func(c *harnessConfig) {
+		c.clock = &clock{}
+		c.clock.Set(at)
+		c.shareClock = true
+	}
+}
+
 // withTune adjusts the app options after the defaults and the platform's
 // Configure; tune may be nil.
 func withTune(tune func(*app.Options)) harnessOption {
@@ -134,56 +148,59 @@ func newHarness(t *testing.T, dialect string, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(&c)
 	}
-	h := &harness{t: t, clock: c.clock, buf: &bytes.Buffer{}}
-	h.logs = &lockedWriter{w: h.buf}
-	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := &harness{t: t, clock: c.clock, buf: &bytes.Buffer{}}
+	e.logs = &lockedWriter{w: e.buf}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	var api http.Handler
 	if c.apiOnly {
-		h.db = storetest.Open(t, dialect)
-		cat := svahub.CatalogueService(h.db)
+		e.db = storetest.Open(t, dialect)
+		cat := svahub.CatalogueService(e.db)
 		if c.catalogue != nil {
-			cat = c.catalogue(h.db)
+			cat = c.catalogue(e.db)
 		}
-		api = httpapi.New(httpapi.Deps{Catalogue: cat, APIKeys: h.db, Idempotency: h.db, Logger: log, TrustedProxies: c.proxies,
-			Ready: func(ctx context.Context) error { return h.db.Ping(ctx) }})
+		api = httpapi.New(httpapi.Deps{Catalogue: cat, APIKeys: e.db, Idempotency: e.db, Logger: log, TrustedProxies: c.proxies,
+			Ready: func(ctx context.Context) error { return e.db.Ping(ctx) }})
 	} else {
 		require.True(t, c.catalogue == nil && c.proxies == nil, "withCatalogue and withTrustedProxies go with apiOnly")
-		h.startApp(dialect, c, log)
-		api = h.app.API
+		e.startApp(dialect, c, log)
+		api = e.app.API
 	}
 	var err error
-	_, h.key, err = h.db.CreateAPIKey(ctx, "tests", svahub.ScopeWrite)
+	_, e.key, err = e.db.CreateAPIKey(ctx, "tests", svahub.ScopeWrite)
 	require.NoError(t, err)
-	_, h.roKey, err = h.db.CreateAPIKey(ctx, "leitor", svahub.ScopeRead)
+	_, e.roKey, err = e.db.CreateAPIKey(ctx, "leitor", svahub.ScopeRead)
 	require.NoError(t, err)
-	h.srv = httptest.NewServer(api)
-	t.Cleanup(h.srv.Close)
+	e.srv = httptest.NewServer(api)
+	t.Cleanup(e.srv.Close)
 	if c.transport != nil {
-		h.srv.Client().Transport = c.transport(h.srv.Client().Transport)
+		e.srv.Client().Transport = c.transport(e.srv.Client().Transport)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Log(h.Logs())
+			t.Log(e.Logs())
 		}
 	})
-	return h
+	return e
 }
 
 // startApp starts the platform simulator, opens the store and starts the
 // wired app (workers included) over them.
-func (h *harness) startApp(dialect string, c harnessConfig, log *slog.Logger) {
-	t := h.t
+func (e *harness) startApp(dialect string, c harnessConfig, log *slog.Logger) {
+	t := e.t
 	t.Helper()
+	if c.shareClock {
+		c.simOpts.Now, c.qualifica.Now = e.clock.Now, e.clock.Now
+	}
 	switch {
 	case c.platform != nil:
 		require.Nil(t, c.simTap, "withSimTap is Qualifica only")
-		h.plat = c.platform.start(t, c.simOpts)
+		e.plat = c.platform.start(t, c.simOpts)
 	default:
-		h.plat = newQualificaPlatformOpts(t, c.qualifica, c.simTap)
+		e.plat = newQualificaPlatformOpts(t, c.qualifica, c.simTap)
 	}
-	if q, ok := h.plat.(*qualificaPlatform); ok {
-		h.sim = q.sim
+	if q, ok := e.plat.(*qualificaPlatform); ok {
+		e.sim = q.sim
 	}
 	loc, err := time.LoadLocation("America/Sao_Paulo")
 	require.NoError(t, err)
@@ -192,27 +209,27 @@ func (h *harness) startApp(dialect string, c harnessConfig, log *slog.Logger) {
 	// The egress tests that need it refused set their own list.
 	opts := app.Options{Logger: log, Location: loc, PlatformAllowedHosts: []string{"127.0.0.1"}, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
 		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
-	h.plat.Configure(&opts)
+	e.plat.Configure(&opts)
 	for _, tune := range c.tunes {
 		tune(&opts)
 	}
-	h.db = storetest.Open(t, dialect, storetest.Options{Adapters: opts.Registry, Logger: log, Location: loc, Now: h.clock.Now})
+	e.db = storetest.Open(t, dialect, storetest.Options{Adapters: opts.Registry, Logger: log, Location: loc, Now: e.clock.Now})
 	ctx := context.Background()
-	h.app, err = app.New(ctx, h.db, opts)
+	e.app, err = app.New(ctx, e.db, opts)
 	require.NoError(t, err)
-	require.NoError(t, h.app.Start(ctx))
+	require.NoError(t, e.app.Start(ctx))
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = h.app.Stop(sctx)
+		_ = e.app.Stop(sctx)
 	})
 }
 
 // Logs is what svahub logged so far (JSON lines, debug level).
-func (h *harness) Logs() string {
-	h.logs.mu.Lock()
-	defer h.logs.mu.Unlock()
-	return h.buf.String()
+func (e *harness) Logs() string {
+	e.logs.mu.Lock()
+	defer e.logs.mu.Unlock()
+	return e.buf.String()
 }
 
 // lockedWriter serialises writes (the log is written from many goroutines).
@@ -265,14 +282,14 @@ func (r response) JSON(t *testing.T) map[string]any {
 
 // do sends a request with the escrita key. body may be nil, a string (sent
 // verbatim) or any value (JSON-encoded).
-func (h *harness) do(method, path string, body any) response {
-	return h.doWith(h.key, "application/json", method, path, body)
+func (e *harness) do(method, path string, body any) response {
+	return e.doWith(e.key, "application/json", method, path, body)
 }
 
 // doWith sends a request with key (none if empty) and contentType (none if
 // empty or without a body).
-func (h *harness) doWith(key, contentType, method, path string, body any) response {
-	h.t.Helper()
+func (e *harness) doWith(key, contentType, method, path string, body any) response {
+	e.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -282,39 +299,39 @@ func (h *harness) doWith(key, contentType, method, path string, body any) respon
 		rd = bytes.NewReader(b)
 	default:
 		raw, err := json.Marshal(b)
-		require.NoError(h.t, err)
+		require.NoError(e.t, err)
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, h.srv.URL+path, rd)
-	require.NoError(h.t, err)
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	require.NoError(e.t, err)
 	if rd != nil && contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	return h.send(req)
+	return e.send(req)
 }
 
 // doKey sends a JSON body with the escrita key and an Idempotency-Key.
-func (h *harness) doKey(method, path, body, key string) response {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.srv.URL+path, strings.NewReader(body))
-	require.NoError(h.t, err)
+func (e *harness) doKey(method, path, body, key string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	require.NoError(e.t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+h.key)
+	req.Header.Set("Authorization", "Bearer "+e.key)
 	req.Header.Set("Idempotency-Key", key)
-	return h.send(req)
+	return e.send(req)
 }
 
 // send sends req with the test client and reads the whole answer.
-func (h *harness) send(req *http.Request) response {
-	h.t.Helper()
-	res, err := h.srv.Client().Do(req)
-	require.NoError(h.t, err)
+func (e *harness) send(req *http.Request) response {
+	e.t.Helper()
+	res, err := e.srv.Client().Do(req)
+	require.NoError(e.t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
-	require.NoError(h.t, err)
+	require.NoError(e.t, err)
 	return response{Status: res.StatusCode, Header: res.Header, Body: raw}
 }
 
@@ -343,65 +360,48 @@ func requireProblem(t *testing.T, r response, status int, fields ...string) map[
 }
 
 // eventually polls cond until it holds or 15 s pass.
-func (h *harness) eventually(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+func (e *harness) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	e.eventuallyWithin(what, 15*time.Second, cond)
 }
 
 // subscription fetches /assinaturas/{id}.
-func (h *harness) subscription(id int64) map[string]any {
-	h.t.Helper()
-	r := h.do("GET", path("/api/v1/assinaturas/%d", id), nil)
-	require.Equal(h.t, 200, r.Status, "%s", r.Body)
-	return r.JSON(h.t)
-}
-
-// waitStatus waits until subscription id has status.
-func (h *harness) waitStatus(id int64, status string) map[string]any {
-	h.t.Helper()
-	var last map[string]any
-	h.eventually("subscription "+status, func() bool {
-		last = h.subscription(id)
-		return last["status"] == status
-	})
-	return last
+func (e *harness) subscription(id int64) map[string]any {
+	e.t.Helper()
+	r := e.do("GET", path("/api/v1/assinaturas/%d", id), nil)
+	require.Equal(e.t, 200, r.Status, "%s", r.Body)
+	return r.JSON(e.t)
 }
 
 // simPlan returns the platform's plan status for a user and product.
-func (h *harness) simPlan(username, product string) (status, expiry string) {
-	status, expiry, _ = h.plat.Plan(username, product)
+func (e *harness) simPlan(username, product string) (status, expiry string) {
+	status, expiry, _ = e.plat.Plan(username, product)
 	return status, expiry
 }
 
 // waitSimPlan waits until the simulator shows the plan in status.
-func (h *harness) waitSimPlan(username, product, status string) {
-	h.t.Helper()
-	h.eventually(username+"/"+product+" "+status+" on the platform", func() bool {
-		st, _ := h.simPlan(username, product)
+func (e *harness) waitSimPlan(username, product, status string) {
+	e.t.Helper()
+	e.eventually(username+"/"+product+" "+status+" on the platform", func() bool {
+		st, _ := e.simPlan(username, product)
 		return st == status
 	})
 }
 
 // catalogue creates an integration (with extra fields), products for codes
 // and one package with them; it returns the integration and package ids.
-func (h *harness) catalogue(extra map[string]any, params map[string]any, valor string, codes ...string) (int64, int64) {
-	h.t.Helper()
-	integ := idOf(h.createIntegration(params, extra), "id_integracao")
+func (e *harness) catalogue(extra map[string]any, params map[string]any, valor string, codes ...string) (int64, int64) {
+	e.t.Helper()
+	integ := idOf(e.createIntegration(params, extra), "id_integracao")
 	var prods []int64
 	for _, c := range codes {
-		r := h.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": c, "codigo": c})
-		require.Equal(h.t, 201, r.Status, "%s", r.Body)
-		prods = append(prods, idOf(r.JSON(h.t), "id_produto"))
+		r := e.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": c, "codigo": c})
+		require.Equal(e.t, 201, r.Status, "%s", r.Body)
+		prods = append(prods, idOf(r.JSON(e.t), "id_produto"))
 	}
-	r := h.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote " + valor, "valor": valor, "id_integracao": integ, "produtos": prods})
-	require.Equal(h.t, 201, r.Status, "%s", r.Body)
-	return integ, idOf(r.JSON(h.t), "id_pacote")
+	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote " + valor, "valor": valor, "id_integracao": integ, "produtos": prods})
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return integ, idOf(r.JSON(e.t), "id_pacote")
 }
 
 // serviceBody is the PUT /servicos/{id} body of service id (login<id>,
@@ -419,24 +419,24 @@ func serviceBody(id int64, extra map[string]any) map[string]any {
 }
 
 // putService upserts a customer service.
-func (h *harness) putService(id int64, body map[string]any) response {
-	h.t.Helper()
-	return h.do("PUT", path("/api/v1/servicos/%d", id), serviceBody(id, body))
+func (e *harness) putService(id int64, body map[string]any) response {
+	e.t.Helper()
+	return e.do("PUT", path("/api/v1/servicos/%d", id), serviceBody(id, body))
 }
 
 // createIntegration posts an integration and returns its JSON.
-func (h *harness) createIntegration(params map[string]any, extra map[string]any) map[string]any {
-	h.t.Helper()
-	body := h.plat.Integration(params)
+func (e *harness) createIntegration(params map[string]any, extra map[string]any) map[string]any {
+	e.t.Helper()
+	body := e.plat.Integration(params)
 	if _, ok := body["descricao"]; !ok {
-		body["descricao"] = h.plat.Name()
+		body["descricao"] = e.plat.Name()
 	}
 	for k, v := range extra {
 		body[k] = v
 	}
-	r := h.do("POST", "/api/v1/integracoes", body)
-	require.Equal(h.t, 201, r.Status, "%s", r.Body)
-	return r.JSON(h.t)
+	r := e.do("POST", "/api/v1/integracoes", body)
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return r.JSON(e.t)
 }
 
 func idOf(m map[string]any, key string) int64 {
@@ -444,3 +444,229 @@ func idOf(m map[string]any, key string) int64 {
 }
 
 func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// addIntegration creates an integration and returns its id.
+func (e *harness) addIntegration(usuario string, suspendOnDebt bool) int64 {
+	e.t.Helper()
+	return idOf(e.createIntegration(map[string]any{"usuario": usuario}, map[string]any{"suspender_inadimplencia": suspendOnDebt}), "id_integracao")
+}
+
+// addProduct registers product code under integration integ.
+func (e *harness) addProduct(integ int64, code string) int64 {
+	e.t.Helper()
+	r := e.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": "Produto " + code, "codigo": code})
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return idOf(r.JSON(e.t), "id_produto")
+}
+
+// addPackage creates a package of integration integ with products.
+func (e *harness) addPackage(integ int64, valor string, prods ...int64) int64 {
+	e.t.Helper()
+	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": fmt.Sprintf("Pacote %v", prods), "valor": valor, "id_integracao": integ, "produtos": prods})
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return idOf(r.JSON(e.t), "id_pacote")
+}
+
+// putPlan upserts a plan (combo) with packages.
+func (e *harness) putPlan(id int64, pkgs ...int64) {
+	e.t.Helper()
+	r := e.do("PUT", path("/api/v1/planos/%d", id), map[string]any{"descricao": path("Plano %d", id), "pacotes": pkgs})
+	require.Contains(e.t, []int{200, 201}, r.Status, "%s", r.Body)
+}
+
+// attach attaches a package (optionally with data_expiracao) and returns
+// the subscription id.
+func (e *harness) attach(svc, pkg int64, expiry string) int64 {
+	e.t.Helper()
+	body := map[string]any{"id_pacote": pkg}
+	if expiry != "" {
+		body["data_expiracao"] = expiry
+	}
+	r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return idOf(r.JSON(e.t), "id_assinatura")
+}
+
+// setStatus changes a service's status_prefixo.
+func (e *harness) setStatus(svc int64, status string) {
+	e.t.Helper()
+	r := e.do("PUT", path("/api/v1/servicos/%d/status", svc), map[string]any{"status_prefixo": status})
+	require.Equal(e.t, 200, r.Status, "%s", r.Body)
+	require.Equal(e.t, status, r.JSON(e.t)["status_prefixo"])
+}
+
+// service fetches GET /servicos/{id}.
+func (e *harness) service(svc int64) map[string]any {
+	e.t.Helper()
+	r := e.do("GET", path("/api/v1/servicos/%d", svc), nil)
+	require.Equal(e.t, 200, r.Status, "%s", r.Body)
+	return r.JSON(e.t)
+}
+
+// attachWith attaches a package (body fields) to a service and returns the
+// 201 subscription.
+func (e *harness) attachWith(svc int64, body map[string]any) map[string]any {
+	e.t.Helper()
+	r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
+	require.Equal(e.t, 201, r.Status, "%s", r.Body)
+	return r.JSON(e.t)
+}
+
+func (e *harness) items(r response) []map[string]any {
+	e.t.Helper()
+	require.Equal(e.t, 200, r.Status, "%s", r.Body)
+	raw, _ := r.JSON(e.t)["itens"].([]any)
+	out := make([]map[string]any, 0, len(raw))
+	for _, it := range raw {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+// transmissions lists /transmissoes with a query string.
+func (e *harness) transmissions(query string) []map[string]any {
+	e.t.Helper()
+	return e.items(e.do("GET", "/api/v1/transmissoes?itens_por_pagina=500&"+query, nil))
+}
+
+// waitSimExpiry waits until the simulator shows the plan with status and date.
+func (e *harness) waitSimExpiry(username, product, status, expiry string) {
+	e.t.Helper()
+	e.eventually(username+"/"+product+" "+status+" until "+expiry+" on the platform", func() bool {
+		st, exp := e.simPlan(username, product)
+		return st == status && exp == expiry
+	})
+}
+
+// waitStatus waits until subscription sub has status; on timeout it
+// reports the last subscription, the platform's users and the
+// subscription's transmissions.
+func (e *harness) waitStatus(sub int64, status string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := e.subscription(sub)
+		if got["status"] == status {
+			return got
+		}
+		if time.Now().After(deadline) {
+			users := e.plat.Dump()
+			e.t.Fatalf("timed out waiting for subscription %d %s: last %v\nplatform users: %s\ntransmissions: %v",
+				sub, status, got, users, e.transmissions(path("id_assinatura=%d", sub)))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitSimPlanOf is waitSimPlan that reports the subscription and its
+// transmissions on timeout.
+func (e *harness) waitSimPlanOf(sub int64, username, product, status string) {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if st, _ := e.simPlan(username, product); st == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			users := e.plat.Dump()
+			e.t.Fatalf("timed out waiting for %s/%s %s on the platform: subscription %v\nplatform users: %s\ntransmissions: %v\njobs: %s",
+				username, product, status, e.subscription(sub), users, e.transmissions(path("id_assinatura=%d", sub)), e.jobs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// eventuallyWithin is eventually with a deadline of its own, for
+// convergence of hundreds of plans.
+func (e *harness) eventuallyWithin(what string, within time.Duration, cond func() bool) {
+	e.t.Helper()
+	if !await(within, cond) {
+		e.t.Fatalf("timed out after %s waiting for %s", within, what)
+	}
+}
+
+// liveJobs counts converge jobs not finalised yet.
+func (e *harness) liveJobs() int {
+	e.t.Helper()
+	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").
+		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(1000))
+	require.NoError(e.t, err)
+	return len(res.Jobs)
+}
+
+// jobs describes the engine's converge jobs (diagnostics).
+func (e *harness) jobs() string {
+	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").First(100))
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, j := range res.Jobs {
+		fmt.Fprintf(&b, "\n  job %d %s args=%s attempt=%d created=%s finalized=%v", j.ID, j.State, j.EncodedArgs, j.Attempt, j.CreatedAt.Format(time.StampMilli), j.FinalizedAt)
+	}
+	return b.String()
+}
+
+func (e *harness) patchExpiry(sub int64, date string) response {
+	e.t.Helper()
+	return e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": date})
+}
+
+// quiet waits until no convergence job is left to run.
+func (e *harness) quiet() {
+	e.t.Helper()
+	e.eventuallyWithin("no converge job left", 15*time.Second, func() bool { return e.liveJobs() == 0 })
+}
+
+// await polls cond until it holds (true) or within passes (false).
+func await(within time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+// saoPaulo is the business time zone of the tests.
+var saoPaulo = func() *time.Location {
+	loc, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// saoPauloAt parses an RFC 3339 instant and expresses it in São Paulo, so that the
+// simulator (which formats its clock as is) sees the same calendar day as
+// svahub's business time zone.
+func saoPauloAt(t *testing.T, s string) time.Time {
+	t.Helper()
+	ts, err := time.Parse(time.RFC3339, s)
+	require.NoError(t, err)
+	return ts.In(saoPaulo)
+}
+
+// firstAccess returns the first access of a subscription.
+func firstAccess(sub map[string]any) map[string]any {
+	return sub["acessos"].([]any)[0].(map[string]any)
+}
+
+// customer builds a cliente block.
+func customer(id int64, code, doc, email string) map[string]any {
+	return map[string]any{"id_cliente": id, "codigo_cliente": code, "nome_razaosocial": "Maria da Silva",
+		"cpf_cnpj": doc, "email_principal": email, "telefone_primario": "11999990000"}
+}
+
+// dateFromToday is today (in the business time zone) plus years and days, as
+// YYYY-MM-DD.
+func dateFromToday(years, days int) string {
+	loc, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		panic(err)
+	}
+	y, m, d := time.Now().In(loc).Date()
+	return time.Date(y+years, m, d+days, 12, 0, 0, 0, time.UTC).Format("2006-01-02")
+}

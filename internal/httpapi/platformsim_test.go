@@ -299,9 +299,8 @@ func (q *qualificaPlatform) FailNext(op svahub.Operation, status int, n int) {
 // as another client of the platform would.
 func (q *qualificaPlatform) AddForeignUser(t *testing.T, username string) {
 	t.Helper()
-	e := &harness{sim: q.sim}
-	tok := lbSimToken(t, e)
-	st, raw := lbSimCall(t, e, "POST", "/v1/usuarios", tok, map[string]any{"usuario": username, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
+	tok := simToken(t, q.sim)
+	st, raw := simCall(t, q.sim, "POST", "/v1/usuarios", tok, map[string]any{"usuario": username, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
 	require.Equal(t, 201, st, "%s", raw)
 }
 
