@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
@@ -21,24 +19,6 @@ import (
 // River job must exist per plan version. The integration is paused while
 // attaching so nothing converges in between; resuming it must then bring
 // every plan to the simulator.
-// rebindT turns ? placeholders into $n on PostgreSQL.
-func rebindT(dialect, q string) string {
-	if dialect != store.DialectPostgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func TestAttachAnswerMatchesStoredState(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
@@ -58,13 +38,13 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		}
 		planOf := func(username, code string) plan {
 			var p plan
-			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.desired_state, p.desired_expiry, p.version FROM platform_plans p
+			require.NoError(t, e.db.SQL().QueryRow(e.rebind(`SELECT p.desired_state, p.desired_expiry, p.version FROM platform_plans p
 				JOIN platform_accounts a ON a.id = p.account_id WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&p.desired, &p.expiry, &p.version))
 			return p
 		}
 		jobs := func(username, code string) (n int, maxVersion int64) {
 			var id int64 // before the job query: SQLite has one connection
-			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.id FROM platform_plans p JOIN platform_accounts a ON a.id = p.account_id
+			require.NoError(t, e.db.SQL().QueryRow(e.rebind(`SELECT p.id FROM platform_plans p JOIN platform_accounts a ON a.id = p.account_id
 				WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&id))
 			q := `SELECT args FROM river_job WHERE kind = 'converge_plan'`
 			if dialect == store.DialectSQLite {

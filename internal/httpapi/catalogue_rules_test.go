@@ -282,20 +282,7 @@ func requireProblemResp(t *testing.T, r response, status int, fields ...string) 
 // requireNotInTable scans every text value of every row of table.
 func requireNotInTable(t *testing.T, db *sql.DB, table, needle string) {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), "SELECT * FROM "+table)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	n := 0
-	for rows.Next() {
-		n++
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
+	n := eachRow(t, db, "SELECT * FROM "+table, func(cols []string, vals []any) {
 		for i, v := range vals {
 			var s string
 			switch x := v.(type) {
@@ -308,8 +295,7 @@ func requireNotInTable(t *testing.T, db *sql.DB, table, needle string) {
 			}
 			require.NotContains(t, s, needle, "column %s of %s", cols[i], table)
 		}
-	}
-	require.NoError(t, rows.Err())
+	})
 	require.Positive(t, n, "table %s is empty", table)
 }
 

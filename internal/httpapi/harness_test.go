@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -437,6 +438,48 @@ func (e *harness) createIntegration(params map[string]any, extra map[string]any)
 	r := e.do("POST", "/api/v1/integracoes", body)
 	require.Equal(e.t, 201, r.Status, "%s", r.Body)
 	return r.JSON(e.t)
+}
+
+// rebind turns ? placeholders into $n on PostgreSQL, for raw SQL on e.db.
+func (e *harness) rebind(q string) string {
+	if e.db.Dialect() != store.DialectPostgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// eachRow runs query on db and calls fn with the columns and the values of
+// every row; it returns the number of rows.
+func eachRow(t *testing.T, db *sql.DB, query string, fn func(cols []string, vals []any)) int {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query)
+	require.NoError(t, err, query)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		n++
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		fn(cols, vals)
+	}
+	require.NoError(t, rows.Err())
+	return n
 }
 
 func idOf(m map[string]any, key string) int64 {

@@ -810,18 +810,8 @@ func hoSnapshot(t *testing.T, db *sql.DB) map[string]string {
 		for i := range cols {
 			order[i] = strconv.Itoa(i + 1)
 		}
-		rows, err = db.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+strings.Join(order, ", "))
-		require.NoError(t, err)
 		h := sha256.New()
-		n := 0
-		for rows.Next() {
-			n++
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
+		n := eachRow(t, db, "SELECT * FROM "+table+" ORDER BY "+strings.Join(order, ", "), func(cols []string, vals []any) {
 			for i, v := range vals {
 				switch x := v.(type) {
 				case []byte:
@@ -832,9 +822,7 @@ func hoSnapshot(t *testing.T, db *sql.DB) map[string]string {
 				fmt.Fprintf(h, "%s=%v\x1f", cols[i], v)
 			}
 			h.Write([]byte{'\n'})
-		}
-		require.NoError(t, rows.Err())
-		require.NoError(t, rows.Close())
+		})
 		out[table] = fmt.Sprintf("%d rows %s", n, hex.EncodeToString(h.Sum(nil)))
 	}
 	return out

@@ -425,7 +425,7 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, n, "the sweep re-queued work: %s", e.jobs())
 		var version int64
-		require.NoError(t, e.db.SQL().QueryRowContext(ctx, rebindTest(dialect, `SELECT version FROM platform_plans WHERE id = ?`), oldPlan).Scan(&version))
+		require.NoError(t, e.db.SQL().QueryRowContext(ctx, e.rebind(`SELECT version FROM platform_plans WHERE id = ?`), oldPlan).Scan(&version))
 		require.Equal(t, oldVersion, version, "the plan with no access left was bumped")
 		res, err := e.app.Engine.Client().JobList(ctx, river.NewJobListParams().Kinds("converge_plan").States(rivertype.JobStateDiscarded, rivertype.JobStateRetryable).First(100))
 		require.NoError(t, err)
@@ -744,24 +744,6 @@ func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 		r := <-done
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 	})
-}
-
-// rebindTest turns ? into $n on PostgreSQL.
-func rebindTest(dialect, q string) string {
-	if dialect != store.DialectPostgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // leRequestHash is what the idempotency middleware hashes: method, path

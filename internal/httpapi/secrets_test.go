@@ -235,18 +235,7 @@ func secScanDB(t *testing.T, db *store.DB, secrets map[string]string) ([]secFind
 	var found []secFinding
 	counts := map[string]int{}
 	for _, table := range secTables(t, db) {
-		rows, err := db.SQL().QueryContext(context.Background(), `SELECT * FROM "`+table+`"`)
-		require.NoError(t, err, table)
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		for rows.Next() {
-			counts[table]++
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
+		counts[table] = eachRow(t, db.SQL(), `SELECT * FROM "`+table+`"`, func(cols []string, vals []any) {
 			for i, v := range vals {
 				var s string
 				switch x := v.(type) {
@@ -261,9 +250,7 @@ func secScanDB(t *testing.T, db *store.DB, secrets map[string]string) ([]secFind
 				}
 				secScan(table+"."+cols[i], s, secrets, &found)
 			}
-		}
-		require.NoError(t, rows.Err())
-		require.NoError(t, rows.Close())
+		})
 	}
 	return found, counts
 }
