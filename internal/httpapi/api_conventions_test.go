@@ -111,7 +111,7 @@ func TestReadOnlyKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		pkg := e.mkPackage(integ, "29.90", true, prod)
 		require.Equal(t, http.StatusCreated, e.do("PUT", "/api/v1/planos/500", map[string]any{"descricao": "Fibra", "pacotes": []int64{pkg}}).Status)
 

@@ -48,14 +48,6 @@ func (e *harness) mkIntegration(desc string) int64 {
 	return int64(r.JSON(e.t)["id_integracao"].(float64))
 }
 
-// mkProduct creates a product under integration and returns its id.
-func (e *harness) mkProduct(integration int64, code string) int64 {
-	e.t.Helper()
-	r := e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", integration), map[string]any{"descricao": "Produto " + code, "codigo": code})
-	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
-	return int64(r.JSON(e.t)["id_produto"].(float64))
-}
-
 // mkPackage creates a package and returns its id.
 func (e *harness) mkPackage(integration int64, valor string, active bool, products ...int64) int64 {
 	e.t.Helper()
@@ -304,7 +296,7 @@ func TestIntegrationDeleteRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		a := e.mkIntegration("a")
-		prod := e.mkProduct(a, "pro")
+		prod := e.addProduct(a, "pro")
 		pkg := e.mkPackage(a, "29.90", true, prod)
 		p := requireProblem(t, e.do("DELETE", fmt.Sprintf("/api/v1/integracoes/%d", a), nil), 409)
 		require.Equal(t, "urn:svahub:problema:conflito", p["type"])
@@ -375,7 +367,7 @@ func TestProductCodeRules(t *testing.T) {
 		requireProblem(t, e.do("POST", path, map[string]any{"descricao": "Produto", "codigo": "novo", "verificado": true}), 400, "verificado")
 
 		// PUT applies the same rules.
-		id := e.mkProduct(integ, "basico")
+		id := e.addProduct(integ, "basico")
 		requireProblem(t, e.do("PUT", fmt.Sprintf("/api/v1/produtos/%d", id), map[string]any{"descricao": "Produto", "codigo": "a b"}), 422, "codigo")
 		requireProblem(t, e.do("PUT", fmt.Sprintf("/api/v1/produtos/%d", id), map[string]any{"descricao": "Produto", "codigo": "premium"}), 409, "codigo")
 		requireProblem(t, e.do("PUT", "/api/v1/produtos/999", map[string]any{"descricao": "Produto", "codigo": "zzz"}), 404)
@@ -391,13 +383,13 @@ func TestProductUniquenessAndOwnership(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
-		e.mkProduct(a, "pro")
+		e.addProduct(a, "pro")
 		p := requireProblem(t, e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", a), map[string]any{"descricao": "Outro", "codigo": "pro"}), 409, "codigo")
 		require.Equal(t, "urn:svahub:problema:conflito", p["type"])
 		// The same code under another integration is fine.
-		e.mkProduct(b, "pro")
+		e.addProduct(b, "pro")
 		// Codes are case-sensitive platform identifiers.
-		e.mkProduct(a, "PRO")
+		e.addProduct(a, "PRO")
 
 		requireProblem(t, e.do("POST", "/api/v1/integracoes/999/produtos", map[string]any{"descricao": "x", "codigo": "pro"}), 404)
 		requireProblem(t, e.do("GET", "/api/v1/integracoes/999/produtos", nil), 404)
@@ -418,7 +410,7 @@ func TestProductDeleteInUse(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		used, free := e.mkProduct(integ, "pro"), e.mkProduct(integ, "premium")
+		used, free := e.addProduct(integ, "pro"), e.addProduct(integ, "premium")
 		pkg := e.mkPackage(integ, "10.00", true, used)
 		requireProblem(t, e.do("DELETE", fmt.Sprintf("/api/v1/produtos/%d", used), nil), 409)
 		require.Equal(t, http.StatusOK, e.do("GET", fmt.Sprintf("/api/v1/produtos/%d", used), nil).Status)
@@ -439,7 +431,7 @@ func TestPackageValor(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		body := func(valor any) map[string]any {
 			return map[string]any{"descricao": "Pacote", "valor": valor, "id_integracao": integ, "produtos": []int64{prod}}
 		}
@@ -481,9 +473,9 @@ func TestPackageProducts(t *testing.T) {
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
 		var aProds []int64
 		for i := range 11 {
-			aProds = append(aProds, e.mkProduct(a, fmt.Sprintf("p%d", i)))
+			aProds = append(aProds, e.addProduct(a, fmt.Sprintf("p%d", i)))
 		}
-		bProd := e.mkProduct(b, "pro")
+		bProd := e.addProduct(b, "pro")
 		body := func(integ int64, prods any) map[string]any {
 			return map[string]any{"descricao": "Pacote", "valor": "29.90", "id_integracao": integ, "produtos": prods}
 		}
@@ -557,7 +549,7 @@ func TestPackageListFilters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
-		pa, pb := e.mkProduct(a, "pro"), e.mkProduct(b, "pro")
+		pa, pb := e.addProduct(a, "pro"), e.addProduct(b, "pro")
 		a1 := e.mkPackage(a, "29.90", true, pa)
 		a2 := e.mkPackage(a, "0.00", false, pa)
 		b1 := e.mkPackage(b, "9.90", true, pb)
@@ -616,7 +608,7 @@ func TestPackageDeleteRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		pkg := e.mkPackage(integ, "29.90", true, prod)
 		r := e.do("PUT", "/api/v1/planos/500", map[string]any{"descricao": "Fibra 500", "pacotes": []int64{pkg}})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -642,7 +634,7 @@ func TestPlanRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		p1 := e.mkPackage(integ, "29.90", true, prod)
 		p2 := e.mkPackage(integ, "0.00", true, prod)
 
