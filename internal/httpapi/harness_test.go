@@ -203,8 +203,7 @@ func (e *harness) startApp(dialect string, c harnessConfig, log *slog.Logger) {
 	if q, ok := e.plat.(*qualificaPlatform); ok {
 		e.sim = q.sim
 	}
-	loc, err := time.LoadLocation("America/Sao_Paulo")
-	require.NoError(t, err)
+	loc := saoPaulo
 	// Loopback is allowed as an operator running local fakes would: the
 	// tests point integrations at closed ports and second servers there.
 	// The egress tests that need it refused set their own list.
@@ -216,6 +215,7 @@ func (e *harness) startApp(dialect string, c harnessConfig, log *slog.Logger) {
 	}
 	e.db = storetest.Open(t, dialect, storetest.Options{Adapters: opts.Registry, Logger: log, Location: loc, Now: e.clock.Now})
 	ctx := context.Background()
+	var err error
 	e.app, err = app.New(ctx, e.db, opts)
 	require.NoError(t, err)
 	require.NoError(t, e.app.Start(ctx))
@@ -487,6 +487,8 @@ func idOf(m map[string]any, key string) int64 {
 }
 
 func path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// --- helpers shared by the lifecycle, attach, edge and webhook suites ---
 
 // addIntegration creates an integration and returns its id.
 func (e *harness) addIntegration(usuario string, suspendOnDebt bool) int64 {

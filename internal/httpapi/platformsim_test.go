@@ -38,11 +38,11 @@ import (
 // and the calls are seen, failure injection, a foreign user), not in the
 // tests. Tests that exercise what only Qualifica has (catalogue sync,
 // OAuth token renewal, read-back with consultar and reconciliation,
-// recovery through GetUser, the simulator's raw API) stay on the default
-// newHarness platform (Qualifica, withQualifica) and say so in a comment.
-// Whole files on Qualifica for
-// that reason: catalogue_rules_test.go and catalogue_test.go (catalogue and
-// verificado), platform_test.go (token lifetime and renewal, testar),
+// recovery through GetUser, the simulator's raw API) stay on newHarness's
+// default platform (Qualifica, withQualifica) and say so in a comment.
+// Whole files on Qualifica for that reason: catalogue_rules_test.go and
+// catalogue_test.go (catalogue and verificado), platform_test.go (token
+// lifetime and renewal, testar),
 // egress_e2e_test.go and secrets_test.go (Qualifica's url_base,
 // client_secret and token traffic), ratelimit_shown_test.go (Qualifica's
 // limite_requisicoes_por_segundo). retention_e2e_test.go, hostile_test.go
