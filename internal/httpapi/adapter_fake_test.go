@@ -10,7 +10,6 @@ import (
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // noTokenPlatform is a second adapter's platform: no token, no catalogue.
@@ -23,12 +22,12 @@ type noTokenPlatform struct{ svahub.Platform }
 func TestSecondAdapterThroughAPI(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnvWith(t, dialect, qualificasim.Options{}, &clock{}, func(o *app.Options) {
+		e := newHarness(t, dialect, withTune(func(o *app.Options) {
 			o.Registry = app.DefaultRegistry(o.QualificaURL)
 			o.Registry["fake"] = svahub.Adapter{Name: "fake",
 				Params: []svahub.ParamSpec{{Name: "client_id", Required: true}, {Name: "client_secret", Secret: true, RequiredOnCreate: true}},
 				New:    func(svahub.PlatformConfig) (svahub.Platform, error) { return noTokenPlatform{}, nil }}
-		})
+		}))
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Fake", "plataforma": "fake",
 			"parametros": map[string]any{"client_id": "c", "client_secret": "s"}})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)

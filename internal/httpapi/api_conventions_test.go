@@ -32,7 +32,7 @@ func requireUnauthorized(t *testing.T, r response) {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		ctx := context.Background()
 		revoked, revokedKey, err := e.db.CreateAPIKey(ctx, "antiga", svahub.ScopeWrite)
 		require.NoError(t, err)
@@ -109,9 +109,9 @@ func TestAuthentication(t *testing.T) {
 func TestReadOnlyKey(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		pkg := e.mkPackage(integ, "29.90", true, prod)
 		require.Equal(t, http.StatusCreated, e.do("PUT", "/api/v1/planos/500", map[string]any{"descricao": "Fibra", "pacotes": []int64{pkg}}).Status)
 
@@ -194,7 +194,7 @@ func TestEveryAPIRouteRequiresAKey(t *testing.T) {
 func TestOpenRoutes(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		r := e.doWith("", "", "GET", "/healthz", nil)
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.JSONEq(t, `{"status": "ok", "versao": "`+buildinfo.Version()+`"}`, string(r.Body))
@@ -254,7 +254,7 @@ func TestReadyzNotReady(t *testing.T) {
 func TestRequestIDAndRouterErrors(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		seen := map[string]bool{}
 		check := func(name string, r response, status int) {
@@ -312,7 +312,7 @@ func TestRequestIDAndRouterErrors(t *testing.T) {
 func TestBodyLimitChunked(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		body := `{"descricao": "` + strings.Repeat("a", 1<<20) + `"}`
 		pr, pw := io.Pipe()
 		go func() {
@@ -346,7 +346,7 @@ func TestBodyLimitChunked(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		post := func(key string, body any) response {
 			t.Helper()
 			raw, err := json.Marshal(body)

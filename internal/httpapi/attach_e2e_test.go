@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 
@@ -21,34 +19,16 @@ import (
 // River job must exist per plan version. The integration is paused while
 // attaching so nothing converges in between; resuming it must then bring
 // every plan to the simulator.
-// rebindT turns ? placeholders into $n on PostgreSQL.
-func rebindT(dialect, q string) string {
-	if dialect != store.DialectPostgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 func TestAttachAnswerMatchesStoredState(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "login_autenticacao"}, map[string]any{"suspender_inadimplencia": true, "ativo": false}), "id_integracao")
-		pro, premium, cursos := laProduct(e, integ, "pro"), laProduct(e, integ, "premium"), laProduct(e, integ, "1001")
-		pkgBoth := laPackage(e, integ, "10.00", pro, premium)
-		pkgShared := laPackage(e, integ, "5.00", cursos, pro) // "pro" is already on the account after pkgBoth
-		pkgOne := laPackage(e, integ, "3.00", cursos)
-		inactive := laPackage(e, integ, "1.00", cursos)
+		pro, premium, cursos := e.addProduct(integ, "pro"), e.addProduct(integ, "premium"), e.addProduct(integ, "1001")
+		pkgBoth := e.addPackage(integ, "10.00", pro, premium)
+		pkgShared := e.addPackage(integ, "5.00", cursos, pro) // "pro" is already on the account after pkgBoth
+		pkgOne := e.addPackage(integ, "3.00", cursos)
+		inactive := e.addPackage(integ, "1.00", cursos)
 		r := e.do("PUT", path("/api/v1/pacotes/%d", inactive), map[string]any{"descricao": "Inativo", "valor": "1.00", "id_integracao": integ, "produtos": []int64{cursos}, "ativo": false})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 
@@ -58,13 +38,13 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		}
 		planOf := func(username, code string) plan {
 			var p plan
-			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.desired_state, p.desired_expiry, p.version FROM platform_plans p
+			require.NoError(t, e.db.SQL().QueryRow(e.rebind(`SELECT p.desired_state, p.desired_expiry, p.version FROM platform_plans p
 				JOIN platform_accounts a ON a.id = p.account_id WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&p.desired, &p.expiry, &p.version))
 			return p
 		}
 		jobs := func(username, code string) (n int, maxVersion int64) {
 			var id int64 // before the job query: SQLite has one connection
-			require.NoError(t, e.db.SQL().QueryRow(rebindT(dialect, `SELECT p.id FROM platform_plans p JOIN platform_accounts a ON a.id = p.account_id
+			require.NoError(t, e.db.SQL().QueryRow(e.rebind(`SELECT p.id FROM platform_plans p JOIN platform_accounts a ON a.id = p.account_id
 				WHERE a.username = ? AND p.product_code = ?`), username, code).Scan(&id))
 			q := `SELECT args FROM river_job WHERE kind = 'converge_plan'`
 			if dialect == store.DialectSQLite {
@@ -104,7 +84,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 
 		// 1. An enabled service, two new plans.
 		require.Equal(t, 201, e.putService(7001, nil).Status)
-		d1 := laDate(1, 0)
+		d1 := dateFromToday(1, 0)
 		s1 := attach(7001, pkgBoth, d1)
 		require.Equal(t, "pendente", s1["status"])
 		accs := s1["acessos"].([]any)
@@ -122,7 +102,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 
 		// 2. A package sharing "pro" with the first: the existing plan is
 		// re-aggregated (the later expiry wins), the new one created.
-		d2 := laDate(2, 0)
+		d2 := dateFromToday(2, 0)
 		s2 := attach(7001, pkgShared, d2)
 		require.Equal(t, "pendente", s2["status"])
 		require.Equal(t, plan{"ativo", d2, 2}, planOf("login7001", "pro"))
@@ -154,7 +134,7 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 		// the service comes back.
 		require.Equal(t, 201, e.putService(7004, map[string]any{"status_prefixo": "cancelado"}).Status)
 		requireProblem(t, e.do("POST", "/api/v1/servicos/7004/pacotes", map[string]any{"id_pacote": pkgOne}), 409)
-		require.Empty(t, laService(e, 7004)["pacotes"])
+		require.Empty(t, e.service(7004)["pacotes"])
 
 		// 6. No login under the login policy: erro, no plan.
 		require.Equal(t, 201, e.putService(7005, map[string]any{"login": ""}).Status)
@@ -200,31 +180,31 @@ func TestAttachAnswerMatchesStoredState(t *testing.T) {
 func TestConcurrentAttachSharedAccount(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integ := idOf(e.createIntegration(map[string]any{"usuario": "cpf_cnpj"}, map[string]any{"ativo": false}), "id_integracao")
-		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
+		pkg := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
 		const n = 12
 		for i := range n {
-			r := e.putService(int64(8000+i), map[string]any{"cliente": laCustomer(900, "C900", "529.982.247-25", "maria@example.com")})
+			r := e.putService(int64(8000+i), map[string]any{"cliente": customer(900, "C900", "529.982.247-25", "maria@example.com")})
 			require.Equal(t, 201, r.Status, "%s", r.Body)
 		}
 		// The account exists (another product), the plan does not: on
 		// PostgreSQL the attaches race in the one-statement path.
-		other := laPackage(e, integ, "5.00", laProduct(e, integ, "premium"))
+		other := e.addPackage(integ, "5.00", e.addProduct(integ, "premium"))
 		r := e.do("POST", "/api/v1/servicos/8000/pacotes", map[string]any{"id_pacote": other})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		var wg sync.WaitGroup
 		answers := make([]response, n)
 		for i := range n {
 			wg.Go(func() {
-				answers[i] = e.do("POST", path("/api/v1/servicos/%d/pacotes", 8000+i), map[string]any{"id_pacote": pkg, "data_expiracao": laDate(1, i)})
+				answers[i] = e.do("POST", path("/api/v1/servicos/%d/pacotes", 8000+i), map[string]any{"id_pacote": pkg, "data_expiracao": dateFromToday(1, i)})
 			})
 		}
 		wg.Wait()
 		for i, r := range answers {
 			require.Equal(t, 201, r.Status, "service %d: %s", 8000+i, r.Body)
 			got := r.JSON(t)
-			require.Equal(t, "52998224725", laAccess(got)["usuario_plataforma"])
+			require.Equal(t, "52998224725", firstAccess(got)["usuario_plataforma"])
 			require.Equal(t, e.subscription(idOf(got, "id_assinatura"))["acessos"], got["acessos"])
 		}
 		var accounts, plans, members, nullPlans int
@@ -236,7 +216,7 @@ func TestConcurrentAttachSharedAccount(t *testing.T) {
 		var desired, expiry string
 		require.NoError(t, e.db.SQL().QueryRow("SELECT desired_state, desired_expiry FROM platform_plans WHERE product_code = 'pro'").Scan(&desired, &expiry))
 		require.Equal(t, "ativo", desired)
-		require.Equal(t, laDate(1, n-1), expiry, "the latest expiry of the members")
+		require.Equal(t, dateFromToday(1, n-1), expiry, "the latest expiry of the members")
 
 		body := e.plat.Integration(map[string]any{"usuario": "cpf_cnpj"})
 		body["ativo"] = true
@@ -246,7 +226,7 @@ func TestConcurrentAttachSharedAccount(t *testing.T) {
 			e.waitStatus(idOf(a.JSON(t), "id_assinatura"), "ativo")
 		}
 		_, exp := e.simPlan("52998224725", "pro")
-		require.Equal(t, laDate(1, n-1), exp)
+		require.Equal(t, dateFromToday(1, n-1), exp)
 		require.Equal(t, 1, e.plat.Calls(svahub.OpCreateUser))
 	})
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // This file sends every catalogue validation rule of DOMAIN.md and API.md
@@ -42,23 +41,15 @@ func validIntegration(mod func(m map[string]any)) map[string]any {
 func params(m map[string]any) map[string]any { return m["parametros"].(map[string]any) }
 
 // mkIntegration creates an integration and returns its id.
-func (e *env) mkIntegration(desc string) int64 {
+func (e *harness) mkIntegration(desc string) int64 {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/integracoes", validIntegration(func(m map[string]any) { m["descricao"] = desc }))
 	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
 	return int64(r.JSON(e.t)["id_integracao"].(float64))
 }
 
-// mkProduct creates a product under integration and returns its id.
-func (e *env) mkProduct(integration int64, code string) int64 {
-	e.t.Helper()
-	r := e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", integration), map[string]any{"descricao": "Produto " + code, "codigo": code})
-	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
-	return int64(r.JSON(e.t)["id_produto"].(float64))
-}
-
 // mkPackage creates a package and returns its id.
-func (e *env) mkPackage(integration int64, valor string, active bool, products ...int64) int64 {
+func (e *harness) mkPackage(integration int64, valor string, active bool, products ...int64) int64 {
 	e.t.Helper()
 	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pacote", "valor": valor, "id_integracao": integration, "produtos": products, "ativo": active})
 	require.Equal(e.t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -70,7 +61,7 @@ func (e *env) mkPackage(integration int64, valor string, active bool, products .
 func TestIntegrationValidation(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		cases := []struct {
 			name   string
 			body   map[string]any
@@ -109,7 +100,7 @@ func TestIntegrationUnknownPlatform(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		// The registry of adapters lives in the platform layer: use the wired app.
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		r := e.do("POST", "/api/v1/integracoes", validIntegration(func(m map[string]any) { m["plataforma"] = "netflix" }))
 		requireProblem(t, r, 422, "plataforma")
 	})
@@ -118,7 +109,7 @@ func TestIntegrationUnknownPlatform(t *testing.T) {
 func TestIntegrationMalformedRequests(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		id := e.mkIntegration("base")
 		for _, method := range []string{"POST", "PUT"} {
 			path := "/api/v1/integracoes"
@@ -149,7 +140,7 @@ func TestIntegrationMalformedRequests(t *testing.T) {
 func TestIntegrationIDs(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		e.mkIntegration("existe")
 		for _, path := range []string{"/api/v1/integracoes/999", "/api/v1/integracoes/999/produtos"} {
 			requireProblem(t, e.do("GET", path, nil), 404)
@@ -171,7 +162,7 @@ func TestIntegrationIDs(t *testing.T) {
 func TestIntegrationSecretHandling(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		ctx := context.Background()
 		const secretValue = "Segr3do-Muito-Secreto-XYZ"
 		var bodies [][]byte
@@ -247,7 +238,7 @@ func TestIntegrationSecretHandling(t *testing.T) {
 			require.NotContains(t, string(b), `"client_secret"`)
 		}
 		e.srv.Close() // waits for in-flight requests, so the log is complete
-		logs := e.logBuf.String()
+		logs := e.Logs()
 		require.NotEmpty(t, logs)
 		require.NotContains(t, logs, secretValue)
 		require.NotContains(t, logs, secret2)
@@ -283,20 +274,7 @@ func requireProblemResp(t *testing.T, r response, status int, fields ...string) 
 // requireNotInTable scans every text value of every row of table.
 func requireNotInTable(t *testing.T, db *sql.DB, table, needle string) {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), "SELECT * FROM "+table)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	n := 0
-	for rows.Next() {
-		n++
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
+	n := eachRow(t, db, "SELECT * FROM "+table, func(cols []string, vals []any) {
 		for i, v := range vals {
 			var s string
 			switch x := v.(type) {
@@ -309,17 +287,16 @@ func requireNotInTable(t *testing.T, db *sql.DB, table, needle string) {
 			}
 			require.NotContains(t, s, needle, "column %s of %s", cols[i], table)
 		}
-	}
-	require.NoError(t, rows.Err())
+	})
 	require.Positive(t, n, "table %s is empty", table)
 }
 
 func TestIntegrationDeleteRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a := e.mkIntegration("a")
-		prod := e.mkProduct(a, "pro")
+		prod := e.addProduct(a, "pro")
 		pkg := e.mkPackage(a, "29.90", true, prod)
 		p := requireProblem(t, e.do("DELETE", fmt.Sprintf("/api/v1/integracoes/%d", a), nil), 409)
 		require.Equal(t, "urn:svahub:problema:conflito", p["type"])
@@ -341,7 +318,7 @@ func TestIntegrationDeleteRules(t *testing.T) {
 func TestProductCodeRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
 		path := fmt.Sprintf("/api/v1/integracoes/%d/produtos", integ)
 
@@ -390,7 +367,7 @@ func TestProductCodeRules(t *testing.T) {
 		requireProblem(t, e.do("POST", path, map[string]any{"descricao": "Produto", "codigo": "novo", "verificado": true}), 400, "verificado")
 
 		// PUT applies the same rules.
-		id := e.mkProduct(integ, "basico")
+		id := e.addProduct(integ, "basico")
 		requireProblem(t, e.do("PUT", fmt.Sprintf("/api/v1/produtos/%d", id), map[string]any{"descricao": "Produto", "codigo": "a b"}), 422, "codigo")
 		requireProblem(t, e.do("PUT", fmt.Sprintf("/api/v1/produtos/%d", id), map[string]any{"descricao": "Produto", "codigo": "premium"}), 409, "codigo")
 		requireProblem(t, e.do("PUT", "/api/v1/produtos/999", map[string]any{"descricao": "Produto", "codigo": "zzz"}), 404)
@@ -404,15 +381,15 @@ func TestProductCodeRules(t *testing.T) {
 func TestProductUniquenessAndOwnership(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
-		e.mkProduct(a, "pro")
+		e.addProduct(a, "pro")
 		p := requireProblem(t, e.do("POST", fmt.Sprintf("/api/v1/integracoes/%d/produtos", a), map[string]any{"descricao": "Outro", "codigo": "pro"}), 409, "codigo")
 		require.Equal(t, "urn:svahub:problema:conflito", p["type"])
 		// The same code under another integration is fine.
-		e.mkProduct(b, "pro")
+		e.addProduct(b, "pro")
 		// Codes are case-sensitive platform identifiers.
-		e.mkProduct(a, "PRO")
+		e.addProduct(a, "PRO")
 
 		requireProblem(t, e.do("POST", "/api/v1/integracoes/999/produtos", map[string]any{"descricao": "x", "codigo": "pro"}), 404)
 		requireProblem(t, e.do("GET", "/api/v1/integracoes/999/produtos", nil), 404)
@@ -431,9 +408,9 @@ func TestProductUniquenessAndOwnership(t *testing.T) {
 func TestProductDeleteInUse(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		used, free := e.mkProduct(integ, "pro"), e.mkProduct(integ, "premium")
+		used, free := e.addProduct(integ, "pro"), e.addProduct(integ, "premium")
 		pkg := e.mkPackage(integ, "10.00", true, used)
 		requireProblem(t, e.do("DELETE", fmt.Sprintf("/api/v1/produtos/%d", used), nil), 409)
 		require.Equal(t, http.StatusOK, e.do("GET", fmt.Sprintf("/api/v1/produtos/%d", used), nil).Status)
@@ -452,9 +429,9 @@ func TestProductDeleteInUse(t *testing.T) {
 func TestPackageValor(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		body := func(valor any) map[string]any {
 			return map[string]any{"descricao": "Pacote", "valor": valor, "id_integracao": integ, "produtos": []int64{prod}}
 		}
@@ -492,13 +469,13 @@ func TestPackageValor(t *testing.T) {
 func TestPackageProducts(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
 		var aProds []int64
 		for i := range 11 {
-			aProds = append(aProds, e.mkProduct(a, fmt.Sprintf("p%d", i)))
+			aProds = append(aProds, e.addProduct(a, fmt.Sprintf("p%d", i)))
 		}
-		bProd := e.mkProduct(b, "pro")
+		bProd := e.addProduct(b, "pro")
 		body := func(integ int64, prods any) map[string]any {
 			return map[string]any{"descricao": "Pacote", "valor": "29.90", "id_integracao": integ, "produtos": prods}
 		}
@@ -570,9 +547,9 @@ func TestPackageProducts(t *testing.T) {
 func TestPackageListFilters(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		a, b := e.mkIntegration("a"), e.mkIntegration("b")
-		pa, pb := e.mkProduct(a, "pro"), e.mkProduct(b, "pro")
+		pa, pb := e.addProduct(a, "pro"), e.addProduct(b, "pro")
 		a1 := e.mkPackage(a, "29.90", true, pa)
 		a2 := e.mkPackage(a, "0.00", false, pa)
 		b1 := e.mkPackage(b, "9.90", true, pb)
@@ -629,9 +606,9 @@ func TestPackageListFilters(t *testing.T) {
 func TestPackageDeleteRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		pkg := e.mkPackage(integ, "29.90", true, prod)
 		r := e.do("PUT", "/api/v1/planos/500", map[string]any{"descricao": "Fibra 500", "pacotes": []int64{pkg}})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -655,9 +632,9 @@ func TestPackageDeleteRules(t *testing.T) {
 func TestPlanRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		integ := e.mkIntegration("a")
-		prod := e.mkProduct(integ, "pro")
+		prod := e.addProduct(integ, "pro")
 		p1 := e.mkPackage(integ, "29.90", true, prod)
 		p2 := e.mkPackage(integ, "0.00", true, prod)
 
@@ -739,7 +716,7 @@ func TestPlanRules(t *testing.T) {
 func TestPagination(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		var ids []int64
 		for i := range 5 {
 			ids = append(ids, e.mkIntegration(fmt.Sprintf("i%d", i)))

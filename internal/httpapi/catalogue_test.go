@@ -12,7 +12,7 @@ import (
 func TestCatalogueWalkthrough(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newEnv(t, dialect)
+		e := newHarness(t, dialect, apiOnly())
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{
 			"descricao": "Qualifica", "plataforma": "qualifica",
 			"parametros": map[string]any{"client_id": "cid", "client_secret": "super-segredo-123"},
@@ -33,6 +33,6 @@ func TestCatalogueWalkthrough(t *testing.T) {
 		requireProblem(t, e.doWith("", "application/json", "GET", "/api/v1/pacotes", nil), 401)
 		requireProblem(t, e.doWith(e.roKey, "application/json", "POST", "/api/v1/pacotes", "{}"), 403)
 		requireProblem(t, e.do("DELETE", "/api/v1/integracoes/1", nil), 409)
-		require.NotContains(t, e.logBuf.String(), "super-segredo-123")
+		require.NotContains(t, e.Logs(), "super-segredo-123")
 	})
 }

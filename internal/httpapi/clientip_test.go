@@ -2,48 +2,37 @@ package httpapi_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/svahub/svahub/internal/httpapi"
-	"github.com/svahub/svahub/internal/store/storetest"
 )
 
 // loggedIP sends GET /healthz with X-Forwarded-For: xff to a server trusting
 // proxies and returns the remote_ip of its access log line.
 func loggedIP(t *testing.T, proxies []*net.IPNet, xff string) string {
 	t.Helper()
-	buf := &bytes.Buffer{}
-	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := storetest.Open(t, "sqlite")
-	api := httpapi.New(httpapi.Deps{Catalogue: db, APIKeys: db, Idempotency: db, Logger: log, TrustedProxies: proxies,
-		Ready: func(ctx context.Context) error { return db.Ping(ctx) }})
-	srv := httptest.NewServer(api)
-	defer srv.Close()
-	req, err := http.NewRequest("GET", srv.URL+"/healthz", nil)
+	e := newHarness(t, "sqlite", apiOnly(), withTrustedProxies(proxies))
+	req, err := http.NewRequest("GET", e.srv.URL+"/healthz", nil)
 	require.NoError(t, err)
 	req.Header.Set("X-Forwarded-For", xff)
 	req.Header.Set("X-Real-IP", xff)
-	res, err := srv.Client().Do(req)
+	res, err := e.srv.Client().Do(req)
 	require.NoError(t, err)
 	require.NoError(t, res.Body.Close())
-	srv.Close()
-	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
+	e.srv.Close()
+	logs := e.Logs()
+	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		var line map[string]any
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "http request" {
 			return line["remote_ip"].(string)
 		}
 	}
-	t.Fatalf("no access log line in %s", buf)
+	t.Fatalf("no access log line in %s", logs)
 	return ""
 }
 

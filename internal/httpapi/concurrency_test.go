@@ -15,7 +15,7 @@ import (
 func TestConcurrentIdenticalAttach(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7001, nil).Status)
 
@@ -53,7 +53,7 @@ func TestConcurrentIdenticalAttach(t *testing.T) {
 func TestConcurrentIdempotentPosts(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7002, nil).Status)
 		body := fmt.Sprintf(`{"id_pacote": %d}`, pkg)
@@ -98,7 +98,7 @@ func TestConcurrentIdempotentPosts(t *testing.T) {
 func TestConcurrentStatusFlips(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "19.90", "pro")
 		require.Equal(t, 201, e.putService(7003, nil).Status)
 		r := e.do("POST", "/api/v1/servicos/7003/pacotes", map[string]any{"id_pacote": pkg})

@@ -60,7 +60,7 @@ func (s *internalServer) port() string {
 func TestPlatformAddressRefusedWhenSaved(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		in := newInternalServer(t)
 		bad := []string{
 			"http://localhost:" + in.port() + "/admin/reset?x=", // the reported attack
@@ -109,7 +109,7 @@ func TestPlatformAddressRefusedAtDial(t *testing.T) {
 			}
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil // rebound
 		}
-		e := newSimEnvAllow(t, dialect, []string{"203.0.113.0/24"}, lookup)
+		e := newHarness(t, dialect, withAllowedHosts([]string{"203.0.113.0/24"}, lookup))
 		in := newInternalServer(t)
 		integ := e.createIntegration(map[string]any{"url_base": "https://plataforma.example:" + in.port()}, nil)
 		tok := integ["token"].(map[string]any)
@@ -135,7 +135,7 @@ func TestPlatformAddressRefusedAtDial(t *testing.T) {
 func TestPlatformAllowList(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnvAllow(t, dialect, []string{"localhost", "127.0.0.1"}, nil)
+		e := newHarness(t, dialect, withAllowedHosts([]string{"localhost", "127.0.0.1"}, nil))
 		simURL := strings.Replace(e.sim.URL(), "127.0.0.1", "localhost", 1)
 		integ := e.createIntegration(map[string]any{"url_base": simURL}, nil)
 		require.Equal(t, "valido", integ["token"].(map[string]any)["status"], "%v", integ)
@@ -160,7 +160,7 @@ func TestPlatformAllowList(t *testing.T) {
 func TestStoredSecretNotSentToNewAddress(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnvAllow(t, dialect, []string{"127.0.0.1"}, nil)
+		e := newHarness(t, dialect, withAllowedHosts([]string{"127.0.0.1"}, nil))
 		integ := e.createIntegration(nil, nil)
 		id := idOf(integ, "id_integracao")
 		attacker := newInternalServer(t)

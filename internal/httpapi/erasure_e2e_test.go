@@ -14,7 +14,6 @@ import (
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
 	"github.com/svahub/svahub/internal/svahub"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // erasurePerson is the personal data of one test customer.
@@ -49,7 +48,7 @@ func validCPF(base string) string {
 }
 
 // putPerson upserts service id of p (login and password i).
-func (e *simEnv) putPerson(p erasurePerson, i int, status string) {
+func (e *harness) putPerson(p erasurePerson, i int, status string) {
 	e.t.Helper()
 	r := e.do("PUT", path("/api/v1/servicos/%d", p.services[i]), map[string]any{
 		"login": p.logins[i], "senha": p.passwords[i], "status_prefixo": status,
@@ -63,7 +62,7 @@ func (e *simEnv) putPerson(p erasurePerson, i int, status string) {
 // where: on SQLite the bytes of the database file and of its WAL (after a
 // checkpoint), on PostgreSQL every column of every row of every table of
 // the schema (each row cast to text).
-func searchDatabase(t *testing.T, e *simEnv, dialect string, values []string) map[string]string {
+func searchDatabase(t *testing.T, e *harness, dialect string, values []string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	found := map[string]string{}
@@ -132,7 +131,7 @@ func TestCustomerErasure(t *testing.T) {
 		require.NoError(t, err)
 		clk := &clock{}
 		clk.Set(time.Date(2026, 9, 10, 12, 0, 0, 0, sp))
-		e := newPlatformEnvWith(t, dialect, pc, simOptions{}, clk, nil)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClock(clk))
 		x, y := erasureSetup(t, e)
 		clk.Set(time.Date(2026, 10, 20, 12, 0, 0, 0, sp))
 		erasureRefused(t, e, x)
@@ -194,7 +193,7 @@ func TestCustomerErasure(t *testing.T) {
 // then x leaves with the first integration paused, so its cancellation
 // waits: 409 names the pending work; the integration resumes and every
 // plan settles.
-func erasureRefused(t *testing.T, e *simEnv, x erasurePerson) {
+func erasureRefused(t *testing.T, e *harness, x erasurePerson) {
 	p := requireProblem(t, e.do("POST", "/api/v1/clientes/7001/anonimizar", nil), 409,
 		"servicos/8001/status_prefixo", "servicos/8002/status_prefixo")
 	require.Contains(t, p["detail"], "7001")
@@ -219,7 +218,7 @@ func erasureRefused(t *testing.T, e *simEnv, x erasurePerson) {
 
 // erasureRecord checks who may ask (an escrita key), erases customer 7001
 // with an Idempotency-Key (replayed once) and checks the record.
-func erasureRecord(t *testing.T, e *simEnv) map[string]any {
+func erasureRecord(t *testing.T, e *harness) map[string]any {
 	requireProblem(t, e.doWith("", "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 401)
 	requireProblem(t, e.doWith(e.roKey, "", "POST", "/api/v1/clientes/7001/anonimizar", nil), 403)
 	requireProblem(t, e.do("POST", "/api/v1/clientes/999999/anonimizar", nil), 404)
@@ -250,7 +249,7 @@ func erasureRecord(t *testing.T, e *simEnv) map[string]any {
 
 // pendingPlans counts platform plans whose desired state is not applied,
 // or 100 while converge jobs still wait or run (snoozed or retried ones).
-func pendingPlans(t *testing.T, e *simEnv) (n int64) {
+func pendingPlans(t *testing.T, e *harness) (n int64) {
 	t.Helper()
 	var jobs int64
 	require.NoError(t, e.db.Gorm().Raw("SELECT count(*) FROM river_job WHERE kind = 'converge_plan' AND state NOT IN ('completed', 'cancelled', 'discarded')").Scan(&jobs).Error)
@@ -262,7 +261,7 @@ func pendingPlans(t *testing.T, e *simEnv) (n int64) {
 }
 
 // erasureIntegration finds the integration with usuario policy.
-func erasureIntegration(t *testing.T, e *simEnv, policy string) int64 {
+func erasureIntegration(t *testing.T, e *harness, policy string) int64 {
 	t.Helper()
 	for _, it := range e.do("GET", "/api/v1/integracoes", nil).JSON(t)["itens"].([]any) {
 		m := it.(map[string]any)
@@ -277,7 +276,7 @@ func erasureIntegration(t *testing.T, e *simEnv, policy string) int64 {
 // transmissionSkeletons lists what an erasure must keep of the
 // transmissions of subs: id, date, operation, outcome, HTTP status,
 // duration, attempt.
-func transmissionSkeletons(t *testing.T, e *simEnv, subs []int64) []string {
+func transmissionSkeletons(t *testing.T, e *harness, subs []int64) []string {
 	t.Helper()
 	var out []string
 	for _, sub := range subs {
@@ -299,7 +298,7 @@ func transmissionSkeletons(t *testing.T, e *simEnv, subs []int64) []string {
 // username, so it refuses, quoting the e-mail in its message. It also
 // stores an answer for an Idempotency-Key and a platform message about x
 // outside x's subscriptions.
-func erasureSetup(t *testing.T, e *simEnv) (x, y erasurePerson) {
+func erasureSetup(t *testing.T, e *harness) (x, y erasurePerson) {
 	x = erasurePerson{customer: 7001, name: "Anastácia Apagável de Souza", cpf: validCPF("390533447"),
 		email: "anastacia.apagavel@example.net", tel: "+55 21 98765-4321",
 		logins: []string{"anastacia.login.um", "anastacia.login.dois"}, passwords: []string{"Senha-Secreta-8001", "Senha-Secreta-8002"},
@@ -357,7 +356,7 @@ func erasureSetup(t *testing.T, e *simEnv) (x, y erasurePerson) {
 func TestCustomerErasureSharedAccount(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, map[string]any{"usuario": "email"}, "19.90", "pro")
 		email := "familia.compartilhada@example.com"
 		x := erasurePerson{customer: 7101, name: "Xavier Que Sai Rocha", cpf: validCPF("250311718"), email: email, tel: "+55 41 99876-5432",

@@ -90,7 +90,7 @@ type hoIDs struct {
 
 // hoSetup builds one valid integration, product, package, plan and service
 // (with its combo subscription active on the platform).
-func hoSetup(t *testing.T, e *simEnv) hoIDs {
+func hoSetup(t *testing.T, e *harness) hoIDs {
 	t.Helper()
 	ids := hoIDs{simURL: e.sim.URL()}
 	ids.integ = idOf(e.createIntegration(nil, nil), "id_integracao")
@@ -714,7 +714,7 @@ func hoCases(ids hoIDs) []hoCase {
 }
 
 // hoSend sends one hostile request.
-func hoSend(t *testing.T, e *env, c hoCase) response {
+func hoSend(t *testing.T, e *harness, c hoCase) response {
 	t.Helper()
 	var raw []byte
 	switch b := c.body.(type) {
@@ -810,18 +810,8 @@ func hoSnapshot(t *testing.T, db *sql.DB) map[string]string {
 		for i := range cols {
 			order[i] = strconv.Itoa(i + 1)
 		}
-		rows, err = db.QueryContext(ctx, "SELECT * FROM "+table+" ORDER BY "+strings.Join(order, ", "))
-		require.NoError(t, err)
 		h := sha256.New()
-		n := 0
-		for rows.Next() {
-			n++
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
+		n := eachRow(t, db, "SELECT * FROM "+table+" ORDER BY "+strings.Join(order, ", "), func(cols []string, vals []any) {
 			for i, v := range vals {
 				switch x := v.(type) {
 				case []byte:
@@ -832,9 +822,7 @@ func hoSnapshot(t *testing.T, db *sql.DB) map[string]string {
 				fmt.Fprintf(h, "%s=%v\x1f", cols[i], v)
 			}
 			h.Write([]byte{'\n'})
-		}
-		require.NoError(t, rows.Err())
-		require.NoError(t, rows.Close())
+		})
 		out[table] = fmt.Sprintf("%d rows %s", n, hex.EncodeToString(h.Sum(nil)))
 	}
 	return out
@@ -861,7 +849,7 @@ func hoStableSnapshot(t *testing.T, db *sql.DB) map[string]string {
 func TestHostileRequests(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		ids := hoSetup(t, e)
 		cases := hoCases(ids)
 		for i := range cases {
@@ -884,7 +872,7 @@ func TestHostileRequests(t *testing.T) {
 		t.Run("table", func(t *testing.T) {
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
-					r := hoSend(t, e.env, c)
+					r := hoSend(t, e, c)
 					hoRequireSafeProblem(t, r, c.want)
 				})
 			}
@@ -914,7 +902,7 @@ func hoRequireEscaped(t *testing.T, raw []byte, got any, s string) {
 
 // hoInjectionAccepted writes injection text into free-text fields, where it
 // is valid, and reads it back.
-func hoInjectionAccepted(t *testing.T, e *simEnv, ids hoIDs) {
+func hoInjectionAccepted(t *testing.T, e *harness, ids hoIDs) {
 	ctx := context.Background()
 	for i, inj := range hoInjections {
 		t.Run(fmt.Sprintf("payload %d", i), func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
 
@@ -22,7 +21,7 @@ import (
 func TestParamsPlatformWhitespaceIsNotAMove(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		sim, srv := webhooksim.NewServer(t, webhooksim.Options{})
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "W", "plataforma": "webhook",
 			"parametros": map[string]any{"url": srv.URL, "segredo": sim.Secret()}})
@@ -41,7 +40,7 @@ func TestParamsPlatformWhitespaceIsNotAMove(t *testing.T) {
 func TestParamsSecretNotTrimmed(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Q", "plataforma": "qualifica",
 			"parametros": map[string]any{"client_id": "svahub-test", "client_secret": " segredo com espaço "}})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -57,7 +56,7 @@ func TestParamsSecretNotTrimmed(t *testing.T) {
 func TestParamsWebhookURLTrailingSlashKept(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		sim, err := webhooksim.New(webhooksim.Options{})
 		require.NoError(t, err)
 		var mu sync.Mutex
@@ -84,7 +83,7 @@ func TestParamsWebhookURLTrailingSlashKept(t *testing.T) {
 // checked against the platform read before the write's transaction.
 func TestParamsEgressCheckRace(t *testing.T) {
 	t.Parallel()
-	e := newSimEnv(t, "sqlite", qualificasim.Options{})
+	e := newHarness(t, "sqlite")
 	sim, srv := webhooksim.NewServer(t, webhooksim.Options{})
 	for i := 0; i < 40; i++ {
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Q", "plataforma": "qualifica",
@@ -111,7 +110,7 @@ func TestParamsEgressCheckRace(t *testing.T) {
 // variants and non-string values inside parametros are 400s.
 func TestParamsStrictness(t *testing.T) {
 	t.Parallel()
-	e := newSimEnv(t, "sqlite", qualificasim.Options{})
+	e := newHarness(t, "sqlite")
 	for _, body := range []string{
 		`{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"a","client_id":"b","client_secret":"s"}}`,
 		`{"descricao":"Q","plataforma":"qualifica","parametros":{"Client_ID":"a","client_id":"b","client_secret":"s"}}`,

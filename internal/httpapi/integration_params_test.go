@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
 
@@ -30,7 +29,7 @@ func keysOf(m map[string]any) []string {
 func TestQualificaParamsShapeUnchanged(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		r := e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "Q", "plataforma": "qualifica",
 			"parametros": map[string]any{"client_id": "svahub-test", "client_secret": "segredo-teste"}})
 		require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
@@ -51,7 +50,7 @@ func TestQualificaParamsShapeUnchanged(t *testing.T) {
 func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, srv := webhooksim.NewServer(t, webhooksim.Options{})
 		body := map[string]any{"descricao": "Parceiro", "plataforma": "webhook", "parametros": map[string]any{"url": srv.URL + "/svahub"}}
 		raw, err := json.Marshal(body)
@@ -77,7 +76,7 @@ func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 			require.NotContains(t, string(got.Body), strings.TrimPrefix(secret, "whsec_"))
 			require.Contains(t, string(got.Body), `"segredo_definido":true`)
 		}
-		require.NotContains(t, e.logBuf.String(), strings.TrimPrefix(secret, "whsec_"), "the segredo never reaches the log")
+		require.NotContains(t, e.Logs(), strings.TrimPrefix(secret, "whsec_"), "the segredo never reaches the log")
 		var kept, leaked int
 		require.NoError(t, e.app.DB.SQL().QueryRow("SELECT COUNT(*) FROM idempotency_keys").Scan(&kept))
 		require.Equal(t, 1, kept)
@@ -94,7 +93,7 @@ func TestWebhookIntegrationSecretShownOnce(t *testing.T) {
 func TestWebhookIntegrationRules(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		sim, srv := webhooksim.NewServer(t, webhooksim.Options{})
 		post := func(params map[string]any) response {
 			return e.do("POST", "/api/v1/integracoes", map[string]any{"descricao": "W", "plataforma": "webhook", "parametros": params})
@@ -121,6 +120,6 @@ func TestWebhookIntegrationRules(t *testing.T) {
 		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 		require.Equal(t, srv.URL+"/outro", r.JSON(t)["parametros"].(map[string]any)["url"])
 		requireProblem(t, e.do("POST", path+"/produtos/sincronizar", nil), 422)
-		require.NotContains(t, e.logBuf.String(), strings.TrimPrefix(sim.Secret(), "whsec_"), "the segredo never reaches the log")
+		require.NotContains(t, e.Logs(), strings.TrimPrefix(sim.Secret(), "whsec_"), "the segredo never reaches the log")
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,65 +17,7 @@ import (
 // Qualifica simulator (DOMAIN.md: combos, username policies, the lifecycle
 // table, shared accounts, credentials, filters and validation).
 
-// --- helpers (prefixed la to keep clear of other files of the package) ---
-
-// laIntegration creates an integration and returns its id.
-func laIntegration(e *simEnv, usuario string, suspendOnDebt bool) int64 {
-	e.t.Helper()
-	return idOf(e.createIntegration(map[string]any{"usuario": usuario}, map[string]any{"suspender_inadimplencia": suspendOnDebt}), "id_integracao")
-}
-
-// laProduct registers product code under integration integ.
-func laProduct(e *simEnv, integ int64, code string) int64 {
-	e.t.Helper()
-	r := e.do("POST", path("/api/v1/integracoes/%d/produtos", integ), map[string]any{"descricao": "Produto " + code, "codigo": code})
-	require.Equal(e.t, 201, r.Status, "%s", r.Body)
-	return idOf(r.JSON(e.t), "id_produto")
-}
-
-// laPackage creates a package of integration integ with products.
-func laPackage(e *simEnv, integ int64, valor string, prods ...int64) int64 {
-	e.t.Helper()
-	r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": fmt.Sprintf("Pacote %v", prods), "valor": valor, "id_integracao": integ, "produtos": prods})
-	require.Equal(e.t, 201, r.Status, "%s", r.Body)
-	return idOf(r.JSON(e.t), "id_pacote")
-}
-
-// laPlan upserts a plan (combo) with packages.
-func laPlan(e *simEnv, id int64, pkgs ...int64) {
-	e.t.Helper()
-	r := e.do("PUT", path("/api/v1/planos/%d", id), map[string]any{"descricao": path("Plano %d", id), "pacotes": pkgs})
-	require.Contains(e.t, []int{200, 201}, r.Status, "%s", r.Body)
-}
-
-// laAttach attaches a package (optionally with data_expiracao) and returns
-// the subscription id.
-func laAttach(e *simEnv, svc, pkg int64, expiry string) int64 {
-	e.t.Helper()
-	body := map[string]any{"id_pacote": pkg}
-	if expiry != "" {
-		body["data_expiracao"] = expiry
-	}
-	r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
-	require.Equal(e.t, 201, r.Status, "%s", r.Body)
-	return idOf(r.JSON(e.t), "id_assinatura")
-}
-
-// laSetStatus changes a service's status_prefixo.
-func laSetStatus(e *simEnv, svc int64, status string) {
-	e.t.Helper()
-	r := e.do("PUT", path("/api/v1/servicos/%d/status", svc), map[string]any{"status_prefixo": status})
-	require.Equal(e.t, 200, r.Status, "%s", r.Body)
-	require.Equal(e.t, status, r.JSON(e.t)["status_prefixo"])
-}
-
-// laService fetches GET /servicos/{id}.
-func laService(e *simEnv, svc int64) map[string]any {
-	e.t.Helper()
-	r := e.do("GET", path("/api/v1/servicos/%d", svc), nil)
-	require.Equal(e.t, 200, r.Status, "%s", r.Body)
-	return r.JSON(e.t)
-}
+// --- helpers of this file (prefixed la; the shared ones are harness methods) ---
 
 // laSubsByPackage indexes a service's subscriptions by id_pacote; only the
 // live one (not cancelled) is kept when there are several.
@@ -91,28 +32,6 @@ func laSubsByPackage(svc map[string]any) map[int64]map[string]any {
 		out[p] = m
 	}
 	return out
-}
-
-// laAccess returns the first access of a subscription.
-func laAccess(sub map[string]any) map[string]any {
-	return sub["acessos"].([]any)[0].(map[string]any)
-}
-
-// laCustomer builds a cliente block.
-func laCustomer(id int64, code, doc, email string) map[string]any {
-	return map[string]any{"id_cliente": id, "codigo_cliente": code, "nome_razaosocial": "Maria da Silva",
-		"cpf_cnpj": doc, "email_principal": email, "telefone_primario": "11999990000"}
-}
-
-// laDate is today (in the business time zone) plus years and days, as
-// YYYY-MM-DD.
-func laDate(years, days int) string {
-	loc, err := time.LoadLocation("America/Sao_Paulo")
-	if err != nil {
-		panic(err)
-	}
-	y, m, d := time.Now().In(loc).Date()
-	return time.Date(y+years, m, d+days, 12, 0, 0, 0, time.UTC).Format("2006-01-02")
 }
 
 // laIDs lists the id_cliente_servico of a list answer.
@@ -131,11 +50,11 @@ func laIDs(t *testing.T, r response) []int64 {
 func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		p1 := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
-		p2 := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
-		laPlan(e, 10, p1, p2)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		p1 := e.addPackage(integ, "29.90", e.addProduct(integ, "pro"))
+		p2 := e.addPackage(integ, "19.90", e.addProduct(integ, "premium"))
+		e.putPlan(10, p1, p2)
 
 		r := e.putService(5001, map[string]any{"id_servico": 10})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
@@ -150,7 +69,7 @@ func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 		for _, p := range []int64{p1, p2} {
 			got := e.waitStatus(idOf(subs[p], "id_assinatura"), "ativo")
 			require.Equal(t, "0.00", got["valor"])
-			require.Equal(t, "login5001", laAccess(got)["usuario_plataforma"])
+			require.Equal(t, "login5001", firstAccess(got)["usuario_plataforma"])
 		}
 		e.waitSimPlan("login5001", "pro", "ativo")
 		e.waitSimPlan("login5001", "premium", "ativo")
@@ -169,7 +88,7 @@ func TestLifecycleA_ComboOnServiceCreation(t *testing.T) {
 func TestLifecycleA_UsernamePolicies(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		type policy struct {
 			name, user, pass string
 			pkg              int64
@@ -182,17 +101,17 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 			{name: "codigo_cliente", user: "C5001", pass: "C5001"},
 		}
 		for _, p := range policies {
-			integ := laIntegration(e, p.name, true)
-			p.pkg = laPackage(e, integ, "9.90", laProduct(e, integ, "pro"))
+			integ := e.addIntegration(p.name, true)
+			p.pkg = e.addPackage(integ, "9.90", e.addProduct(integ, "pro"))
 		}
 		r := e.putService(5001, nil)
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		for _, p := range policies {
-			p.sub = laAttach(e, 5001, p.pkg, "")
+			p.sub = e.attach(5001, p.pkg, "")
 		}
 		for _, p := range policies {
 			got := e.waitStatus(p.sub, "ativo")
-			require.Equal(t, p.user, laAccess(got)["usuario_plataforma"], "policy %s", p.name)
+			require.Equal(t, p.user, firstAccess(got)["usuario_plataforma"], "policy %s", p.name)
 			e.waitSimPlan(p.user, "pro", "ativo")
 			u, ok := e.plat.User(p.user)
 			require.True(t, ok, "policy %s: no platform user %q", p.name, p.user)
@@ -204,12 +123,12 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 		require.Equal(t, 4, creates)
 
 		// Empty source: a customer without e-mail under the email policy.
-		r = e.putService(5002, map[string]any{"cliente": laCustomer(102, "C5002", "529.982.247-25", "")})
+		r = e.putService(5002, map[string]any{"cliente": customer(102, "C5002", "529.982.247-25", "")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
-		sub := laAttach(e, 5002, policies[2].pkg, "")
+		sub := e.attach(5002, policies[2].pkg, "")
 		got := e.waitStatus(sub, "erro")
 		require.Equal(t, "cliente sem e-mail cadastrado", got["ultimo_erro"])
-		require.Equal(t, "cliente sem e-mail cadastrado", laAccess(got)["ultimo_erro"])
+		require.Equal(t, "cliente sem e-mail cadastrado", firstAccess(got)["ultimo_erro"])
 		require.Equal(t, creates, e.plat.Calls(svahub.OpCreateUser), "no platform call for an empty source")
 		require.Equal(t, 4, e.plat.UserCount())
 		tr := e.do("GET", path("/api/v1/transmissoes?id_assinatura=%d", sub), nil)
@@ -223,27 +142,27 @@ func TestLifecycleA_UsernamePolicies(t *testing.T) {
 func TestLifecycleA_DebtSuspension(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		// Two integrations on one simulator: distinct username policies so
 		// their platform users do not collide.
-		on := laIntegration(e, "login_autenticacao", true)
-		off := laIntegration(e, "codigo_cliente", false)
-		pkgOn := laPackage(e, on, "10.00", laProduct(e, on, "pro"))
-		pkgOff := laPackage(e, off, "10.00", laProduct(e, off, "premium"))
+		on := e.addIntegration("login_autenticacao", true)
+		off := e.addIntegration("codigo_cliente", false)
+		pkgOn := e.addPackage(on, "10.00", e.addProduct(on, "pro"))
+		pkgOff := e.addPackage(off, "10.00", e.addProduct(off, "premium"))
 		require.Equal(t, 201, e.putService(5001, nil).Status)
-		subOn := laAttach(e, 5001, pkgOn, "")
-		subOff := laAttach(e, 5001, pkgOff, "")
+		subOn := e.attach(5001, pkgOn, "")
+		subOff := e.attach(5001, pkgOff, "")
 		e.waitStatus(subOn, "ativo")
 		e.waitStatus(subOff, "ativo")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		e.waitSimPlan("C5001", "premium", "ativo")
 
 		for i, st := range []string{"suspenso_debito", "suspenso_parcialmente"} {
-			laSetStatus(e, 5001, st)
+			e.setStatus(5001, st)
 			// Key off: the desired state is unchanged at once.
 			got := e.subscription(subOff)
 			require.Equal(t, "ativo", got["status"], st)
-			require.Equal(t, "ativo", laAccess(got)["estado_desejado"], st)
+			require.Equal(t, "ativo", firstAccess(got)["estado_desejado"], st)
 			// Key on: suspended on the platform.
 			e.waitSimPlan("login5001", "pro", "suspenso")
 			e.waitStatus(subOn, "suspenso")
@@ -253,7 +172,7 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 			require.Equal(t, "ativo", e.subscription(subOff)["status"], st)
 			require.Equal(t, i+1, e.plat.Calls(svahub.OpSuspend), st)
 
-			laSetStatus(e, 5001, "servico_habilitado")
+			e.setStatus(5001, "servico_habilitado")
 			e.waitSimPlan("login5001", "pro", "ativo")
 			e.waitStatus(subOn, "ativo")
 			require.Equal(t, "ativo", e.subscription(subOff)["status"], st)
@@ -269,24 +188,24 @@ func TestLifecycleA_DebtSuspension(t *testing.T) {
 func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		on := laIntegration(e, "login_autenticacao", true)
-		off := laIntegration(e, "codigo_cliente", false)
-		pkgOn := laPackage(e, on, "10.00", laProduct(e, on, "pro"))
-		pkgOff := laPackage(e, off, "10.00", laProduct(e, off, "premium"))
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		on := e.addIntegration("login_autenticacao", true)
+		off := e.addIntegration("codigo_cliente", false)
+		pkgOn := e.addPackage(on, "10.00", e.addProduct(on, "pro"))
+		pkgOff := e.addPackage(off, "10.00", e.addProduct(off, "premium"))
 		require.Equal(t, 201, e.putService(5001, nil).Status)
-		subOn := laAttach(e, 5001, pkgOn, "")
-		subOff := laAttach(e, 5001, pkgOff, "")
+		subOn := e.attach(5001, pkgOn, "")
+		subOff := e.attach(5001, pkgOff, "")
 		e.waitStatus(subOn, "ativo")
 		e.waitStatus(subOff, "ativo")
 
-		laSetStatus(e, 5001, "suspenso_pedido_cliente")
+		e.setStatus(5001, "suspenso_pedido_cliente")
 		e.waitSimPlan("login5001", "pro", "suspenso")
 		e.waitSimPlan("C5001", "premium", "suspenso")
 		e.waitStatus(subOn, "suspenso")
 		e.waitStatus(subOff, "suspenso")
 
-		laSetStatus(e, 5001, "servico_habilitado")
+		e.setStatus(5001, "servico_habilitado")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		e.waitSimPlan("C5001", "premium", "ativo")
 		e.waitStatus(subOn, "ativo")
@@ -300,13 +219,13 @@ func TestLifecycleA_CustomerRequestedSuspension(t *testing.T) {
 func TestLifecycleA_Cancellation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		pkgA := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
-		pkgB := laPackage(e, integ, "20.00", laProduct(e, integ, "premium"))
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		pkgA := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
+		pkgB := e.addPackage(integ, "20.00", e.addProduct(integ, "premium"))
 		require.Equal(t, 201, e.putService(5001, nil).Status)
-		subA := laAttach(e, 5001, pkgA, "")
-		subB := laAttach(e, 5001, pkgB, "")
+		subA := e.attach(5001, pkgA, "")
+		subB := e.attach(5001, pkgB, "")
 		e.waitStatus(subA, "ativo")
 		e.waitStatus(subB, "ativo")
 
@@ -326,14 +245,14 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 		require.Equal(t, "ativo", status, "cancelling one subscription leaves the others")
 
 		// After cancel the package can be attached again.
-		subA2 := laAttach(e, 5001, pkgA, "")
+		subA2 := e.attach(5001, pkgA, "")
 		require.NotEqual(t, subA, subA2)
 		e.waitStatus(subA2, "ativo")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		require.Equal(t, "cancelado", e.subscription(subA)["status"])
 
 		// Service cancel → every plan cancelado.
-		laSetStatus(e, 5001, "cancelado")
+		e.setStatus(5001, "cancelado")
 		e.waitSimPlan("login5001", "pro", "cancelado")
 		e.waitSimPlan("login5001", "premium", "cancelado")
 		e.waitStatus(subA2, "cancelado")
@@ -341,10 +260,10 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 
 		// inativo → cancelado too.
 		require.Equal(t, 201, e.putService(5002, nil).Status)
-		subC := laAttach(e, 5002, pkgA, "")
+		subC := e.attach(5002, pkgA, "")
 		e.waitStatus(subC, "ativo")
 		e.waitSimPlan("login5002", "pro", "ativo")
-		laSetStatus(e, 5002, "inativo")
+		e.setStatus(5002, "inativo")
 		e.waitSimPlan("login5002", "pro", "cancelado")
 		e.waitStatus(subC, "cancelado")
 
@@ -358,21 +277,21 @@ func TestLifecycleA_Cancellation(t *testing.T) {
 func TestLifecycleA_PlanChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{Products: []string{"p1", "p2", "p3", "p4"}})
-		integ := laIntegration(e, "login_autenticacao", true)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{Products: []string{"p1", "p2", "p3", "p4"}}))
+		integ := e.addIntegration("login_autenticacao", true)
 		pk := map[string]int64{}
 		for _, c := range []string{"p1", "p2", "p3", "p4"} {
-			pk[c] = laPackage(e, integ, "5.00", laProduct(e, integ, c))
+			pk[c] = e.addPackage(integ, "5.00", e.addProduct(integ, c))
 		}
-		laPlan(e, 1, pk["p1"], pk["p2"])
-		laPlan(e, 2, pk["p2"], pk["p4"])
+		e.putPlan(1, pk["p1"], pk["p2"])
+		e.putPlan(2, pk["p2"], pk["p4"])
 
 		r := e.putService(5001, map[string]any{"id_servico": 1})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		before := laSubsByPackage(r.JSON(t))
 		require.Len(t, before, 2)
 		sub1, sub2 := idOf(before[pk["p1"]], "id_assinatura"), idOf(before[pk["p2"]], "id_assinatura")
-		sub3 := laAttach(e, 5001, pk["p3"], "")
+		sub3 := e.attach(5001, pk["p3"], "")
 		for _, s := range []int64{sub1, sub2, sub3} {
 			e.waitStatus(s, "ativo")
 		}
@@ -403,7 +322,7 @@ func TestLifecycleA_PlanChange(t *testing.T) {
 			require.Equal(t, "ativo", st, c)
 		}
 		live := 0
-		for _, s := range laService(e, 5001)["pacotes"].([]any) {
+		for _, s := range e.service(5001)["pacotes"].([]any) {
 			if s.(map[string]any)["status"] != "cancelado" {
 				live++
 			}
@@ -438,24 +357,24 @@ func TestLifecycleA_PlanChange(t *testing.T) {
 func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		pkg1 := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
-		pkg2 := laPackage(e, integ, "10.00", laProduct(e, integ, "premium"))
+		e := newHarness(t, dialect)
+		integ := e.addIntegration("login_autenticacao", true)
+		pkg1 := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
+		pkg2 := e.addPackage(integ, "10.00", e.addProduct(integ, "premium"))
 		require.Equal(t, 201, e.putService(5001, nil).Status)
-		sub1 := laAttach(e, 5001, pkg1, "")
+		sub1 := e.attach(5001, pkg1, "")
 		e.waitStatus(sub1, "ativo")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		require.NoError(t, e.sim.SetPassword("login5001", "nova"))
 
-		laSetStatus(e, 5001, "suspenso_debito")
+		e.setStatus(5001, "suspenso_debito")
 		e.waitSimPlan("login5001", "pro", "suspenso")
 		e.waitStatus(sub1, "suspenso")
-		laSetStatus(e, 5001, "servico_habilitado")
+		e.setStatus(5001, "servico_habilitado")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		e.waitStatus(sub1, "ativo")
 
-		newExpiry := laDate(3, 0)
+		newExpiry := dateFromToday(3, 0)
 		r := e.do("PATCH", path("/api/v1/assinaturas/%d", sub1), map[string]any{"data_expiracao": newExpiry})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		require.Equal(t, newExpiry, r.JSON(t)["data_expiracao"])
@@ -468,7 +387,7 @@ func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 		r = e.putService(5001, map[string]any{"senha": "outra-senha"})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 
-		sub2 := laAttach(e, 5001, pkg2, "")
+		sub2 := e.attach(5001, pkg2, "")
 		e.waitStatus(sub2, "ativo")
 		e.waitSimPlan("login5001", "premium", "ativo")
 		e.waitStatus(sub1, "ativo")
@@ -487,23 +406,23 @@ func TestLifecycleA_CredentialsNotResent(t *testing.T) {
 func TestLifecycleA_SharedAccount(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "cpf_cnpj", true)
-		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("cpf_cnpj", true)
+		pkg := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
 		const user = "52998224725"
 		for _, id := range []int64{5001, 5002} {
-			r := e.putService(id, map[string]any{"cliente": laCustomer(900, "C900", "529.982.247-25", "maria@example.com")})
+			r := e.putService(id, map[string]any{"cliente": customer(900, "C900", "529.982.247-25", "maria@example.com")})
 			require.Equal(t, 201, r.Status, "%s", r.Body)
 		}
-		d1, d2 := laDate(2, 0), laDate(3, 0)
-		sub1 := laAttach(e, 5001, pkg, d1)
-		sub2 := laAttach(e, 5002, pkg, d2)
+		d1, d2 := dateFromToday(2, 0), dateFromToday(3, 0)
+		sub1 := e.attach(5001, pkg, d1)
+		sub2 := e.attach(5002, pkg, d2)
 		got1 := e.waitStatus(sub1, "ativo")
 		got2 := e.waitStatus(sub2, "ativo")
 		require.Equal(t, d1, got1["data_expiracao"])
 		require.Equal(t, d2, got2["data_expiracao"])
-		require.Equal(t, user, laAccess(got1)["usuario_plataforma"])
-		require.Equal(t, user, laAccess(got2)["usuario_plataforma"])
+		require.Equal(t, user, firstAccess(got1)["usuario_plataforma"])
+		require.Equal(t, user, firstAccess(got2)["usuario_plataforma"])
 		e.waitSimPlan(user, "pro", "ativo")
 		e.eventually("shared plan expiry is the latest", func() bool {
 			_, exp := e.simPlan(user, "pro")
@@ -517,13 +436,13 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 
 		// Suspending one service (pedido_cliente) keeps the shared plan
 		// active: the most permissive state wins.
-		laSetStatus(e, 5001, "suspenso_pedido_cliente")
+		e.setStatus(5001, "suspenso_pedido_cliente")
 		e.waitStatus(sub1, "suspenso")
 		st, _ := e.simPlan(user, "pro")
 		require.Equal(t, "ativo", st)
 		require.Equal(t, "ativo", e.subscription(sub2)["status"])
 		require.Zero(t, e.plat.Calls(svahub.OpSuspend))
-		laSetStatus(e, 5001, "servico_habilitado")
+		e.setStatus(5001, "servico_habilitado")
 		e.waitStatus(sub1, "ativo")
 
 		// Cancelling one subscription keeps the plan active; its expiry
@@ -554,25 +473,25 @@ func TestLifecycleA_SharedAccount(t *testing.T) {
 func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		pkg := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
 		r := e.putService(5001, map[string]any{"status_prefixo": "aguardando_instalacao"})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
-		sub := laAttach(e, 5001, pkg, "")
+		sub := e.attach(5001, pkg, "")
 		require.Equal(t, "pendente", e.subscription(sub)["status"])
 		// Wait until the plan's work ran (synchronised), then nothing may
 		// exist on the platform.
 		e.eventually("plan work converged with nothing to do", func() bool {
-			return laAccess(e.subscription(sub))["sincronizado_em"] != nil
+			return firstAccess(e.subscription(sub))["sincronizado_em"] != nil
 		})
 		got := e.subscription(sub)
 		require.Equal(t, "pendente", got["status"])
-		require.Empty(t, laAccess(got)["estado_plataforma"])
+		require.Empty(t, firstAccess(got)["estado_plataforma"])
 		require.Zero(t, e.plat.UserCount(), "no platform user while aguardando_instalacao")
 		require.Zero(t, e.plat.Calls(svahub.OpCreateUser))
 
-		laSetStatus(e, 5001, "servico_habilitado")
+		e.setStatus(5001, "servico_habilitado")
 		e.waitStatus(sub, "ativo")
 		e.waitSimPlan("login5001", "pro", "ativo")
 		u, ok := e.plat.User("login5001")
@@ -580,10 +499,10 @@ func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 		require.Equal(t, 1, u.CreateCalls)
 
 		// An existing user is left as it is.
-		laSetStatus(e, 5001, "aguardando_migracao")
+		e.setStatus(5001, "aguardando_migracao")
 		got = e.subscription(sub)
 		require.Equal(t, "ativo", got["status"])
-		require.Equal(t, "ativo", laAccess(got)["estado_desejado"])
+		require.Equal(t, "ativo", firstAccess(got)["estado_desejado"])
 	})
 }
 
@@ -592,14 +511,14 @@ func TestLifecycleA_AwaitingStatuses(t *testing.T) {
 func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		const secret = "S3nh4-Secreta-XYZ"
-		r := e.putService(5001, map[string]any{"senha": secret, "cliente": laCustomer(900, "C900", "529.982.247-25", "a@example.com")})
+		r := e.putService(5001, map[string]any{"senha": secret, "cliente": customer(900, "C900", "529.982.247-25", "a@example.com")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		require.NotContains(t, string(r.Body), secret)
-		r = e.putService(5002, map[string]any{"status_prefixo": "suspenso_debito", "cliente": laCustomer(900, "C900", "52998224725", "a@example.com")})
+		r = e.putService(5002, map[string]any{"status_prefixo": "suspenso_debito", "cliente": customer(900, "C900", "52998224725", "a@example.com")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
-		r = e.putService(5003, map[string]any{"cliente": laCustomer(901, "C901", "11.222.333/0001-81", "b@example.com")})
+		r = e.putService(5003, map[string]any{"cliente": customer(901, "C901", "11.222.333/0001-81", "b@example.com")})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 
 		q := func(query string) []int64 { return laIDs(t, e.do("GET", "/api/v1/servicos?"+query, nil)) }
@@ -641,9 +560,9 @@ func TestLifecycleA_ServiceFiltersAndPassword(t *testing.T) {
 func TestLifecycleA_Validation(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		pkg := laPackage(e, integ, "10.00", laProduct(e, integ, "pro"))
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		pkg := e.addPackage(integ, "10.00", e.addProduct(integ, "pro"))
 
 		// Unknown status_prefixo in bodies → 422; in the query → 400.
 		requireProblem(t, e.putService(5001, map[string]any{"status_prefixo": "desconhecido"}), 422, "status_prefixo")
@@ -654,8 +573,8 @@ func TestLifecycleA_Validation(t *testing.T) {
 		requireProblem(t, e.do("GET", "/api/v1/servicos?status_prefixo=desconhecido", nil), 400, "status_prefixo")
 
 		// Invalid CPF → 422 on cliente.cpf_cnpj.
-		requireProblem(t, e.putService(5003, map[string]any{"cliente": laCustomer(103, "C5003", "529.982.247-26", "x@example.com")}), 422, "cliente.cpf_cnpj")
-		requireProblem(t, e.putService(5003, map[string]any{"cliente": laCustomer(103, "C5003", "123", "x@example.com")}), 422, "cliente.cpf_cnpj")
+		requireProblem(t, e.putService(5003, map[string]any{"cliente": customer(103, "C5003", "529.982.247-26", "x@example.com")}), 422, "cliente.cpf_cnpj")
+		requireProblem(t, e.putService(5003, map[string]any{"cliente": customer(103, "C5003", "123", "x@example.com")}), 422, "cliente.cpf_cnpj")
 
 		// Batch over 1,000 items → 422.
 		items := make([]map[string]any, 1001)
@@ -663,7 +582,7 @@ func TestLifecycleA_Validation(t *testing.T) {
 			items[i] = map[string]any{"id_cliente_servico": 5001, "status_prefixo": "suspenso_debito"}
 		}
 		requireProblem(t, e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": items}), 422, "itens")
-		require.Equal(t, "servico_habilitado", laService(e, 5001)["status_prefixo"])
+		require.Equal(t, "servico_habilitado", e.service(5001)["status_prefixo"])
 
 		// One bad item among valid ones → 422, nothing changed.
 		r := e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": []map[string]any{
@@ -672,8 +591,8 @@ func TestLifecycleA_Validation(t *testing.T) {
 		}})
 		p := requireProblem(t, r, 422)
 		require.Contains(t, fmt.Sprint(p["erros"]), "itens[1]", "the bad item is named: %s", r.Body)
-		require.Equal(t, "servico_habilitado", laService(e, 5001)["status_prefixo"])
-		require.Equal(t, "servico_habilitado", laService(e, 5002)["status_prefixo"])
+		require.Equal(t, "servico_habilitado", e.service(5001)["status_prefixo"])
+		require.Equal(t, "servico_habilitado", e.service(5002)["status_prefixo"])
 
 		// Unknown ids → nao_encontrado; known ones are applied.
 		r = e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": []map[string]any{
@@ -693,18 +612,18 @@ func TestLifecycleA_Validation(t *testing.T) {
 			require.Equal(t, w.id, idOf(m, "id_cliente_servico"))
 			require.Equal(t, w.result, m["resultado"], "item %d", i)
 		}
-		require.Equal(t, "suspenso_debito", laService(e, 5001)["status_prefixo"])
+		require.Equal(t, "suspenso_debito", e.service(5001)["status_prefixo"])
 
 		// Dates: past → 422, bad format → 422.
-		for _, d := range []string{"2000-01-01", laDate(0, -1)} {
+		for _, d := range []string{"2000-01-01", dateFromToday(0, -1)} {
 			requireProblem(t, e.do("POST", "/api/v1/servicos/5002/pacotes", map[string]any{"id_pacote": pkg, "data_expiracao": d}), 422, "data_expiracao")
 		}
 		for _, d := range []string{"31/12/2030", "2030-02-30", "2030-1-5", "amanhã"} {
 			requireProblem(t, e.do("POST", "/api/v1/servicos/5002/pacotes", map[string]any{"id_pacote": pkg, "data_expiracao": d}), 422, "data_expiracao")
 		}
-		require.Empty(t, laService(e, 5002)["pacotes"], "no subscription from refused attaches")
-		sub := laAttach(e, 5002, pkg, laDate(0, 0))
-		require.Equal(t, laDate(0, 0), e.subscription(sub)["data_expiracao"], "today is accepted")
+		require.Empty(t, e.service(5002)["pacotes"], "no subscription from refused attaches")
+		sub := e.attach(5002, pkg, dateFromToday(0, 0))
+		require.Equal(t, dateFromToday(0, 0), e.subscription(sub)["data_expiracao"], "today is accepted")
 		requireProblem(t, e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": "2000-01-01"}), 422, "data_expiracao")
 		requireProblem(t, e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": "2030/01/01"}), 422, "data_expiracao")
 	})

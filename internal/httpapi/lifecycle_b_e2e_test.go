@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/store/storetest"
@@ -22,188 +20,15 @@ import (
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
-// Helpers of this file are prefixed lb so they never collide with helpers
-// other files of the package add.
+// Helpers of this file only are prefixed lb; the shared ones are methods of
+// the harness (harness_test.go).
 
-var lbSaoPaulo = func() *time.Location {
-	loc, err := time.LoadLocation("America/Sao_Paulo")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// lbAt parses an RFC 3339 instant and expresses it in São Paulo, so that the
-// simulator (which formats its clock as is) sees the same calendar day as
-// svahub's business time zone.
-func lbAt(t *testing.T, s string) time.Time {
-	t.Helper()
-	ts, err := time.Parse(time.RFC3339, s)
-	require.NoError(t, err)
-	return ts.In(lbSaoPaulo)
-}
-
-// lbClockEnv is a simEnv whose store and simulator share one settable clock
-// starting at start.
-func lbClockEnv(t *testing.T, dialect, start string, pc platformCase, opts simOptions) *simEnv {
-	t.Helper()
-	clk := &clock{}
-	clk.Set(lbAt(t, start))
-	opts.Now = clk.Now
-	return newPlatformEnvWith(t, dialect, pc, opts, clk, nil)
-}
-
-// lbAttach attaches a package (body fields) to a service and returns the
-// 201 subscription.
-func lbAttach(e *simEnv, svc int64, body map[string]any) map[string]any {
-	e.t.Helper()
-	r := e.do("POST", path("/api/v1/servicos/%d/pacotes", svc), body)
-	require.Equal(e.t, 201, r.Status, "%s", r.Body)
-	return r.JSON(e.t)
-}
-
-func lbSetStatus(e *simEnv, svc int64, status string) {
-	e.t.Helper()
-	r := e.do("PUT", path("/api/v1/servicos/%d/status", svc), map[string]any{"status_prefixo": status})
-	require.Equal(e.t, 200, r.Status, "%s", r.Body)
-}
-
-func lbItems(e *simEnv, r response) []map[string]any {
-	e.t.Helper()
-	require.Equal(e.t, 200, r.Status, "%s", r.Body)
-	raw, _ := r.JSON(e.t)["itens"].([]any)
-	out := make([]map[string]any, 0, len(raw))
-	for _, it := range raw {
-		out = append(out, it.(map[string]any))
-	}
-	return out
-}
-
-// lbTransmissions lists /transmissoes with a query string.
-func lbTransmissions(e *simEnv, query string) []map[string]any {
-	e.t.Helper()
-	return lbItems(e, e.do("GET", "/api/v1/transmissoes?itens_por_pagina=500&"+query, nil))
-}
-
-// lbWaitSimExpiry waits until the simulator shows the plan with status and date.
-func lbWaitSimExpiry(e *simEnv, username, product, status, expiry string) {
-	e.t.Helper()
-	e.eventually(username+"/"+product+" "+status+" until "+expiry+" on the platform", func() bool {
-		st, exp := e.simPlan(username, product)
-		return st == status && exp == expiry
-	})
-}
-
-// lbWaitStatus is waitStatus that reports the last subscription, the
-// simulator's users and the subscription's transmissions on timeout.
-func lbWaitStatus(e *simEnv, sub int64, status string) map[string]any {
-	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got := e.subscription(sub)
-		if got["status"] == status {
-			return got
-		}
-		if time.Now().After(deadline) {
-			users := e.plat.Dump()
-			e.t.Fatalf("timed out waiting for subscription %d %s: last %v\nplatform users: %s\ntransmissions: %v",
-				sub, status, got, users, lbTransmissions(e, path("id_assinatura=%d", sub)))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// lbWaitSimPlanOf is waitSimPlan that reports the subscription and its
-// transmissions on timeout.
-func lbWaitSimPlanOf(e *simEnv, sub int64, username, product, status string) {
-	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if st, _ := e.simPlan(username, product); st == status {
-			return
-		}
-		if time.Now().After(deadline) {
-			users := e.plat.Dump()
-			e.t.Fatalf("timed out waiting for %s/%s %s on the platform: subscription %v\nplatform users: %s\ntransmissions: %v\njobs: %s",
-				username, product, status, e.subscription(sub), users, lbTransmissions(e, path("id_assinatura=%d", sub)), lbJobs(e))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// lbEventually is eventually with a deadline of its own, for convergence of
-// hundreds of plans.
-func lbEventually(e *simEnv, what string, within time.Duration, cond func() bool) {
-	e.t.Helper()
-	if !lbAwait(within, cond) {
-		e.t.Fatalf("timed out after %s waiting for %s", within, what)
-	}
-}
-
-// lbAwait polls cond until it holds (true) or within passes (false).
-func lbAwait(within time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
-}
-
-// lbWaitAccesses waits until every access of sub wants state and the
-// platform reached it.
-func lbWaitAccesses(e *simEnv, sub int64, state string) map[string]any {
-	e.t.Helper()
-	var last map[string]any
-	e.eventually(path("accesses of subscription %d %s", sub, state), func() bool {
-		last = e.subscription(sub)
-		accs, _ := last["acessos"].([]any)
-		for _, a := range accs {
-			m := a.(map[string]any)
-			if m["estado_desejado"] != state || m["estado_plataforma"] != state {
-				return false
-			}
-		}
-		return len(accs) > 0
-	})
-	return last
-}
-
-// lbLiveJobs counts converge jobs not finalised yet.
-func lbLiveJobs(e *simEnv) int {
-	e.t.Helper()
-	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").
-		States(rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(1000))
-	require.NoError(e.t, err)
-	return len(res.Jobs)
-}
-
-// lbJobs describes the engine's converge jobs (diagnostics).
-func lbJobs(e *simEnv) string {
-	res, err := e.app.Engine.Client().JobList(context.Background(), river.NewJobListParams().Kinds("converge_plan").First(100))
-	if err != nil {
-		return err.Error()
-	}
-	var b strings.Builder
-	for _, j := range res.Jobs {
-		fmt.Fprintf(&b, "\n  job %d %s args=%s attempt=%d created=%s finalized=%v", j.ID, j.State, j.EncodedArgs, j.Attempt, j.CreatedAt.Format(time.StampMilli), j.FinalizedAt)
-	}
-	return b.String()
-}
-
-func lbPatchExpiry(e *simEnv, sub int64, date string) response {
-	e.t.Helper()
-	return e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": date})
-}
-
-// lbSimToken gets a token straight from the simulator, as another client of
+// simToken gets a token straight from the simulator, as another client of
 // the platform would.
-func lbSimToken(t *testing.T, e *simEnv) string {
+func simToken(t *testing.T, sim *qualificasim.Sim) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {qualificasim.DefaultClientID}, "client_secret": {qualificasim.DefaultClientSecret}}
-	res, err := http.Post(e.sim.URL()+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	res, err := http.Post(sim.URL()+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -217,8 +42,8 @@ func lbSimToken(t *testing.T, e *simEnv) string {
 	return tok.AccessToken
 }
 
-// lbSimCall calls the simulator's contract API behind svahub's back.
-func lbSimCall(t *testing.T, e *simEnv, method, p, token string, body any) (int, []byte) {
+// simCall calls the simulator's contract API behind svahub's back.
+func simCall(t *testing.T, sim *qualificasim.Sim, method, p, token string, body any) (int, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -226,7 +51,7 @@ func lbSimCall(t *testing.T, e *simEnv, method, p, token string, body any) (int,
 		require.NoError(t, err)
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, e.sim.URL()+p, rd)
+	req, err := http.NewRequest(method, sim.URL()+p, rd)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
@@ -240,93 +65,41 @@ func lbSimCall(t *testing.T, e *simEnv, method, p, token string, body any) (int,
 	return res.StatusCode, raw
 }
 
-// lbPutServices upserts many services (same body as putService plus
-// extra) from a few goroutines and requires 201 for each.
-func lbPutServices(e *simEnv, ids []int64, extra map[string]any, workers int) {
-	e.t.Helper()
-	work := make(chan int64)
-	errs := make(chan error, len(ids))
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range work {
-				body := map[string]any{
-					"login": path("login%d", id), "senha": path("senha%d", id), "status_prefixo": "servico_habilitado",
-					"cliente": map[string]any{"id_cliente": 100 + id, "codigo_cliente": path("C%d", id), "nome_razaosocial": "Maria da Silva",
-						"cpf_cnpj": "529.982.247-25", "email_principal": path("cliente%d@example.com", id), "telefone_primario": "11999990000"},
-				}
-				for k, v := range extra {
-					body[k] = v
-				}
-				raw, _ := json.Marshal(body)
-				req, err := http.NewRequest("PUT", e.srv.URL+path("/api/v1/servicos/%d", id), bytes.NewReader(raw))
-				if err != nil {
-					errs <- err
-					continue
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", "Bearer "+e.key)
-				res, err := e.srv.Client().Do(req)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode != 201 {
-					errs <- fmt.Errorf("PUT /servicos/%d: %d %s", id, res.StatusCode, b)
-				}
-			}
-		}()
-	}
-	for _, id := range ids {
-		work <- id
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(e.t, err)
-	}
-}
-
 // 1. Default expiry: same day and month next year in São Paulo; 29 Feb → 28 Feb.
 func TestLBExpiryDefault(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		// 02:30 UTC on the 28th is still the 27th in São Paulo.
-		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClockAt(saoPauloAt(t, "2026-11-28T02:30:00Z")))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 
 		require.Equal(t, 201, e.putService(6101, nil).Status)
-		sub := lbAttach(e, 6101, map[string]any{"id_pacote": pkg})
+		sub := e.attachWith(6101, map[string]any{"id_pacote": pkg})
 		require.Equal(t, "2027-11-27", sub["data_expiracao"])
-		lbWaitStatus(e, idOf(sub, "id_assinatura"), "ativo")
-		lbWaitSimExpiry(e, "login6101", "pro", "ativo", "2027-11-27")
+		e.waitStatus(idOf(sub, "id_assinatura"), "ativo")
+		e.waitSimExpiry("login6101", "pro", "ativo", "2027-11-27")
 
 		// Leap day.
-		e.clock.Set(lbAt(t, "2028-02-29T15:00:00-03:00"))
+		e.clock.Set(saoPauloAt(t, "2028-02-29T15:00:00-03:00"))
 		require.Equal(t, 201, e.putService(6102, nil).Status)
-		sub = lbAttach(e, 6102, map[string]any{"id_pacote": pkg})
+		sub = e.attachWith(6102, map[string]any{"id_pacote": pkg})
 		require.Equal(t, "2029-02-28", sub["data_expiracao"])
-		lbWaitStatus(e, idOf(sub, "id_assinatura"), "ativo")
-		lbWaitSimExpiry(e, "login6102", "pro", "ativo", "2029-02-28")
+		e.waitStatus(idOf(sub, "id_assinatura"), "ativo")
+		e.waitSimExpiry("login6102", "pro", "ativo", "2029-02-28")
 
 		// An explicit date before today (in São Paulo) → 422.
 		require.Equal(t, 201, e.putService(6103, nil).Status)
 		requireProblem(t, e.do("POST", "/api/v1/servicos/6103/pacotes", map[string]any{"id_pacote": pkg, "data_expiracao": "2028-02-28"}), 422, "data_expiracao")
 		r := e.do("GET", "/api/v1/servicos/6103/pacotes", nil)
-		require.Empty(t, lbItems(e, r), "a refused attach leaves nothing behind")
+		require.Empty(t, e.items(r), "a refused attach leaves nothing behind")
 
 		// Late evening in São Paulo is already tomorrow in UTC: today's
 		// São Paulo date is still accepted.
-		e.clock.Set(lbAt(t, "2028-03-01T01:00:00Z")) // 2028-02-29 22:00 in São Paulo
-		sub = lbAttach(e, 6103, map[string]any{"id_pacote": pkg, "data_expiracao": "2028-02-29"})
+		e.clock.Set(saoPauloAt(t, "2028-03-01T01:00:00Z")) // 2028-02-29 22:00 in São Paulo
+		sub = e.attachWith(6103, map[string]any{"id_pacote": pkg, "data_expiracao": "2028-02-29"})
 		require.Equal(t, "2028-02-29", sub["data_expiracao"])
-		lbWaitStatus(e, idOf(sub, "id_assinatura"), "ativo")
-		lbWaitSimExpiry(e, "login6103", "pro", "ativo", "2028-02-29")
+		e.waitStatus(idOf(sub, "id_assinatura"), "ativo")
+		e.waitSimExpiry("login6103", "pro", "ativo", "2028-02-29")
 	})
 }
 
@@ -336,65 +109,65 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := lbClockEnv(t, dialect, "2026-11-28T02:30:00Z", pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClockAt(saoPauloAt(t, "2026-11-28T02:30:00Z")))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(6201, nil).Status)
-		sub := idOf(lbAttach(e, 6201, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		lbWaitStatus(e, sub, "ativo")
-		lbWaitSimExpiry(e, "login6201", "pro", "ativo", "2027-11-27")
+		sub := idOf(e.attachWith(6201, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		e.waitStatus(sub, "ativo")
+		e.waitSimExpiry("login6201", "pro", "ativo", "2027-11-27")
 
 		// Move forward while active.
-		r := lbPatchExpiry(e, sub, "2028-01-31")
+		r := e.patchExpiry(sub, "2028-01-31")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		require.Equal(t, "2028-01-31", r.JSON(t)["data_expiracao"])
-		lbWaitSimExpiry(e, "login6201", "pro", "ativo", "2028-01-31")
-		got := lbWaitStatus(e, sub, "ativo")
+		e.waitSimExpiry("login6201", "pro", "ativo", "2028-01-31")
+		got := e.waitStatus(sub, "ativo")
 		require.Equal(t, "2028-01-31", got["data_expiracao"])
-		trs := lbTransmissions(e, path("id_assinatura=%d&operacao=atualizar_expiracao&resultado=sucesso", sub))
+		trs := e.transmissions(path("id_assinatura=%d&operacao=atualizar_expiracao&resultado=sucesso", sub))
 		require.NotEmpty(t, trs)
 
 		// A past date → 422, nothing changes; today (São Paulo) is fine.
-		requireProblem(t, lbPatchExpiry(e, sub, "2026-11-26"), 422, "data_expiracao")
+		requireProblem(t, e.patchExpiry(sub, "2026-11-26"), 422, "data_expiracao")
 		require.Equal(t, "2028-01-31", e.subscription(sub)["data_expiracao"])
-		requireProblem(t, lbPatchExpiry(e, sub, "2026-02-30"), 422, "data_expiracao")
-		r = lbPatchExpiry(e, sub, "2026-11-27") // 2026-11-28 in UTC
+		requireProblem(t, e.patchExpiry(sub, "2026-02-30"), 422, "data_expiracao")
+		r = e.patchExpiry(sub, "2026-11-27") // 2026-11-28 in UTC
 		require.Equal(t, 200, r.Status, "%s", r.Body)
-		lbWaitSimExpiry(e, "login6201", "pro", "ativo", "2026-11-27")
-		lbWaitStatus(e, sub, "ativo")
+		e.waitSimExpiry("login6201", "pro", "ativo", "2026-11-27")
+		e.waitStatus(sub, "ativo")
 
 		// While suspended: the date moves, the plan stays suspended.
-		lbSetStatus(e, 6201, "suspenso_pedido_cliente")
+		e.setStatus(6201, "suspenso_pedido_cliente")
 		e.waitSimPlan("login6201", "pro", "suspenso")
-		lbWaitStatus(e, sub, "suspenso")
+		e.waitStatus(sub, "suspenso")
 		updates, suspends := e.plat.Calls(svahub.OpUpdateExpiry), e.plat.Calls(svahub.OpSuspend)
-		r = lbPatchExpiry(e, sub, "2028-06-30")
+		r = e.patchExpiry(sub, "2028-06-30")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
-		lbWaitSimExpiry(e, "login6201", "pro", "suspenso", "2028-06-30")
-		got = lbWaitStatus(e, sub, "suspenso")
+		e.waitSimExpiry("login6201", "pro", "suspenso", "2028-06-30")
+		got = e.waitStatus(sub, "suspenso")
 		require.Equal(t, "2028-06-30", got["data_expiracao"])
 		require.Empty(t, got["ultimo_erro"])
 		require.Greater(t, e.plat.Calls(svahub.OpUpdateExpiry), updates, "an expiry update, not an activation")
 		require.Equal(t, suspends, e.plat.Calls(svahub.OpSuspend), "the plan was never reactivated by the move")
-		lbSetStatus(e, 6201, "servico_habilitado")
+		e.setStatus(6201, "servico_habilitado")
 		e.waitSimPlan("login6201", "pro", "ativo")
-		lbWaitStatus(e, sub, "ativo")
+		e.waitStatus(sub, "ativo")
 
 		// Expiry marking.
-		r = lbPatchExpiry(e, sub, "2026-12-10")
+		r = e.patchExpiry(sub, "2026-12-10")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
-		lbWaitSimExpiry(e, "login6201", "pro", "ativo", "2026-12-10")
-		lbWaitStatus(e, sub, "ativo")
+		e.waitSimExpiry("login6201", "pro", "ativo", "2026-12-10")
+		e.waitStatus(sub, "ativo")
 		n, err := e.app.DB.ExpireSubscriptions(ctx)
 		require.NoError(t, err)
 		require.Zero(t, n, "not expired on its last day")
 
-		e.clock.Set(lbAt(t, "2026-12-11T09:00:00-03:00"))
+		e.clock.Set(saoPauloAt(t, "2026-12-11T09:00:00-03:00"))
 		n, err = e.app.DB.ExpireSubscriptions(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		got = e.subscription(sub)
 		require.Equal(t, "expirado", got["status"])
-		items := lbItems(e, e.do("GET", "/api/v1/assinaturas?status=expirado", nil))
+		items := e.items(e.do("GET", "/api/v1/assinaturas?status=expirado", nil))
 		require.Len(t, items, 1)
 		require.EqualValues(t, sub, items[0]["id_assinatura"])
 		n, err = e.app.DB.ExpireSubscriptions(ctx)
@@ -404,12 +177,12 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 		require.Equal(t, "expirado", st, "the platform enforces the date itself")
 
 		// A past date is still refused; a future one revives it.
-		requireProblem(t, lbPatchExpiry(e, sub, "2026-12-10"), 422, "data_expiracao")
-		r = lbPatchExpiry(e, sub, "2027-06-30")
+		requireProblem(t, e.patchExpiry(sub, "2026-12-10"), 422, "data_expiracao")
+		r = e.patchExpiry(sub, "2027-06-30")
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		require.NotEqual(t, "expirado", r.JSON(t)["status"])
-		lbWaitSimExpiry(e, "login6201", "pro", "ativo", "2027-06-30")
-		got = lbWaitStatus(e, sub, "ativo")
+		e.waitSimExpiry("login6201", "pro", "ativo", "2027-06-30")
+		got = e.waitStatus(sub, "ativo")
 		require.Equal(t, "2027-06-30", got["data_expiracao"])
 		n, err = e.app.DB.ExpireSubscriptions(ctx)
 		require.NoError(t, err)
@@ -427,7 +200,7 @@ func TestLBExpiryPatchAndExpire(t *testing.T) {
 func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		integ := e.createIntegration(map[string]any{"url_base": closedURL(t)}, nil)
 		require.Equal(t, "erro", integ["token"].(map[string]any)["status"])
 		integID := idOf(integ, "id_integracao")
@@ -451,14 +224,14 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 		require.Equal(t, "valido", r.JSON(t)["token"].(map[string]any)["status"], "%s", r.Body)
 
 		require.Equal(t, 201, e.putService(6401, nil).Status)
-		sub := idOf(lbAttach(e, 6401, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		got := lbWaitStatus(e, sub, "erro")
+		sub := idOf(e.attachWith(6401, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		got := e.waitStatus(sub, "erro")
 		require.Contains(t, got["ultimo_erro"], "xyz", "%v", got)
 		acc := got["acessos"].([]any)[0].(map[string]any)
 		require.Equal(t, "xyz", acc["codigo_produto"])
 		require.Contains(t, acc["ultimo_erro"], "xyz")
 
-		trs := lbTransmissions(e, path("id_assinatura=%d&resultado=erro", sub))
+		trs := e.transmissions(path("id_assinatura=%d&resultado=erro", sub))
 		require.NotEmpty(t, trs)
 		found := false
 		for _, tr := range trs {
@@ -469,7 +242,7 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 			}
 		}
 		require.True(t, found, "no ativar_plano erro transmission: %v", trs)
-		items := lbItems(e, e.do("GET", "/api/v1/assinaturas?status=erro", nil))
+		items := e.items(e.do("GET", "/api/v1/assinaturas?status=erro", nil))
 		require.Len(t, items, 1)
 
 		// A permanent error is not retried on its own.
@@ -483,7 +256,7 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 		require.Equal(t, calls, e.sim.Calls()[qualificasim.OpPutPlan])
 		r = e.do("POST", path("/api/v1/assinaturas/%d/retransmitir", sub), nil)
 		require.Equal(t, 202, r.Status, "%s", r.Body)
-		got = lbWaitStatus(e, sub, "ativo")
+		got = e.waitStatus(sub, "ativo")
 		require.Empty(t, got["ultimo_erro"])
 		acc = got["acessos"].([]any)[0].(map[string]any)
 		require.Equal(t, "pro", acc["codigo_produto"])
@@ -502,35 +275,35 @@ func TestLBInvalidProductCodeRetransmit(t *testing.T) {
 func TestLBPermanentErrorRetransmit(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		e.plat.FailNext(svahub.OpActivatePlan, 422, 1)
 		require.Equal(t, 201, e.putService(6451, nil).Status)
-		sub := idOf(lbAttach(e, 6451, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		got := lbWaitStatus(e, sub, "erro")
+		sub := idOf(e.attachWith(6451, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		got := e.waitStatus(sub, "erro")
 		require.NotEmpty(t, got["ultimo_erro"], "%v", got)
-		require.NotEmpty(t, laAccess(got)["ultimo_erro"])
+		require.NotEmpty(t, firstAccess(got)["ultimo_erro"])
 		found := false
-		for _, tr := range lbTransmissions(e, path("id_assinatura=%d&resultado=erro", sub)) {
+		for _, tr := range e.transmissions(path("id_assinatura=%d&resultado=erro", sub)) {
 			if tr["operacao"] == "ativar_plano" {
 				require.EqualValues(t, 422, tr["status_http"], "%v", tr)
 				found = true
 			}
 		}
 		require.True(t, found, "no ativar_plano erro transmission")
-		require.Len(t, lbItems(e, e.do("GET", "/api/v1/assinaturas?status=erro", nil)), 1)
+		require.Len(t, e.items(e.do("GET", "/api/v1/assinaturas?status=erro", nil)), 1)
 
 		// Not retried on its own.
 		calls := e.plat.Calls(svahub.OpActivatePlan)
-		leQuiet(e)
+		e.quiet()
 		require.Equal(t, calls, e.plat.Calls(svahub.OpActivatePlan))
 		require.Equal(t, "erro", e.subscription(sub)["status"])
 
 		r := e.do("POST", path("/api/v1/assinaturas/%d/retransmitir", sub), nil)
 		require.Equal(t, 202, r.Status, "%s", r.Body)
-		got = lbWaitStatus(e, sub, "ativo")
+		got = e.waitStatus(sub, "ativo")
 		require.Empty(t, got["ultimo_erro"])
-		require.Empty(t, laAccess(got)["ultimo_erro"])
+		require.Empty(t, firstAccess(got)["ultimo_erro"])
 		e.waitSimPlan("login6451", "pro", "ativo")
 		u, ok := e.plat.User("login6451")
 		require.True(t, ok)
@@ -543,18 +316,18 @@ func TestLBPermanentErrorRetransmit(t *testing.T) {
 func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(6501, nil).Status)
-		sub := idOf(lbAttach(e, 6501, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		lbWaitStatus(e, sub, "ativo")
+		sub := idOf(e.attachWith(6501, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		e.waitStatus(sub, "ativo")
 		e.waitSimPlan("login6501", "pro", "ativo")
 
 		e.plat.SetDown(true)
-		lbSetStatus(e, 6501, "suspenso_pedido_cliente")
+		e.setStatus(6501, "suspenso_pedido_cliente")
 		var trs []map[string]any
 		e.eventually("temporary errors logged", func() bool {
-			trs = lbTransmissions(e, path("id_assinatura=%d&resultado=erro_temporario", sub))
+			trs = e.transmissions(path("id_assinatura=%d&resultado=erro_temporario", sub))
 			return len(trs) >= 3
 		})
 		for _, tr := range trs {
@@ -569,9 +342,9 @@ func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 
 		e.plat.SetDown(false)
 		e.waitSimPlan("login6501", "pro", "suspenso")
-		got = lbWaitStatus(e, sub, "suspenso")
+		got = e.waitStatus(sub, "suspenso")
 		require.Empty(t, got["ultimo_erro"])
-		require.NotEmpty(t, lbTransmissions(e, path("id_assinatura=%d&operacao=suspender&resultado=sucesso", sub)))
+		require.NotEmpty(t, e.transmissions(path("id_assinatura=%d&operacao=suspender&resultado=sucesso", sub)))
 	})
 }
 
@@ -581,14 +354,14 @@ func TestLBPlatformDownDuringStatusChange(t *testing.T) {
 func TestLBRateLimitedConverges(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		ids := []int64{6551, 6552, 6553, 6554, 6555, 6556}
 		var subs []int64
 		enable := make([]map[string]any, 0, len(ids))
 		for _, id := range ids {
 			require.Equal(t, 201, e.putService(id, map[string]any{"status_prefixo": "aguardando_instalacao"}).Status)
-			subs = append(subs, idOf(lbAttach(e, id, map[string]any{"id_pacote": pkg}), "id_assinatura"))
+			subs = append(subs, idOf(e.attachWith(id, map[string]any{"id_pacote": pkg}), "id_assinatura"))
 			enable = append(enable, map[string]any{"id_cliente_servico": id, "status_prefixo": "servico_habilitado"})
 		}
 		// Enabled together, the six plans hit a platform allowing 2 requests
@@ -597,21 +370,21 @@ func TestLBRateLimitedConverges(t *testing.T) {
 		r := e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": enable})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		for i, id := range ids {
-			lbWaitStatus(e, subs[i], "ativo")
+			e.waitStatus(subs[i], "ativo")
 			e.waitSimPlan(path("login%d", id), "pro", "ativo")
 			u, _ := e.sim.UserByUsername(path("login%d", id))
 			require.Equal(t, 1, u.CreateCalls)
 		}
 		require.Positive(t, e.sim.Calls()[qualificasim.Call429])
 		var limited int
-		for _, tr := range lbTransmissions(e, "resultado=erro_temporario") {
+		for _, tr := range e.transmissions("resultado=erro_temporario") {
 			if tr["status_http"] == float64(429) {
 				limited++
 			}
 		}
 		require.Positive(t, limited, "429 answers are logged as erro_temporario")
 		for _, s := range subs {
-			require.Empty(t, lbTransmissions(e, path("id_assinatura=%d&resultado=erro", s)), "429 is never permanent")
+			require.Empty(t, e.transmissions(path("id_assinatura=%d&resultado=erro", s)), "429 is never permanent")
 		}
 	})
 }
@@ -621,15 +394,15 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		ctx := context.Background()
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		integA, pkgA := e.catalogue(nil, nil, "10.00", "pro")
 		_, pkgB := e.catalogue(nil, nil, "20.00", "premium")
 		require.Equal(t, 201, e.putService(6601, nil).Status)
 		require.Equal(t, 201, e.putService(6602, nil).Status)
-		subA := idOf(lbAttach(e, 6601, map[string]any{"id_pacote": pkgA}), "id_assinatura")
-		subB := idOf(lbAttach(e, 6602, map[string]any{"id_pacote": pkgB}), "id_assinatura")
-		lbWaitStatus(e, subA, "ativo")
-		lbWaitStatus(e, subB, "ativo")
+		subA := idOf(e.attachWith(6601, map[string]any{"id_pacote": pkgA}), "id_assinatura")
+		subB := idOf(e.attachWith(6602, map[string]any{"id_pacote": pkgB}), "id_assinatura")
+		e.waitStatus(subA, "ativo")
+		e.waitStatus(subB, "ativo")
 		e.waitSimPlan("login6601", "pro", "ativo")
 		e.waitSimPlan("login6602", "premium", "ativo")
 
@@ -643,10 +416,10 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 		}
 		setActive(false)
 
-		lbSetStatus(e, 6601, "suspenso_pedido_cliente")
-		lbSetStatus(e, 6602, "suspenso_pedido_cliente")
+		e.setStatus(6601, "suspenso_pedido_cliente")
+		e.setStatus(6602, "suspenso_pedido_cliente")
 		e.waitSimPlan("login6602", "premium", "suspenso")
-		lbWaitStatus(e, subB, "suspenso")
+		e.waitStatus(subB, "suspenso")
 
 		// The sweep leaves held work alone too.
 		n, err := e.app.DB.EnqueuePending(ctx, 1000)
@@ -655,7 +428,7 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 
 		st, _ := e.simPlan("login6601", "pro")
 		require.Equal(t, "ativo", st, "no platform call for an inactive integration")
-		require.Empty(t, lbTransmissions(e, path("id_assinatura=%d&operacao=suspender", subA)))
+		require.Empty(t, e.transmissions(path("id_assinatura=%d&operacao=suspender", subA)))
 		got := e.subscription(subA)
 		require.NotEqual(t, "suspenso", got["status"])
 		require.NotEqual(t, "erro", got["status"])
@@ -665,32 +438,32 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 
 		// Re-activating releases the held work (nothing lost). First let the
 		// job that found the integration inactive be finalised (see below).
-		lbEventually(e, "held job finalised", 15*time.Second, func() bool { return lbLiveJobs(e) == 0 })
+		e.eventuallyWithin("held job finalised", 15*time.Second, func() bool { return e.liveJobs() == 0 })
 		setActive(true)
-		lbWaitSimPlanOf(e, subA, "login6601", "pro", "suspenso")
-		lbWaitStatus(e, subA, "suspenso")
+		e.waitSimPlanOf(subA, "login6601", "pro", "suspenso")
+		e.waitStatus(subA, "suspenso")
 
 		// Again, re-activated right after the change, while the job that
 		// found the integration inactive may still be finishing.
 		setActive(false)
-		lbSetStatus(e, 6601, "servico_habilitado")
+		e.setStatus(6601, "servico_habilitado")
 		got = e.subscription(subA)
 		require.Equal(t, "ativo", got["acessos"].([]any)[0].(map[string]any)["estado_desejado"])
 		setActive(true)
 		simActive := func() bool { st, _ := e.simPlan("login6601", "pro"); return st == "ativo" }
 		stuck := false
-		lbEventually(e, "held work sent, or no job left to send it", time.Minute, func() bool {
+		e.eventuallyWithin("held work sent, or no job left to send it", time.Minute, func() bool {
 			// A job converging the plan calls the platform before it is
 			// finalised: no live job and no platform call means stuck.
-			live := lbLiveJobs(e)
+			live := e.liveJobs()
 			if simActive() {
 				return true
 			}
 			stuck = live == 0
 			return stuck
 		})
-		require.False(t, stuck, "held plan not sent on resume; jobs: %s", lbJobs(e))
-		lbWaitStatus(e, subA, "ativo")
+		require.False(t, stuck, "held plan not sent on resume; jobs: %s", e.jobs())
+		e.waitStatus(subA, "ativo")
 		n, err = e.app.DB.EnqueuePending(ctx, 1000)
 		require.NoError(t, err)
 		require.Zero(t, n, "nothing left for the sweep")
@@ -703,22 +476,22 @@ func TestLBInactiveIntegrationHoldsWork(t *testing.T) {
 func TestLBBillingFeed(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := lbClockEnv(t, dialect, "2026-11-01T12:00:00-03:00", pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClockAt(saoPauloAt(t, "2026-11-01T12:00:00-03:00")))
 		_, pkg30 := e.catalogue(nil, nil, "30.00", "pro")
 		_, pkg2990 := e.catalogue(nil, nil, "29.90", "premium")
 		_, pkg0 := e.catalogue(nil, nil, "0.00", "1001")
 
 		require.Equal(t, 201, e.putService(6702, nil).Status)
-		cancelled := idOf(lbAttach(e, 6702, map[string]any{"id_pacote": pkg2990}), "id_assinatura")
+		cancelled := idOf(e.attachWith(6702, map[string]any{"id_pacote": pkg2990}), "id_assinatura")
 
 		// 02:00 UTC on the 15th is still the 14th in São Paulo.
-		e.clock.Set(lbAt(t, "2026-11-15T02:00:00Z"))
+		e.clock.Set(saoPauloAt(t, "2026-11-15T02:00:00Z"))
 		require.Equal(t, 201, e.putService(6701, nil).Status)
-		live := idOf(lbAttach(e, 6701, map[string]any{"id_pacote": pkg30}), "id_assinatura")
-		benefit := idOf(lbAttach(e, 6701, map[string]any{"id_pacote": pkg0}), "id_assinatura")
+		live := idOf(e.attachWith(6701, map[string]any{"id_pacote": pkg30}), "id_assinatura")
+		benefit := idOf(e.attachWith(6701, map[string]any{"id_pacote": pkg0}), "id_assinatura")
 
 		// 01:00 UTC on the 19th is still the 18th in São Paulo.
-		e.clock.Set(lbAt(t, "2026-11-19T01:00:00Z"))
+		e.clock.Set(saoPauloAt(t, "2026-11-19T01:00:00Z"))
 		r := e.do("DELETE", path("/api/v1/servicos/6702/pacotes/%d", cancelled), nil)
 		require.Equal(t, 204, r.Status, "%s", r.Body)
 
@@ -726,7 +499,7 @@ func TestLBBillingFeed(t *testing.T) {
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		body := r.JSON(t)
 		require.Equal(t, "2026-11", body["competencia"])
-		items := lbItems(e, r)
+		items := e.items(r)
 		bySub := map[int64]map[string]any{}
 		for _, it := range items {
 			bySub[idOf(it, "id_assinatura")] = it
@@ -753,7 +526,7 @@ func TestLBBillingFeed(t *testing.T) {
 		require.EqualValues(t, 6702, it["id_cliente_servico"])
 
 		r = e.do("GET", "/api/v1/cobrancas?competencia=2026-12", nil)
-		items = lbItems(e, r)
+		items = e.items(r)
 		require.Len(t, items, 1, "%s", r.Body)
 		require.EqualValues(t, live, items[0]["id_assinatura"])
 		require.EqualValues(t, 31, items[0]["dias_cobrados"])
@@ -761,7 +534,7 @@ func TestLBBillingFeed(t *testing.T) {
 		require.Equal(t, "30.00", items[0]["valor_proporcional"])
 
 		// Before anything existed: empty.
-		require.Empty(t, lbItems(e, e.do("GET", "/api/v1/cobrancas?competencia=2026-10", nil)))
+		require.Empty(t, e.items(e.do("GET", "/api/v1/cobrancas?competencia=2026-10", nil)))
 
 		for _, bad := range []string{"2026-13", "nov", "", "2026-1", "2026-11-01"} {
 			requireProblem(t, e.do("GET", "/api/v1/cobrancas?competencia="+url.QueryEscape(bad), nil), 400)
@@ -781,7 +554,7 @@ func TestLBBatchStatus(t *testing.T) {
 			nReal = 120
 		}
 		const base = int64(20001)
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "9.90", "pro")
 		r := e.do("PUT", "/api/v1/planos/900", map[string]any{"descricao": "Fibra + Qualifica", "pacotes": []int64{pkg}})
 		require.Contains(t, []int{200, 201}, r.Status, "%s", r.Body)
@@ -799,7 +572,7 @@ func TestLBBatchStatus(t *testing.T) {
 		batch := func(items []map[string]any) []map[string]any {
 			t.Helper()
 			r := e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": items})
-			got := lbItems(e, r)
+			got := e.items(r)
 			require.Len(t, got, len(items))
 			return got
 		}
@@ -812,12 +585,12 @@ func TestLBBatchStatus(t *testing.T) {
 			ids[i] = base + int64(i)
 			enable[i] = map[string]any{"id_cliente_servico": ids[i], "status_prefixo": "servico_habilitado"}
 		}
-		lbPutServices(e, ids, map[string]any{"id_servico": 900, "status_prefixo": "aguardando_instalacao"}, 6)
+		e.putServices(ids, map[string]any{"id_servico": 900, "status_prefixo": "aguardando_instalacao"}, 6)
 		require.Zero(t, e.plat.UserCount())
 		for _, it := range batch(enable) {
 			require.Equal(t, "atualizado", it["resultado"], "%v", it)
 		}
-		lbEventually(e, "every plan active on the platform", time.Minute, func() bool { return countPlans("ativo") == nReal })
+		e.eventuallyWithin("every plan active on the platform", time.Minute, func() bool { return countPlans("ativo") == nReal })
 
 		// Validation is all or nothing.
 		requireProblem(t, e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": []map[string]any{
@@ -870,8 +643,8 @@ func TestLBBatchStatus(t *testing.T) {
 		}
 		require.Equal(t, map[string]int{"atualizado": nReal - 20, "inalterado": 20, "nao_encontrado": 1000 - nReal}, counts)
 
-		lbEventually(e, "every plan suspended on the platform", time.Minute, func() bool { return countPlans("suspenso") == nReal })
-		lbEventually(e, "every subscription suspended", time.Minute, func() bool {
+		e.eventuallyWithin("every plan suspended on the platform", time.Minute, func() bool { return countPlans("suspenso") == nReal })
+		e.eventuallyWithin("every subscription suspended", time.Minute, func() bool {
 			r := e.do("GET", "/api/v1/assinaturas?status=suspenso&itens_por_pagina=1", nil)
 			return r.Status == 200 && r.JSON(t)["paginacao"].(map[string]any)["total_registros"] == float64(nReal)
 		})
@@ -893,14 +666,14 @@ func TestLBReconcileRepairsDrift(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		ctx := context.Background()
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro", "premium", "1001")
 		require.Equal(t, 201, e.putService(6901, nil).Status)
-		subJSON := lbAttach(e, 6901, map[string]any{"id_pacote": pkg})
+		subJSON := e.attachWith(6901, map[string]any{"id_pacote": pkg})
 		sub, expiry := idOf(subJSON, "id_assinatura"), subJSON["data_expiracao"].(string)
-		lbWaitAccesses(e, sub, "ativo") // status: see TestLBMultiProductSubscriptionStatus
+		e.waitAccesses(sub, "ativo") // status: see TestLBMultiProductSubscriptionStatus
 		for _, p := range []string{"pro", "premium", "1001"} {
-			lbWaitSimExpiry(e, "login6901", p, "ativo", expiry)
+			e.waitSimExpiry("login6901", p, "ativo", expiry)
 		}
 
 		// Healthy: nothing to repair.
@@ -910,14 +683,14 @@ func TestLBReconcileRepairsDrift(t *testing.T) {
 		require.Equal(t, 3, checked)
 
 		// Behind svahub's back: suspend one, cancel one, move the date of one.
-		tok := lbSimToken(t, e)
+		tok := simToken(t, e.sim)
 		u, ok := e.sim.UserByUsername("login6901")
 		require.True(t, ok)
-		st, raw := lbSimCall(t, e, "POST", "/v1/usuarios/"+u.ID+"/planos/pro/suspender", tok, nil)
+		st, raw := simCall(t, e.sim, "POST", "/v1/usuarios/"+u.ID+"/planos/pro/suspender", tok, nil)
 		require.Equal(t, 200, st, "%s", raw)
-		st, raw = lbSimCall(t, e, "DELETE", "/v1/usuarios/"+u.ID+"/planos/premium", tok, nil)
+		st, raw = simCall(t, e.sim, "DELETE", "/v1/usuarios/"+u.ID+"/planos/premium", tok, nil)
 		require.Equal(t, 204, st, "%s", raw)
-		st, raw = lbSimCall(t, e, "PUT", "/v1/usuarios/"+u.ID+"/planos/1001", tok, map[string]any{"data_expiracao": "2099-12-31"})
+		st, raw = simCall(t, e.sim, "PUT", "/v1/usuarios/"+u.ID+"/planos/1001", tok, map[string]any{"data_expiracao": "2099-12-31"})
 		require.Equal(t, 200, st, "%s", raw)
 		s, _ := e.simPlan("login6901", "pro")
 		require.Equal(t, "suspenso", s)
@@ -929,9 +702,9 @@ func TestLBReconcileRepairsDrift(t *testing.T) {
 		require.Equal(t, 3, checked)
 		require.Equal(t, 3, repaired)
 		for _, p := range []string{"pro", "premium", "1001"} {
-			lbWaitSimExpiry(e, "login6901", p, "ativo", expiry)
+			e.waitSimExpiry("login6901", p, "ativo", expiry)
 		}
-		lbWaitAccesses(e, sub, "ativo") // status: see TestLBMultiProductSubscriptionStatus
+		e.waitAccesses(sub, "ativo") // status: see TestLBMultiProductSubscriptionStatus
 		u, _ = e.sim.UserByUsername("login6901")
 		require.Equal(t, 1, u.CreateCalls)
 
@@ -952,18 +725,18 @@ func TestLBMultiProductSubscriptionStatus(t *testing.T) {
 		}
 		// A fixed platform latency keeps the plans' jobs, which start
 		// together, finishing together.
-		e := newPlatformEnv(t, dialect, pc, simOptions{Products: codes, Latency: 30 * time.Millisecond})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{Products: codes, Latency: 30 * time.Millisecond}))
 		_, pkg := e.catalogue(nil, nil, "39.90", codes...)
 		var ids, subs []int64
 		for id := int64(6801); id <= 6803; id++ {
 			require.Equal(t, 201, e.putService(id, nil).Status)
 			ids = append(ids, id)
-			subs = append(subs, idOf(lbAttach(e, id, map[string]any{"id_pacote": pkg}), "id_assinatura"))
+			subs = append(subs, idOf(e.attachWith(id, map[string]any{"id_pacote": pkg}), "id_assinatura"))
 		}
 		check := func(state, status string) {
 			t.Helper()
 			for i, sub := range subs {
-				lbWaitAccesses(e, sub, state)
+				e.waitAccesses(sub, state)
 				for _, c := range codes {
 					st, _ := e.simPlan(path("login%d", ids[i]), c)
 					require.Equal(t, state, st)
@@ -976,8 +749,72 @@ func TestLBMultiProductSubscriptionStatus(t *testing.T) {
 		}
 		check("ativo", "ativo")
 		for _, id := range ids {
-			lbSetStatus(e, id, "suspenso_pedido_cliente")
+			e.setStatus(id, "suspenso_pedido_cliente")
 		}
 		check("suspenso", "suspenso")
 	})
+}
+
+// waitAccesses waits until every access of sub wants state and the
+// platform reached it.
+func (e *harness) waitAccesses(sub int64, state string) map[string]any {
+	e.t.Helper()
+	var last map[string]any
+	e.eventually(path("accesses of subscription %d %s", sub, state), func() bool {
+		last = e.subscription(sub)
+		accs, _ := last["acessos"].([]any)
+		for _, a := range accs {
+			m := a.(map[string]any)
+			if m["estado_desejado"] != state || m["estado_plataforma"] != state {
+				return false
+			}
+		}
+		return len(accs) > 0
+	})
+	return last
+}
+
+// putServices upserts many services (same body as putService plus
+// extra) from a few goroutines and requires 201 for each.
+func (e *harness) putServices(ids []int64, extra map[string]any, workers int) {
+	e.t.Helper()
+	work := make(chan int64)
+	errs := make(chan error, len(ids))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				body := serviceBody(id, extra)
+				raw, _ := json.Marshal(body)
+				req, err := http.NewRequest("PUT", e.srv.URL+path("/api/v1/servicos/%d", id), bytes.NewReader(raw))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+e.key)
+				res, err := e.srv.Client().Do(req)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 201 {
+					errs <- fmt.Errorf("PUT /servicos/%d: %d %s", id, res.StatusCode, b)
+				}
+			}
+		}()
+	}
+	for _, id := range ids {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(e.t, err)
+	}
 }

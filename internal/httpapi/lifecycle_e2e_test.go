@@ -9,7 +9,7 @@ import (
 func TestAttachActivatesOnPlatform(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
 		r := e.putService(5001, nil)
 		require.Equal(t, 201, r.Status, "%s", r.Body)

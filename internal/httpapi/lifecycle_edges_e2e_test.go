@@ -5,9 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,7 +18,6 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
-	"github.com/svahub/svahub/internal/httpapi"
 	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
@@ -31,7 +28,7 @@ import (
 // Lifecycle edges (issue 12): cancelled services, abandoned idempotency
 // keys, retransmission, billing, PUT semantics, filters and timestamps,
 // through the HTTP API, a real database, the River workers and the
-// Qualifica simulator. Helpers of this file are prefixed le.
+// Qualifica simulator. Helpers of this file only are prefixed le.
 
 // leSubs lists a service's subscriptions by id_pacote, oldest first.
 func leSubs(svc map[string]any) map[int64][]map[string]any {
@@ -57,22 +54,6 @@ func leLive(t *testing.T, subs []map[string]any) map[string]any {
 	return live[0]
 }
 
-// leQuiet waits until no convergence job is left to run.
-func leQuiet(e *simEnv) {
-	e.t.Helper()
-	lbEventually(e, "no converge job left", 15*time.Second, func() bool { return lbLiveJobs(e) == 0 })
-}
-
-// leBilling returns the billing items of a competence by id_assinatura.
-func leBilling(e *simEnv, competence string) map[int64]map[string]any {
-	e.t.Helper()
-	out := map[int64]map[string]any{}
-	for _, it := range lbItems(e, e.do("GET", "/api/v1/cobrancas?itens_por_pagina=500&competencia="+competence, nil)) {
-		out[idOf(it, "id_assinatura")] = it
-	}
-	return out
-}
-
 // 1. Cancelling a service by status cancels its subscriptions (billing
 // stops); returning it attaches its plan's packages anew; a cancelled
 // avulso package may be attached again; nothing is attached while it is
@@ -80,52 +61,52 @@ func leBilling(e *simEnv, competence string) map[int64]map[string]any {
 func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := lbClockEnv(t, dialect, "2026-11-10T12:00:00-03:00", pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		avulso := laPackage(e, integ, "30.00", laProduct(e, integ, "pro"))
-		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
-		laPlan(e, 10, combo)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClockAt(saoPauloAt(t, "2026-11-10T12:00:00-03:00")))
+		integ := e.addIntegration("login_autenticacao", true)
+		avulso := e.addPackage(integ, "30.00", e.addProduct(integ, "pro"))
+		combo := e.addPackage(integ, "19.90", e.addProduct(integ, "premium"))
+		e.putPlan(10, combo)
 
 		r := e.putService(7101, map[string]any{"id_servico": 10})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		plano := idOf(leLive(t, leSubs(r.JSON(t))[combo]), "id_assinatura")
-		av := laAttach(e, 7101, avulso, "")
-		lbWaitStatus(e, plano, "ativo")
-		lbWaitStatus(e, av, "ativo")
+		av := e.attach(7101, avulso, "")
+		e.waitStatus(plano, "ativo")
+		e.waitStatus(av, "ativo")
 
 		// 23:30 in São Paulo on the 20th (02:30 UTC on the 21st).
-		e.clock.Set(lbAt(t, "2026-11-21T02:30:00Z"))
-		laSetStatus(e, 7101, "cancelado")
+		e.clock.Set(saoPauloAt(t, "2026-11-21T02:30:00Z"))
+		e.setStatus(7101, "cancelado")
 		for _, id := range []int64{plano, av} {
-			got := lbWaitStatus(e, id, "cancelado")
+			got := e.waitStatus(id, "cancelado")
 			when, _ := got["data_cancelamento"].(string)
 			require.True(t, strings.HasPrefix(when, "2026-11-20T23:30:00") && strings.HasSuffix(when, "-03:00"),
 				"subscription %d: data_cancelamento %v", id, got["data_cancelamento"])
 		}
-		lbWaitSimPlanOf(e, av, "login7101", "pro", "cancelado")
-		lbWaitSimPlanOf(e, plano, "login7101", "premium", "cancelado")
+		e.waitSimPlanOf(av, "login7101", "pro", "cancelado")
+		e.waitSimPlanOf(plano, "login7101", "premium", "cancelado")
 
 		// Billing: 10..19 November only; nothing in December.
-		nov := leBilling(e, "2026-11")
+		nov := e.billing("2026-11")
 		require.Contains(t, nov, av)
 		require.EqualValues(t, 10, nov[av]["dias_cobrados"], "%v", nov[av])
 		require.Equal(t, "10.00", nov[av]["valor_proporcional"])
 		require.NotNil(t, nov[av]["data_cancelamento"])
-		require.Empty(t, leBilling(e, "2026-12"), "a cancelled service is not billed the next month")
+		require.Empty(t, e.billing("2026-12"), "a cancelled service is not billed the next month")
 
 		// While cancelled nothing is attached: not by HubSoft's upsert, not avulso.
 		r = e.putService(7101, map[string]any{"id_servico": 10, "status_prefixo": "cancelado"})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		requireProblem(t, e.do("POST", "/api/v1/servicos/7101/pacotes", map[string]any{"id_pacote": avulso}), 409)
-		for _, s := range laService(e, 7101)["pacotes"].([]any) {
+		for _, s := range e.service(7101)["pacotes"].([]any) {
 			require.NotNil(t, s.(map[string]any)["data_cancelamento"], "live subscription on a cancelled service: %v", s)
 		}
 
 		// Back on 5 December: the combo comes anew, the avulso stays cancelled
 		// and may be attached again.
-		e.clock.Set(lbAt(t, "2026-12-05T12:00:00-03:00"))
-		laSetStatus(e, 7101, "servico_habilitado")
-		subs := leSubs(laService(e, 7101))
+		e.clock.Set(saoPauloAt(t, "2026-12-05T12:00:00-03:00"))
+		e.setStatus(7101, "servico_habilitado")
+		subs := leSubs(e.service(7101))
 		require.Len(t, subs[combo], 2, "%v", subs[combo])
 		plano2 := leLive(t, subs[combo])
 		require.NotEqual(t, plano, idOf(plano2, "id_assinatura"))
@@ -133,15 +114,15 @@ func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 		require.Equal(t, "0.00", plano2["valor"])
 		require.Len(t, subs[avulso], 1)
 		require.Equal(t, "cancelado", subs[avulso][0]["status"])
-		lbWaitStatus(e, idOf(plano2, "id_assinatura"), "ativo")
-		lbWaitSimPlanOf(e, idOf(plano2, "id_assinatura"), "login7101", "premium", "ativo")
+		e.waitStatus(idOf(plano2, "id_assinatura"), "ativo")
+		e.waitSimPlanOf(idOf(plano2, "id_assinatura"), "login7101", "premium", "ativo")
 
-		av2 := laAttach(e, 7101, avulso, "")
-		lbWaitStatus(e, av2, "ativo")
-		lbWaitSimPlanOf(e, av2, "login7101", "pro", "ativo")
+		av2 := e.attach(7101, avulso, "")
+		e.waitStatus(av2, "ativo")
+		e.waitSimPlanOf(av2, "login7101", "pro", "ativo")
 		require.Equal(t, "cancelado", e.subscription(av)["status"])
 
-		dec := leBilling(e, "2026-12")
+		dec := e.billing("2026-12")
 		require.Len(t, dec, 1, "%v", dec)
 		require.EqualValues(t, 27, dec[av2]["dias_cobrados"], "5..31 December: %v", dec[av2])
 		require.Equal(t, "26.13", dec[av2]["valor_proporcional"])
@@ -154,24 +135,24 @@ func TestEdgeCancelledServiceStopsBillingAndReturns(t *testing.T) {
 func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "premium"))
-		laPlan(e, 10, combo)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		combo := e.addPackage(integ, "19.90", e.addProduct(integ, "premium"))
+		e.putPlan(10, combo)
 		r := e.putService(7102, map[string]any{"id_servico": 10})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		p7102 := idOf(leLive(t, leSubs(r.JSON(t))[combo]), "id_assinatura")
-		lbWaitStatus(e, p7102, "ativo")
+		e.waitStatus(p7102, "ativo")
 		r = e.putService(7102, map[string]any{"id_servico": 10, "status_prefixo": "inativo"})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
-		got := lbWaitStatus(e, p7102, "cancelado")
+		got := e.waitStatus(p7102, "cancelado")
 		require.NotNil(t, got["data_cancelamento"])
-		lbWaitSimPlanOf(e, p7102, "login7102", "premium", "cancelado")
+		e.waitSimPlanOf(p7102, "login7102", "premium", "cancelado")
 		r = e.do("POST", "/api/v1/servicos/status", map[string]any{"itens": []map[string]any{{"id_cliente_servico": 7102, "status_prefixo": "servico_habilitado"}}})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
-		back := leLive(t, leSubs(laService(e, 7102))[combo])
-		lbWaitStatus(e, idOf(back, "id_assinatura"), "ativo")
-		lbWaitSimPlanOf(e, idOf(back, "id_assinatura"), "login7102", "premium", "ativo")
+		back := leLive(t, leSubs(e.service(7102))[combo])
+		e.waitStatus(idOf(back, "id_assinatura"), "ativo")
+		e.waitSimPlanOf(idOf(back, "id_assinatura"), "login7102", "premium", "ativo")
 	})
 }
 
@@ -180,16 +161,16 @@ func TestEdgeInactiveServiceReturnsThroughBatch(t *testing.T) {
 func TestEdgeServiceCreatedCancelled(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		combo := laPackage(e, integ, "19.90", laProduct(e, integ, "pro"))
-		laPlan(e, 10, combo)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		combo := e.addPackage(integ, "19.90", e.addProduct(integ, "pro"))
+		e.putPlan(10, combo)
 		r := e.putService(7151, map[string]any{"id_servico": 10, "status_prefixo": "cancelado"})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		require.Empty(t, r.JSON(t)["pacotes"])
-		laSetStatus(e, 7151, "servico_habilitado")
-		sub := leLive(t, leSubs(laService(e, 7151))[combo])
-		lbWaitStatus(e, idOf(sub, "id_assinatura"), "ativo")
+		e.setStatus(7151, "servico_habilitado")
+		sub := leLive(t, leSubs(e.service(7151))[combo])
+		e.waitStatus(idOf(sub, "id_assinatura"), "ativo")
 		e.waitSimPlan("login7151", "pro", "ativo")
 	})
 }
@@ -199,19 +180,19 @@ func TestEdgeServiceCreatedCancelled(t *testing.T) {
 func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		p := laPackage(e, integ, "29.90", laProduct(e, integ, "pro"))
-		q := laPackage(e, integ, "9.90", laProduct(e, integ, "premium"))
-		laPlan(e, 10, q)
-		laPlan(e, 20, p, q)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		p := e.addPackage(integ, "29.90", e.addProduct(integ, "pro"))
+		q := e.addPackage(integ, "9.90", e.addProduct(integ, "premium"))
+		e.putPlan(10, q)
+		e.putPlan(20, p, q)
 		r := e.putService(7201, map[string]any{"id_servico": 10})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		qSub := idOf(leLive(t, leSubs(r.JSON(t))[q]), "id_assinatura")
-		av := laAttach(e, 7201, p, laDate(2, 0))
-		lbWaitStatus(e, av, "ativo")
-		lbWaitStatus(e, qSub, "ativo")
-		leQuiet(e)
+		av := e.attach(7201, p, dateFromToday(2, 0))
+		e.waitStatus(av, "ativo")
+		e.waitStatus(qSub, "ativo")
+		e.quiet()
 		ops := []svahub.Operation{svahub.OpSuspend, svahub.OpReactivate, svahub.OpCancel, svahub.OpCreateUser}
 		before := map[svahub.Operation]int{}
 		for _, op := range ops {
@@ -251,8 +232,8 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 		require.Equal(t, "plano", repl["origem"])
 		require.Equal(t, "0.00", repl["valor"])
 		require.Equal(t, qSub, idOf(leLive(t, subs[q]), "id_assinatura"), "the combo package already there is kept")
-		lbWaitStatus(e, idOf(repl, "id_assinatura"), "ativo")
-		leQuiet(e)
+		e.waitStatus(idOf(repl, "id_assinatura"), "ativo")
+		e.quiet()
 		close(stop)
 		wg.Wait()
 
@@ -264,8 +245,8 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 		require.Equal(t, repl["data_expiracao"], exp, "the platform carries the plano subscription's date")
 
 		// No double charge: the avulso was cancelled the day it was attached.
-		comp := time.Now().In(lbSaoPaulo).Format("2006-01")
-		require.NotContains(t, leBilling(e, comp), av)
+		comp := time.Now().In(saoPaulo).Format("2006-01")
+		require.NotContains(t, e.billing(comp), av)
 	})
 }
 
@@ -274,31 +255,31 @@ func TestEdgePlanChangeReplacesAvulsoWithoutFlap(t *testing.T) {
 func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
-		p2 := laPackage(e, integ, "6.00", laProduct(e, integ, "premium"))
-		laPlan(e, 10, p1)
-		laPlan(e, 11)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		p1 := e.addPackage(integ, "5.00", e.addProduct(integ, "pro"))
+		p2 := e.addPackage(integ, "6.00", e.addProduct(integ, "premium"))
+		e.putPlan(10, p1)
+		e.putPlan(11)
 		require.Equal(t, 201, e.putService(7301, map[string]any{"id_servico": 10}).Status)
 		require.Equal(t, 201, e.putService(7303, map[string]any{"id_servico": 11}).Status)
 
-		laPlan(e, 10, p1, p2)
+		e.putPlan(10, p1, p2)
 		require.Equal(t, 200, e.putService(7301, map[string]any{"id_servico": 10}).Status)
-		laSetStatus(e, 7301, "suspenso_pedido_cliente")
-		laSetStatus(e, 7301, "servico_habilitado")
-		subs := leSubs(laService(e, 7301))
+		e.setStatus(7301, "suspenso_pedido_cliente")
+		e.setStatus(7301, "servico_habilitado")
+		subs := leSubs(e.service(7301))
 		require.Len(t, subs, 1, "a service already on the plan keeps its subscriptions: %v", subs)
 		require.Contains(t, subs, p1)
 
 		require.Equal(t, 201, e.putService(7302, map[string]any{"id_servico": 10}).Status)
-		require.Len(t, leSubs(laService(e, 7302)), 2, "a service created afterwards gets the edited plan")
+		require.Len(t, leSubs(e.service(7302)), 2, "a service created afterwards gets the edited plan")
 		require.Equal(t, 200, e.putService(7303, map[string]any{"id_servico": 10}).Status)
-		require.Len(t, leSubs(laService(e, 7303)), 2, "a service moved afterwards gets the edited plan")
+		require.Len(t, leSubs(e.service(7303)), 2, "a service moved afterwards gets the edited plan")
 
-		laPlan(e, 10, p2)
+		e.putPlan(10, p2)
 		for _, id := range []int64{7301, 7302, 7303} {
-			leLive(t, leSubs(laService(e, id))[p1])
+			leLive(t, leSubs(e.service(id))[p1])
 		}
 	})
 }
@@ -311,7 +292,7 @@ func TestEdgePlanEditAffectsLaterServicesOnly(t *testing.T) {
 func TestEdgeIdempotencyClientDisconnect(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		e.sim.SetLatency(1500 * time.Millisecond)
 		body := fmt.Sprintf(`{"descricao":"Qualifica","plataforma":"qualifica","parametros":{"client_id":%q,"client_secret":%q}}`,
 			qualificasim.DefaultClientID, qualificasim.DefaultClientSecret)
@@ -331,13 +312,13 @@ func TestEdgeIdempotencyClientDisconnect(t *testing.T) {
 			gone <- err
 		}()
 		// The client gives up while svahub waits for the platform's token.
-		lbEventually(e, "the token request on the platform", 10*time.Second, func() bool { return e.sim.Calls()[qualificasim.OpToken] > 0 })
+		e.eventuallyWithin("the token request on the platform", 10*time.Second, func() bool { return e.sim.Calls()[qualificasim.OpToken] > 0 })
 		cancel()
 		require.Error(t, <-gone, "the client gave up")
 		e.sim.SetLatency(0)
 
 		var last response
-		ok := lbAwait(10*time.Second, func() bool {
+		ok := await(10*time.Second, func() bool {
 			last = e.doKey("POST", "/api/v1/integracoes", body, "le-disconnect")
 			return last.Status != 409
 		})
@@ -367,12 +348,7 @@ func (p *panicOnce) CreateIntegration(ctx context.Context, in svahub.Integration
 func TestEdgeIdempotencyPanicReleasesKey(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		base := newEnv(t, dialect)
-		log := slog.New(slog.NewJSONHandler(&lockedWriter{w: base.logBuf}, nil))
-		api := httpapi.New(httpapi.Deps{Catalogue: &panicOnce{DB: base.db}, APIKeys: base.db, Idempotency: base.db, Logger: log})
-		srv := httptest.NewServer(api)
-		t.Cleanup(srv.Close)
-		e := &env{t: t, db: base.db, srv: srv, key: base.key, roKey: base.roKey, logBuf: base.logBuf}
+		e := newHarness(t, dialect, apiOnly(), withCatalogue(func(db *store.DB) svahub.CatalogueService { return &panicOnce{DB: db} }))
 		body := `{"descricao":"Q","plataforma":"qualifica","parametros":{"client_id":"c","client_secret":"s"}}`
 		r := e.doKey("POST", "/api/v1/integracoes", body, "le-panic")
 		requireProblem(t, r, 500)
@@ -392,7 +368,7 @@ func TestEdgeIdempotencyAbandonedReservation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		clk := &clock{}
 		clk.Set(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC))
-		e := newSimEnvClock(t, dialect, qualificasim.Options{}, clk)
+		e := newHarness(t, dialect, withClock(clk))
 		ctx := context.Background()
 		key, err := e.db.AuthenticateAPIKey(ctx, e.key)
 		require.NoError(t, err)
@@ -420,19 +396,19 @@ func TestEdgeIdempotencyAbandonedReservation(t *testing.T) {
 func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		ctx := context.Background()
 		// Paused integration: the wrong code is saved unverified.
 		integ := idOf(e.createIntegration(nil, map[string]any{"ativo": false}), "id_integracao")
-		prod := laProduct(e, integ, "xyz")
-		pkg := laPackage(e, integ, "19.90", prod)
+		prod := e.addProduct(integ, "xyz")
+		pkg := e.addPackage(integ, "19.90", prod)
 		r := e.do("PUT", path("/api/v1/integracoes/%d", integ), map[string]any{"descricao": "Qualifica", "plataforma": "qualifica",
 			"parametros": map[string]any{"client_id": qualificasim.DefaultClientID}, "ativo": true})
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		require.Equal(t, 201, e.putService(7401, nil).Status)
-		sub := idOf(lbAttach(e, 7401, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		lbWaitStatus(e, sub, "erro")
-		leQuiet(e)
+		sub := idOf(e.attachWith(7401, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		e.waitStatus(sub, "erro")
+		e.quiet()
 		var oldPlan, oldVersion int64
 		require.NoError(t, e.db.SQL().QueryRowContext(ctx, `SELECT id, version FROM platform_plans WHERE product_code = 'xyz'`).Scan(&oldPlan, &oldVersion))
 
@@ -440,25 +416,25 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 		require.Equal(t, 200, r.Status, "%s", r.Body)
 		r = e.do("POST", path("/api/v1/assinaturas/%d/retransmitir", sub), nil)
 		require.Equal(t, 202, r.Status, "%s", r.Body)
-		lbWaitStatus(e, sub, "ativo")
+		e.waitStatus(sub, "ativo")
 		e.waitSimPlan("login7401", "pro", "ativo")
 
-		settled := lbAwait(3*time.Second, func() bool { return lbLiveJobs(e) == 0 })
-		require.True(t, settled, "a job is still retrying: %s", lbJobs(e))
+		settled := await(3*time.Second, func() bool { return e.liveJobs() == 0 })
+		require.True(t, settled, "a job is still retrying: %s", e.jobs())
 		n, err := e.app.DB.EnqueuePending(ctx, 1000)
 		require.NoError(t, err)
-		require.Zero(t, n, "the sweep re-queued work: %s", lbJobs(e))
+		require.Zero(t, n, "the sweep re-queued work: %s", e.jobs())
 		var version int64
-		require.NoError(t, e.db.SQL().QueryRowContext(ctx, rebindTest(dialect, `SELECT version FROM platform_plans WHERE id = ?`), oldPlan).Scan(&version))
+		require.NoError(t, e.db.SQL().QueryRowContext(ctx, e.rebind(`SELECT version FROM platform_plans WHERE id = ?`), oldPlan).Scan(&version))
 		require.Equal(t, oldVersion, version, "the plan with no access left was bumped")
 		res, err := e.app.Engine.Client().JobList(ctx, river.NewJobListParams().Kinds("converge_plan").States(rivertype.JobStateDiscarded, rivertype.JobStateRetryable).First(100))
 		require.NoError(t, err)
-		require.Empty(t, res.Jobs, "failing converge jobs: %s", lbJobs(e))
+		require.Empty(t, res.Jobs, "failing converge jobs: %s", e.jobs())
 
 		// A job for the plan with no access is a no-op.
 		ins, err := e.app.Engine.Client().Insert(ctx, provision.ConvergeArgs{PlanID: oldPlan, Version: oldVersion + 7}, nil)
 		require.NoError(t, err)
-		lbEventually(e, "the orphan plan's job", 10*time.Second, func() bool {
+		e.eventuallyWithin("the orphan plan's job", 10*time.Second, func() bool {
 			j, err := e.app.Engine.Client().JobGet(ctx, ins.Job.ID)
 			require.NoError(t, err)
 			require.Empty(t, j.Errors, "job for a plan with no access failed")
@@ -473,29 +449,29 @@ func TestEdgeRetransmitLeavesNoOrphanWork(t *testing.T) {
 func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(map[string]any{"suspender_inadimplencia": true}, nil, "29.90", "pro")
 		e.plat.AddForeignUser(t, "login7501")
 
 		require.Equal(t, 201, e.putService(7501, nil).Status)
-		sub := idOf(lbAttach(e, 7501, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		got := lbWaitStatus(e, sub, "erro")
+		sub := idOf(e.attachWith(7501, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		got := e.waitStatus(sub, "erro")
 		msg, _ := got["ultimo_erro"].(string)
 		require.Contains(t, msg, "já em uso")
-		leQuiet(e)
+		e.quiet()
 
 		for _, st := range []string{"suspenso_debito", "suspenso_pedido_cliente"} {
-			laSetStatus(e, 7501, st)
-			leQuiet(e)
+			e.setStatus(7501, st)
+			e.quiet()
 			got = e.subscription(sub)
 			require.Equal(t, "erro", got["status"], "after %s: %v", st, got)
 			require.Equal(t, msg, got["ultimo_erro"])
-			require.Equal(t, msg, laAccess(got)["ultimo_erro"])
+			require.Equal(t, msg, firstAccess(got)["ultimo_erro"])
 		}
 		require.Equal(t, 200, e.putService(7501, map[string]any{"status_prefixo": "suspenso_debito"}).Status)
-		leQuiet(e)
+		e.quiet()
 		require.Equal(t, "erro", e.subscription(sub)["status"])
-		items := lbItems(e, e.do("GET", "/api/v1/assinaturas?status=erro", nil))
+		items := e.items(e.do("GET", "/api/v1/assinaturas?status=erro", nil))
 		require.Len(t, items, 1)
 		u, _ := e.plat.User("login7501")
 		require.Equal(t, "outra", u.Password, "the platform user is still someone else's")
@@ -509,18 +485,18 @@ func TestEdgeErrorSurvivesStatusChange(t *testing.T) {
 func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		_, pkg := e.catalogue(nil, nil, "29.90", "pro")
 		require.Equal(t, 201, e.putService(7601, nil).Status)
-		sub := idOf(lbAttach(e, 7601, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		lbWaitStatus(e, sub, "ativo")
+		sub := idOf(e.attachWith(7601, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		e.waitStatus(sub, "ativo")
 		r := e.do("DELETE", path("/api/v1/servicos/7601/pacotes/%d", sub), nil)
 		require.Equal(t, 204, r.Status, "%s", r.Body)
 		e.waitSimPlan("login7601", "pro", "cancelado")
-		leQuiet(e)
+		e.quiet()
 		want := map[string]float64{"criar_usuario": 201, "ativar_plano": 200, "cancelar": 204}
 		seen := map[string]bool{}
-		for _, tr := range lbTransmissions(e, path("id_assinatura=%d&resultado=sucesso", sub)) {
+		for _, tr := range e.transmissions(path("id_assinatura=%d&resultado=sucesso", sub)) {
 			op := tr["operacao"].(string)
 			if w, ok := want[op]; ok {
 				require.Equal(t, w, tr["status_http"], "%s: %v", op, tr)
@@ -528,7 +504,7 @@ func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 			}
 		}
 		require.Len(t, seen, 3, "transmissions seen: %v", seen)
-		for _, tr := range lbTransmissions(e, "operacao=token") {
+		for _, tr := range e.transmissions("operacao=token") {
 			require.EqualValues(t, 200, tr["status_http"])
 		}
 	})
@@ -538,15 +514,15 @@ func TestEdgeTransmissionHTTPStatus(t *testing.T) {
 func TestEdgeServiceListHasPackages(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
-		integ := laIntegration(e, "login_autenticacao", true)
-		p1 := laPackage(e, integ, "5.00", laProduct(e, integ, "pro"))
-		laPlan(e, 10, p1)
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
+		integ := e.addIntegration("login_autenticacao", true)
+		p1 := e.addPackage(integ, "5.00", e.addProduct(integ, "pro"))
+		e.putPlan(10, p1)
 		require.Equal(t, 201, e.putService(7701, map[string]any{"id_servico": 10}).Status)
 		require.Equal(t, 201, e.putService(7702, nil).Status)
-		leQuiet(e) // nothing changes between the two reads compared below
+		e.quiet() // nothing changes between the two reads compared below
 		byID := map[int64]map[string]any{}
-		for _, s := range lbItems(e, e.do("GET", "/api/v1/servicos?itens_por_pagina=500", nil)) {
+		for _, s := range e.items(e.do("GET", "/api/v1/servicos?itens_por_pagina=500", nil)) {
 			byID[idOf(s, "id_cliente_servico")] = s
 		}
 		require.Len(t, byID, 2)
@@ -556,8 +532,8 @@ func TestEdgeServiceListHasPackages(t *testing.T) {
 		require.Len(t, pk[0].(map[string]any)["acessos"].([]any), 1)
 		require.Empty(t, byID[7702]["pacotes"])
 		require.NotNil(t, byID[7702]["pacotes"], "an empty list, not null")
-		require.Equal(t, laService(e, 7701)["pacotes"], byID[7701]["pacotes"], "the list shows what GET /servicos/{id} shows")
-		require.NotContains(t, lbItems(e, e.do("GET", "/api/v1/servicos?status_prefixo=servico_habilitado", nil))[0], "senha")
+		require.Equal(t, e.service(7701)["pacotes"], byID[7701]["pacotes"], "the list shows what GET /servicos/{id} shows")
+		require.NotContains(t, e.items(e.do("GET", "/api/v1/servicos?status_prefixo=servico_habilitado", nil))[0], "senha")
 	})
 }
 
@@ -568,7 +544,7 @@ func TestEdgeServiceListHasPackages(t *testing.T) {
 func TestEdgePutKeepsOmittedFields(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		integ := e.createIntegration(map[string]any{"usuario": "cpf_cnpj", "url_base": e.sim.URL(), "limite_requisicoes_por_segundo": 5},
 			map[string]any{"suspender_inadimplencia": true})
 		id := idOf(integ, "id_integracao")
@@ -605,7 +581,7 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 		requireProblem(t, e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{"parametros": map[string]any{"usuario": "x"}}), 422, "parametros.usuario")
 
 		// Package: omitted ativo, codigo, produtos, descricao are kept.
-		prod := laProduct(e, id, "pro")
+		prod := e.addProduct(id, "pro")
 		r := e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "Pro", "codigo": "QP", "valor": "29.90", "id_integracao": id, "produtos": []int64{prod}, "ativo": false})
 		require.Equal(t, 201, r.Status, "%s", r.Body)
 		pkg := idOf(r.JSON(t), "id_pacote")
@@ -622,7 +598,7 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 		require.Equal(t, "39.90", got["valor"])
 
 		// Plan: omitted pacotes are kept; an empty list empties it.
-		laPlan(e, 10, pkg)
+		e.putPlan(10, pkg)
 		got = put("/api/v1/planos/10", map[string]any{"descricao": "Fibra 1 Giga"})
 		require.Equal(t, "Fibra 1 Giga", got["descricao"])
 		require.Len(t, got["pacotes"], 1)
@@ -635,7 +611,7 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 		got = put(path("/api/v1/integracoes/%d", id), map[string]any{"parametros": map[string]any{"usuario": "email"}})
 		require.Equal(t, "email", got["parametros"].(map[string]any)["usuario"])
 		require.Equal(t, 201, e.putService(7801, nil).Status)
-		lbAttach(e, 7801, map[string]any{"id_pacote": pkg})
+		e.attachWith(7801, map[string]any{"id_pacote": pkg})
 		requireProblem(t, e.do("PUT", path("/api/v1/integracoes/%d", id), map[string]any{"parametros": map[string]any{"usuario": "login_autenticacao"}}), 409, "parametros.usuario")
 		got = put(path("/api/v1/integracoes/%d", id), map[string]any{"parametros": map[string]any{"usuario": "email"}, "descricao": "Q"})
 		require.Equal(t, "email", got["parametros"].(map[string]any)["usuario"])
@@ -647,15 +623,15 @@ func TestEdgePutKeepsOmittedFields(t *testing.T) {
 func TestEdgeTransmissionDateFilters(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := lbClockEnv(t, dialect, "2026-11-10T15:00:00-03:00", pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}), withClockAt(saoPauloAt(t, "2026-11-10T15:00:00-03:00")))
 		integ := idOf(e.createIntegration(nil, nil), "id_integracao")
-		all := lbTransmissions(e, path("id_integracao=%d", integ))
+		all := e.transmissions(path("id_integracao=%d", integ))
 		require.NotEmpty(t, all)
 		at := all[0]["data"].(string)
 		require.Equal(t, "2026-11-10T15:00:00-03:00", at)
 		count := func(q string) int {
 			t.Helper()
-			return len(lbTransmissions(e, path("id_integracao=%d&", integ)+q))
+			return len(e.transmissions(path("id_integracao=%d&", integ) + q))
 		}
 		n := len(all)
 		for q, want := range map[string]int{
@@ -689,7 +665,7 @@ var leTimestamp = regexp.MustCompile(`"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
 func TestEdgeTimestampsOneOffset(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		var answers []response
 		keep := func(r response) response {
 			answers = append(answers, r)
@@ -705,10 +681,10 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 		pkg := idOf(keep(e.do("POST", "/api/v1/pacotes", map[string]any{"descricao": "P", "valor": "9.90", "id_integracao": integ, "produtos": []int64{prod}})).JSON(t), "id_pacote")
 		keep(e.do("PUT", "/api/v1/planos/10", map[string]any{"descricao": "Plano", "pacotes": []int64{pkg}}))
 		keep(e.putService(7901, map[string]any{"id_servico": 10}))
-		r := keep(e.do("POST", "/api/v1/servicos/7901/pacotes", map[string]any{"id_pacote": laPackage(e, integ, "1.00", prod)}))
+		r := keep(e.do("POST", "/api/v1/servicos/7901/pacotes", map[string]any{"id_pacote": e.addPackage(integ, "1.00", prod)}))
 		sub := idOf(r.JSON(t), "id_assinatura")
-		lbWaitStatus(e, sub, "ativo")
-		keep(e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": laDate(2, 0)}))
+		e.waitStatus(sub, "ativo")
+		keep(e.do("PATCH", path("/api/v1/assinaturas/%d", sub), map[string]any{"data_expiracao": dateFromToday(2, 0)}))
 		keep(e.do("DELETE", path("/api/v1/servicos/7901/pacotes/%d", sub), nil))
 		for _, p := range []string{"/api/v1/integracoes", "/api/v1/produtos/" + fmt.Sprint(prod), path("/api/v1/integracoes/%d/produtos", integ),
 			"/api/v1/pacotes", "/api/v1/planos", "/api/v1/servicos", "/api/v1/servicos/7901", "/api/v1/servicos/7901/pacotes",
@@ -734,13 +710,13 @@ func TestEdgeTimestampsOneOffset(t *testing.T) {
 func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
-		e := newPlatformEnv(t, dialect, pc, simOptions{})
+		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))
 		_, pkg := e.catalogue(nil, nil, "9.90", "pro")
 		require.Equal(t, 201, e.putService(7951, nil).Status)
-		sub := idOf(lbAttach(e, 7951, map[string]any{"id_pacote": pkg}), "id_assinatura")
-		lbWaitStatus(e, sub, "ativo")
+		sub := idOf(e.attachWith(7951, map[string]any{"id_pacote": pkg}), "id_assinatura")
+		e.waitStatus(sub, "ativo")
 		if dialect != store.DialectPostgres {
-			require.Equal(t, 200, lbPatchExpiry(e, sub, laDate(2, 0)).Status)
+			require.Equal(t, 200, e.patchExpiry(sub, dateFromToday(2, 0)).Status)
 			return
 		}
 		ctx := context.Background()
@@ -753,8 +729,8 @@ func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 		require.NoError(t, err)
 
 		done := make(chan response, 1)
-		go func() { done <- lbPatchExpiry(e, sub, laDate(2, 0)) }()
-		lbEventually(e, "the PATCH waiting for the service", 10*time.Second, func() bool {
+		go func() { done <- e.patchExpiry(sub, dateFromToday(2, 0)) }()
+		e.eventuallyWithin("the PATCH waiting for the service", 10*time.Second, func() bool {
 			var n int
 			require.NoError(t, e.db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, pid).Scan(&n))
 			return n > 0
@@ -770,27 +746,19 @@ func TestEdgeExpiryLocksServiceFirst(t *testing.T) {
 	})
 }
 
-// rebindTest turns ? into $n on PostgreSQL.
-func rebindTest(dialect, q string) string {
-	if dialect != store.DialectPostgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range q {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
 // leRequestHash is what the idempotency middleware hashes: method, path
 // and body.
 func leRequestHash(method, p, body string) string {
 	sum := sha256.Sum256([]byte(method + " " + p + "\n" + body))
 	return hex.EncodeToString(sum[:])
+}
+
+// billing returns the billing items of a competence by id_assinatura.
+func (e *harness) billing(competence string) map[int64]map[string]any {
+	e.t.Helper()
+	out := map[int64]map[string]any{}
+	for _, it := range e.items(e.do("GET", "/api/v1/cobrancas?itens_por_pagina=500&competencia="+competence, nil)) {
+		out[idOf(it, "id_assinatura")] = it
+	}
+	return out
 }

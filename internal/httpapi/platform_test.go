@@ -25,7 +25,7 @@ func closedURL(t *testing.T) string {
 func TestIntegrationToken(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		ctx := context.Background()
 
 		integ := e.createIntegration(nil, nil)
@@ -89,15 +89,15 @@ func TestIntegrationToken(t *testing.T) {
 		all := e.do("GET", "/api/v1/transmissoes?itens_por_pagina=500", nil)
 		require.NotContains(t, string(all.Body), qualificasim.DefaultClientSecret)
 		require.NotContains(t, string(all.Body), creds.AccessToken)
-		require.NotContains(t, e.logBuf.String(), qualificasim.DefaultClientSecret)
-		require.NotContains(t, e.logBuf.String(), creds.AccessToken)
+		require.NotContains(t, e.Logs(), qualificasim.DefaultClientSecret)
+		require.NotContains(t, e.Logs(), creds.AccessToken)
 	})
 }
 
 func TestProductVerification(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnv(t, dialect, qualificasim.Options{})
+		e := newHarness(t, dialect)
 		id := idOf(e.createIntegration(nil, nil), "id_integracao")
 
 		r := e.do("POST", path("/api/v1/integracoes/%d/produtos", id), map[string]any{"descricao": "Pro", "codigo": "pro"})
@@ -138,7 +138,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
 		// Tokens living less than the renewal margin are renewed on every use.
-		e := newSimEnv(t, dialect, qualificasim.Options{TokenTTL: 30 * time.Second})
+		e := newHarness(t, dialect, withQualifica(qualificasim.Options{TokenTTL: 30 * time.Second}))
 		id := idOf(e.createIntegration(nil, nil), "id_integracao")
 		before := e.sim.Calls()[qualificasim.OpToken]
 		for i := 0; i < 3; i++ {
@@ -146,6 +146,6 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 			require.Equal(t, 201, r.Status, "%s", r.Body)
 		}
 		require.Equal(t, before+3, e.sim.Calls()[qualificasim.OpToken])
-		require.False(t, strings.Contains(e.logBuf.String(), qualificasim.DefaultClientSecret))
+		require.False(t, strings.Contains(e.Logs(), qualificasim.DefaultClientSecret))
 	})
 }

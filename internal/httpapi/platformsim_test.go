@@ -23,7 +23,7 @@ import (
 // Qualifica (qualificasim, this file) and the webhook receiver
 // (webhooksim, platformsim_webhook_test.go), whose integrations are created
 // through POST /integracoes with {"plataforma": "webhook", "parametros":
-// {"url", "segredo", "usuario"}}; loopback is allowed by newEnvOver.
+// {"url", "segredo", "usuario"}}; loopback is allowed by newHarness.
 //
 // Adding a platform:
 //  1. Implement platformSim over its simulator, in a file like this one. The
@@ -38,10 +38,11 @@ import (
 // and the calls are seen, failure injection, a foreign user), not in the
 // tests. Tests that exercise what only Qualifica has (catalogue sync,
 // OAuth token renewal, read-back with consultar and reconciliation,
-// recovery through GetUser, the simulator's raw API) stay on newSimEnv
-// (Qualifica only) and say so in a comment. Whole files on newSimEnv for
-// that reason: catalogue_rules_test.go and catalogue_test.go (catalogue and
-// verificado), platform_test.go (token lifetime and renewal, testar),
+// recovery through GetUser, the simulator's raw API) stay on newHarness's
+// default platform (Qualifica, withQualifica) and say so in a comment.
+// Whole files on Qualifica for that reason: catalogue_rules_test.go and
+// catalogue_test.go (catalogue and verificado), platform_test.go (token
+// lifetime and renewal, testar),
 // egress_e2e_test.go and secrets_test.go (Qualifica's url_base,
 // client_secret and token traffic), ratelimit_shown_test.go (Qualifica's
 // limite_requisicoes_por_segundo). retention_e2e_test.go, hostile_test.go
@@ -131,26 +132,15 @@ func eachPlatform(t *testing.T, fn func(t *testing.T, dialect string, p platform
 	}
 }
 
-// newPlatformEnv is the wired svahub over dialect talking to a new
-// simulator of platform p.
-func newPlatformEnv(t *testing.T, dialect string, p platformCase, o simOptions) *simEnv {
-	t.Helper()
-	return newPlatformEnvWith(t, dialect, p, o, &clock{}, nil)
-}
-
-// newPlatformEnvWith is newPlatformEnv with a clock and app options
-// adjusted by tune.
-func newPlatformEnvWith(t *testing.T, dialect string, p platformCase, o simOptions, clk *clock, tune func(*app.Options)) *simEnv {
-	t.Helper()
-	return newEnvOver(t, dialect, p.start(t, o), clk, tune)
-}
-
 // qualificaPlatform is platformSim over qualificasim. svahub reaches it
 // through a front server that injects FailNext failures; the simulator's
 // own server (sim.URL()) stays reachable for Qualifica-only tests.
 type qualificaPlatform struct {
 	sim   *qualificasim.Sim
 	front *httptest.Server
+	// inner is what the front serves after failure injection: the
+	// simulator, or a tap in front of it (withSimTap).
+	inner http.Handler
 
 	mu   sync.Mutex
 	fail map[svahub.Operation]injected
@@ -185,12 +175,13 @@ func newQualificaPlatform(t *testing.T, o simOptions) *qualificaPlatform {
 	for _, c := range o.Products {
 		opts.Catalogue = append(opts.Catalogue, qualifica.Product{Code: c, Name: "Produto " + c})
 	}
-	return newQualificaPlatformOpts(t, opts)
+	return newQualificaPlatformOpts(t, opts, nil)
 }
 
 // newQualificaPlatformOpts starts a Qualifica simulator with opts behind
-// its front server.
-func newQualificaPlatformOpts(t *testing.T, opts qualificasim.Options) *qualificaPlatform {
+// its front server; tap, when not nil, wraps the simulator behind the
+// failure injection.
+func newQualificaPlatformOpts(t *testing.T, opts qualificasim.Options, tap func(http.Handler) http.Handler) *qualificaPlatform {
 	t.Helper()
 	q := &qualificaPlatform{fail: map[svahub.Operation]injected{}}
 	mux := http.NewServeMux()
@@ -204,10 +195,14 @@ func newQualificaPlatformOpts(t *testing.T, opts qualificasim.Options) *qualific
 		if q.injectFailure(w, qualificaRoutes[pattern]) {
 			return
 		}
-		q.sim.ServeHTTP(w, r)
+		q.inner.ServeHTTP(w, r)
 	}))
 	t.Cleanup(q.front.Close)
 	q.sim = qualificasim.NewServer(t, opts)
+	q.inner = q.sim
+	if tap != nil {
+		q.inner = tap(q.sim)
+	}
 	return q
 }
 
@@ -304,9 +299,8 @@ func (q *qualificaPlatform) FailNext(op svahub.Operation, status int, n int) {
 // as another client of the platform would.
 func (q *qualificaPlatform) AddForeignUser(t *testing.T, username string) {
 	t.Helper()
-	e := &simEnv{sim: q.sim}
-	tok := lbSimToken(t, e)
-	st, raw := lbSimCall(t, e, "POST", "/v1/usuarios", tok, map[string]any{"usuario": username, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
+	tok := simToken(t, q.sim)
+	st, raw := simCall(t, q.sim, "POST", "/v1/usuarios", tok, map[string]any{"usuario": username, "senha": "outra", "nome": "Outra Pessoa", "referencia": "externa-1"})
 	require.Equal(t, 201, st, "%s", raw)
 }
 

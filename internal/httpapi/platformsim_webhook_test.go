@@ -104,7 +104,7 @@ func (w *webhookPlatform) Name() string { return "webhook" }
 func (w *webhookPlatform) URL() string { return w.front.URL + "/hook" }
 
 // Configure needs nothing: the receiver's address is in the parametros
-// and loopback is allowed by newEnvOver.
+// and loopback is allowed by newHarness.
 func (w *webhookPlatform) Configure(*app.Options) {}
 
 func (w *webhookPlatform) Integration(params map[string]any) map[string]any {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // TestRateLimitShownIsEffective checks that an integration without a limit
@@ -17,7 +16,7 @@ import (
 func TestRateLimitShownIsEffective(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect string) {
-		e := newSimEnvWith(t, dialect, qualificasim.Options{}, &clock{}, func(o *app.Options) { o.PlatformRateLimit = 7.5 })
+		e := newHarness(t, dialect, withTune(func(o *app.Options) { o.PlatformRateLimit = 7.5 }))
 		rate := func(m map[string]any) any { return m["parametros"].(map[string]any)["limite_requisicoes_por_segundo"] }
 
 		def := e.createIntegration(map[string]any{}, nil)

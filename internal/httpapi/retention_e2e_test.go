@@ -20,7 +20,6 @@ import (
 	"github.com/svahub/svahub/internal/app"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // EnvRetentionRows sets the size of TestRetentionSweepLargeTable (default
@@ -105,7 +104,7 @@ func TestRetentionSweepLargeTable(t *testing.T) {
 // retentionRun is one dialect's run of TestRetentionSweepLargeTable.
 type retentionRun struct {
 	t        *testing.T
-	e        *simEnv
+	e        *harness
 	dialect  string
 	clk      *clock
 	t0       time.Time
@@ -130,7 +129,7 @@ func retentionLargeTable(t *testing.T, dialect string, rows int) {
 		expired: rows * 9 / 10, recent: rows - rows*9/10}
 	r.cutoff = r.t0.Add(10*24*time.Hour - retention)
 	r.clk.Set(r.t0)
-	r.e = newSimEnvWith(t, dialect, qualificasim.Options{}, r.clk, func(o *app.Options) {
+	r.e = newHarness(t, dialect, withClock(r.clk), withTune(func(o *app.Options) {
 		o.Provision.Logger = slog.New(purgeCapture{next: o.Logger.Handler(), mu: &r.runsMu, runs: &r.runs})
 		o.Provision.TransmissionRetention = retention
 		// Production batches (250 or 1,000 rows, at most 100,000 per
@@ -140,7 +139,7 @@ func retentionLargeTable(t *testing.T, dialect string, rows int) {
 		// makes it harder on the API.
 		o.Provision.SweepEvery = 250 * time.Millisecond
 		o.Provision.Purge.Pause = 10 * time.Millisecond
-	})
+	}))
 	r.batch = r.e.db.PurgeDefaults(store.PurgeOptions{}).BatchSize // 1,000 on PostgreSQL, 250 on SQLite
 	_, pkg := r.e.catalogue(nil, nil, "29.90", "pro")
 	require.Equal(t, 201, r.e.putService(9001, nil).Status)
@@ -270,7 +269,7 @@ func (r *retentionRun) checkAPI() {
 // runRetentionLoad sends, until stop closes, one request after the other:
 // the service, a page of its transmissions, and a status change that gives
 // the workers platform work (and so new transmissions).
-func runRetentionLoad(e *simEnv, sub int64, stop chan struct{}) []apiSample {
+func runRetentionLoad(e *harness, sub int64, stop chan struct{}) []apiSample {
 	var out []apiSample
 	statuses := []string{"suspenso_pedido_cliente", "servico_habilitado"}
 	reqs := []struct {
@@ -331,7 +330,7 @@ func latencies(lat []time.Duration) string {
 }
 
 // scrapeCounter reads an unlabelled counter from GET /metrics.
-func scrapeCounter(t *testing.T, e *simEnv, name string) float64 {
+func scrapeCounter(t *testing.T, e *harness, name string) float64 {
 	t.Helper()
 	res, err := e.srv.Client().Get(e.srv.URL + "/metrics")
 	require.NoError(t, err)
@@ -351,7 +350,7 @@ func scrapeCounter(t *testing.T, e *simEnv, name string) float64 {
 // logTransmissionSize logs the bytes on disk per transmission row (table
 // and its indexes): pg_total_relation_size on PostgreSQL, the dbstat
 // virtual table (pages of the table and its indexes) on SQLite.
-func logTransmissionSize(t *testing.T, e *simEnv, dialect string) {
+func logTransmissionSize(t *testing.T, e *harness, dialect string) {
 	t.Helper()
 	var n, table, total int64
 	require.NoError(t, e.db.Gorm().Raw("SELECT count(*) FROM transmissions").Scan(&n).Error)

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,18 +31,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/svahub/svahub/internal/app"
-	"github.com/svahub/svahub/internal/provision"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
-	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/qualifica/qualificasim"
 )
 
 // secTap fronts the simulator: it records issued access tokens and makes
 // error answers echo what they were sent.
 type secTap struct {
-	sim *qualificasim.Sim
+	sim http.Handler
 
 	mu     sync.Mutex
 	tokens []string
@@ -66,6 +62,12 @@ func (s *secTap) echo(body []byte) string {
 		return ""
 	}
 	return "; corpo recebido: " + string(body)
+}
+
+// wrap puts the tap in front of sim (withSimTap).
+func (s *secTap) wrap(sim http.Handler) http.Handler {
+	s.sim = sim
+	return s
 }
 
 func (s *secTap) Tokens() []string {
@@ -150,72 +152,16 @@ func (s *secRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, rerr
 }
 
+// wrap records what next answers (withTransport).
+func (s *secRecorder) wrap(next http.RoundTripper) http.RoundTripper {
+	s.next = next
+	return s
+}
+
 func (s *secRecorder) Answers() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.seen...)
-}
-
-// secEnv is newSimEnv with the simulator behind a secTap, the client
-// answers recorded and the log readable under its lock.
-type secEnv struct {
-	*simEnv
-	tap  *secTap
-	rec  *secRecorder
-	logs *lockedWriter
-	buf  *bytes.Buffer
-}
-
-func (e *secEnv) Logs() string {
-	e.logs.mu.Lock()
-	defer e.logs.mu.Unlock()
-	return e.buf.String()
-}
-
-func newSecEnv(t *testing.T, dialect string, simOpts qualificasim.Options, echoBody bool) *secEnv {
-	t.Helper()
-	buf := &bytes.Buffer{}
-	lw := &lockedWriter{w: buf}
-	log := slog.New(slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sim := qualificasim.New(simOpts)
-	tap := &secTap{sim: sim, echoBody: echoBody}
-	simSrv := httptest.NewServer(tap)
-	t.Cleanup(simSrv.Close)
-	t.Cleanup(sim.Close) // runs first: releases hanging requests
-	loc, err := time.LoadLocation("America/Sao_Paulo")
-	require.NoError(t, err)
-	clk := &clock{}
-	db := storetest.Open(t, dialect, storetest.Options{Logger: log, Location: loc, Now: clk.Now})
-	ctx := context.Background()
-	a, err := app.New(ctx, db, app.Options{Logger: log, Location: loc, QualificaURL: simSrv.URL, PlatformTimeout: 2 * time.Second, PlatformRateLimit: 1000,
-		Workers: true, Provision: provision.Options{FetchPollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}})
-	require.NoError(t, err)
-	require.NoError(t, a.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Stop(sctx)
-	})
-	_, key, err := db.CreateAPIKey(ctx, "tests", svahub.ScopeWrite)
-	require.NoError(t, err)
-	_, ro, err := db.CreateAPIKey(ctx, "leitor", svahub.ScopeRead)
-	require.NoError(t, err)
-	srv := httptest.NewServer(a.API)
-	t.Cleanup(srv.Close)
-	rec := &secRecorder{next: srv.Client().Transport}
-	srv.Client().Transport = rec
-	e := &secEnv{
-		simEnv: &simEnv{env: &env{t: t, db: db, srv: srv, key: key, roKey: ro, logBuf: &bytes.Buffer{}}, app: a, sim: sim, clock: clk,
-			// The tap is the front: FailNext is not wired here (unused).
-			plat: &qualificaPlatform{sim: sim, front: simSrv, fail: map[svahub.Operation]injected{}}},
-		tap: tap, rec: rec, logs: lw, buf: buf,
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Log(e.Logs())
-		}
-	})
-	return e
 }
 
 // secRandom returns a recognisable random secret with characters that
@@ -289,18 +235,7 @@ func secScanDB(t *testing.T, db *store.DB, secrets map[string]string) ([]secFind
 	var found []secFinding
 	counts := map[string]int{}
 	for _, table := range secTables(t, db) {
-		rows, err := db.SQL().QueryContext(context.Background(), `SELECT * FROM "`+table+`"`)
-		require.NoError(t, err, table)
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		for rows.Next() {
-			counts[table]++
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
+		counts[table] = eachRow(t, db.SQL(), `SELECT * FROM "`+table+`"`, func(cols []string, vals []any) {
 			for i, v := range vals {
 				var s string
 				switch x := v.(type) {
@@ -315,9 +250,7 @@ func secScanDB(t *testing.T, db *store.DB, secrets map[string]string) ([]secFind
 				}
 				secScan(table+"."+cols[i], s, secrets, &found)
 			}
-		}
-		require.NoError(t, rows.Err())
-		require.NoError(t, rows.Close())
+		})
 	}
 	return found, counts
 }
@@ -340,12 +273,15 @@ func TestSecretsPlatformEchoesRequestBody(t *testing.T) {
 func secScenario(t *testing.T, dialect string, echoBody bool) {
 	cid1, cid2 := "sec-cliente-1", "sec-cliente-2"
 	secret1, secret2, wrong := secRandom(t, "cs1-"), secRandom(t, "cs2-"), secRandom(t, "csx-")
-	e := newSecEnv(t, dialect, qualificasim.Options{Clients: map[string]string{cid1: secret1, cid2: secret2}}, echoBody)
+	// The simulator is behind a secTap, the client's answers are recorded.
+	tap, rec := &secTap{echoBody: echoBody}, &secRecorder{}
+	e := newHarness(t, dialect, withQualifica(qualificasim.Options{Clients: map[string]string{cid1: secret1, cid2: secret2}}),
+		withSimTap(tap.wrap), withTransport(rec.wrap))
 	passwords := map[string]string{}
 	for _, n := range []string{"7001", "7002", "7003", "7001-nova"} {
 		passwords[n] = secRandom(t, "pw"+n+"-")
 	}
-	e.tap.refuseSenha = passwords["7003"]
+	tap.refuseSenha = passwords["7003"]
 	ctx := context.Background()
 
 	// Integration with a secret, created with an Idempotency-Key (its
@@ -407,16 +343,16 @@ func secScenario(t *testing.T, dialect string, echoBody bool) {
 
 	// A platform refusal that echoes the password and the body: the
 	// access goes to erro; after the fix, retransmit converges it.
-	e.tap.refusing.Store(true)
+	tap.refusing.Store(true)
 	r = svc(7003, nil)
 	require.Equal(t, 201, r.Status, "%s", r.Body)
 	r = e.do("POST", "/api/v1/servicos/7003/pacotes", map[string]any{"id_pacote": pkgA})
 	require.Equal(t, 201, r.Status, "%s", r.Body)
 	sub3 := idOf(r.JSON(t), "id_assinatura")
 	errSub := e.waitStatus(sub3, "erro")
-	require.Positive(t, e.tap.refused.Load())
+	require.Positive(t, tap.refused.Load())
 	require.NotEmpty(t, errSub["ultimo_erro"])
-	e.tap.refusing.Store(false)
+	tap.refusing.Store(false)
 	r = e.do("POST", path("/api/v1/assinaturas/%d/retransmitir", sub3), nil)
 	require.Equal(t, 202, r.Status, "%s", r.Body)
 	e.waitStatus(sub3, "ativo")
@@ -427,7 +363,7 @@ func secScenario(t *testing.T, dialect string, echoBody bool) {
 	r = e.do("PUT", "/api/v1/servicos/7001/status", map[string]any{"status_prefixo": "suspenso_pedido_cliente"})
 	require.Equal(t, 200, r.Status, "%s", r.Body)
 	e.waitSimPlan("sec7001", "pro", "suspenso")
-	require.Positive(t, e.tap.echoed401.Load(), "a revoked token was refused")
+	require.Positive(t, tap.echoed401.Load(), "a revoked token was refused")
 
 	// Platform down for a while: temporary errors, then convergence.
 	e.sim.SetFaults(1, 0)
@@ -497,7 +433,7 @@ func secScenario(t *testing.T, dialect string, echoBody bool) {
 	for n, p := range passwords {
 		secrets["senha "+n] = p
 	}
-	tokens := e.tap.Tokens()
+	tokens := tap.Tokens()
 	require.GreaterOrEqual(t, len(tokens), 3, "tokens issued: create, testar, after revocation, new credentials")
 	for i, tk := range tokens {
 		secrets[fmt.Sprintf("token %d", i)] = tk
@@ -526,7 +462,7 @@ func secScenario(t *testing.T, dialect string, echoBody bool) {
 	})
 	t.Run("answers", func(t *testing.T) {
 		var found []secFinding
-		answers := e.rec.Answers()
+		answers := rec.Answers()
 		require.Greater(t, len(answers), 30)
 		for _, a := range answers {
 			secScan(fmt.Sprintf("%.300s", a), a, secrets, &found)

@@ -41,7 +41,7 @@ func TestSwaggerUIInChromium(t *testing.T) {
 	if bin == "" {
 		t.Skip("SKIP: no Chromium installed (apt-get install chromium, or set SVAHUB_TEST_CHROMIUM): the Swagger UI was not checked in a browser")
 	}
-	e := newEnv(t, "sqlite") // the UI does not depend on the dialect
+	e := newHarness(t, "sqlite", apiOnly()) // the UI does not depend on the dialect
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	b := startChromium(t, ctx, bin)
