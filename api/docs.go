@@ -3773,7 +3773,7 @@ const docTemplate = `{
                 "avulso"
             ],
             "x-enum-varnames": [
-                "OriginPlan",
+                "OriginCombo",
                 "OriginSingle"
             ]
         },

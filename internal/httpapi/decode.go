@@ -332,8 +332,8 @@ type (
 	ProductList List[svahub.Product]
 	// PackageList is a page of packages.
 	PackageList List[svahub.Package]
-	// PlanList is a page of plans.
-	PlanList List[svahub.Plan]
+	// ComboList is a page of combos (HubSoft planos).
+	ComboList List[svahub.Combo] // @name PlanList
 	// CustomerServiceList is a page of customer services.
 	CustomerServiceList List[svahub.CustomerService]
 	// SubscriptionList is a page of subscriptions.

@@ -248,7 +248,7 @@ func FuzzDecodeService(f *testing.F) {
 		if !svahub.ServiceStatus(in.Status).Valid() {
 			t.Fatalf("accepted status_prefixo %q", in.Status)
 		}
-		if in.Customer.ID <= 0 || in.Customer.Name == "" || (in.PlanID != nil && *in.PlanID <= 0) {
+		if in.Customer.ID <= 0 || in.Customer.Name == "" || (in.ComboID != nil && *in.ComboID <= 0) {
 			t.Fatalf("accepted %#v", in)
 		}
 		if d := in.Customer.Document; d != "" {
@@ -284,8 +284,8 @@ func FuzzDecodeInputs(f *testing.F) {
 				t.Fatalf("accepted codigo %q", in.Code)
 			}
 		case 1:
-			var in svahub.PlanInput
-			fzDecode(t, body, &in, (*svahub.PlanInput).Normalize)
+			var in svahub.ComboInput
+			fzDecode(t, body, &in, (*svahub.ComboInput).Normalize)
 		case 2:
 			var in svahub.StatusInput
 			if fzDecode(t, body, &in, nil) && !svahub.ServiceStatus(in.Status).Valid() {

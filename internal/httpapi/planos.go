@@ -10,13 +10,13 @@ import (
 )
 
 func (s *Server) planRoutes(g *echo.Group) {
-	g.PUT("/planos/:id", s.upsertPlan)
-	g.GET("/planos", s.listPlans)
-	g.GET("/planos/:id", s.getPlan)
-	g.DELETE("/planos/:id", s.deletePlan)
+	g.PUT("/planos/:id", s.upsertCombo)
+	g.GET("/planos", s.listCombos)
+	g.GET("/planos/:id", s.getCombo)
+	g.DELETE("/planos/:id", s.deleteCombo)
 }
 
-// upsertPlan godoc
+// upsertCombo godoc
 //
 //	@Summary		Cria ou substitui um plano (combo)
 //	@Description	id_servico vem do HubSoft. Os pacotes listados são os do combo. 201 quando criado (descricao obrigatória), 200 quando atualizado: cada campo omitido (ou null) mantém o valor guardado; "pacotes": [] esvazia o combo. A mudança vale para serviços criados no plano ou movidos para ele depois; os que já estão nele mantêm suas assinaturas.
@@ -25,9 +25,9 @@ func (s *Server) planRoutes(g *echo.Group) {
 //	@Accept			json
 //	@Produce		json,application/problem+json
 //	@Param			id		path		int					true	"id_servico"
-//	@Param			body	body		svahub.PlanUpdate	true	"plano"
-//	@Success		200		{object}	svahub.Plan
-//	@Success		201		{object}	svahub.Plan
+//	@Param			body	body		svahub.ComboUpdate	true	"plano"
+//	@Success		200		{object}	svahub.Combo
+//	@Success		201		{object}	svahub.Combo
 //	@Failure		400		{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
 //	@Failure		401		{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure		403		{object}	Problem	"urn:svahub:problema:proibido — a chave tem escopo leitura e só pode consultar"
@@ -36,16 +36,16 @@ func (s *Server) planRoutes(g *echo.Group) {
 //	@Failure		422		{object}	Problem	"urn:svahub:problema:dados-invalidos — a validação falhou (erros lista os campos)"
 //	@Failure		500		{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/planos/{id} [put]
-func (s *Server) upsertPlan(c echo.Context) error {
+func (s *Server) upsertCombo(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	var in svahub.PlanUpdate
+	var in svahub.ComboUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	out, isNew, err := s.Catalogue.UpsertPlan(c.Request().Context(), id, in)
+	out, isNew, err := s.Catalogue.UpsertCombo(c.Request().Context(), id, in)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func (s *Server) upsertPlan(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// listPlans godoc
+// listCombos godoc
 //
 //	@Summary	Lista planos
 //	@Tags		planos
@@ -63,49 +63,49 @@ func (s *Server) upsertPlan(c echo.Context) error {
 //	@Produce	json,application/problem+json
 //	@Param		pagina				query		int	false	"página (0-based)"
 //	@Param		itens_por_pagina	query		int	false	"itens por página (1–500)"
-//	@Success	200					{object}	PlanList
+//	@Success	200					{object}	ComboList
 //	@Failure	400					{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
 //	@Failure	401					{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure	500					{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/api/v1/planos [get]
-func (s *Server) listPlans(c echo.Context) error {
+func (s *Server) listCombos(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
 		return err
 	}
-	items, total, err := s.Catalogue.FindPlans(c.Request().Context(), svahub.PlanFilter{Page: p})
+	items, total, err := s.Catalogue.FindCombos(c.Request().Context(), svahub.ComboFilter{Page: p})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, listOf(items, p, total))
 }
 
-// getPlan godoc
+// getCombo godoc
 //
 //	@Summary	Consulta um plano
 //	@Tags		planos
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
 //	@Param		id	path		int	true	"id_servico"
-//	@Success	200	{object}	svahub.Plan
+//	@Success	200	{object}	svahub.Combo
 //	@Failure	400	{object}	Problem	"urn:svahub:problema:requisicao-invalida — caminho, parâmetro de consulta, cabeçalho ou JSON malformado (erros aponta o campo)"
 //	@Failure	401	{object}	Problem	"urn:svahub:problema:nao-autenticado — chave de API ausente ou inválida: envie Authorization: Bearer seguido da chave"
 //	@Failure	404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
 //	@Failure	500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router		/api/v1/planos/{id} [get]
-func (s *Server) getPlan(c echo.Context) error {
+func (s *Server) getCombo(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	out, err := s.Catalogue.FindPlanByID(c.Request().Context(), id)
+	out, err := s.Catalogue.FindComboByID(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-// deletePlan godoc
+// deleteCombo godoc
 //
 //	@Summary		Exclui um plano
 //	@Description	Os serviços mantêm as assinaturas que o plano já lhes deu.
@@ -120,12 +120,12 @@ func (s *Server) getPlan(c echo.Context) error {
 //	@Failure		404	{object}	Problem	"urn:svahub:problema:nao-encontrado — o recurso do caminho não existe"
 //	@Failure		500	{object}	Problem	"urn:svahub:problema:erro-interno — erro inesperado; informe o request_id"
 //	@Router			/api/v1/planos/{id} [delete]
-func (s *Server) deletePlan(c echo.Context) error {
+func (s *Server) deleteCombo(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	if err := s.Catalogue.DeletePlan(c.Request().Context(), id); err != nil {
+	if err := s.Catalogue.DeleteCombo(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

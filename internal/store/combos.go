@@ -11,7 +11,7 @@ import (
 )
 
 // comboRow is a HubSoft plano (a combo of packages; the API's /planos and
-// svahub.Plan). It is not a platform plan (planStateRow).
+// svahub.Combo). It is not a platform plan (planStateRow).
 type comboRow struct {
 	ID          int64
 	Description string
@@ -30,12 +30,12 @@ type comboPackageRow struct {
 
 func (comboPackageRow) TableName() string { return "plan_packages" }
 
-func (db *DB) loadCombos(ctx context.Context, rows []comboRow) ([]*svahub.Plan, error) {
-	out := make([]*svahub.Plan, len(rows))
+func (db *DB) loadCombos(ctx context.Context, rows []comboRow) ([]*svahub.Combo, error) {
+	out := make([]*svahub.Combo, len(rows))
 	ids := make([]int64, len(rows))
-	byID := make(map[int64]*svahub.Plan, len(rows))
+	byID := make(map[int64]*svahub.Combo, len(rows))
 	for i, r := range rows {
-		out[i] = &svahub.Plan{ID: r.ID, Description: r.Description, Packages: []svahub.PlanItem{}, CreatedAt: r.CreatedAt.In(db.loc), UpdatedAt: r.UpdatedAt.In(db.loc)}
+		out[i] = &svahub.Combo{ID: r.ID, Description: r.Description, Packages: []svahub.ComboItem{}, CreatedAt: r.CreatedAt.In(db.loc), UpdatedAt: r.UpdatedAt.In(db.loc)}
 		ids[i] = r.ID
 		byID[r.ID] = out[i]
 	}
@@ -58,13 +58,13 @@ func (db *DB) loadCombos(ctx context.Context, rows []comboRow) ([]*svahub.Plan, 
 	}
 	for _, it := range items {
 		p := byID[it.ComboID]
-		p.Packages = append(p.Packages, svahub.PlanItem{ID: it.ID, Description: it.Description, Value: svahub.Money(it.ValueCents)})
+		p.Packages = append(p.Packages, svahub.ComboItem{ID: it.ID, Description: it.Description, Value: svahub.Money(it.ValueCents)})
 	}
 	return out, nil
 }
 
-// FindPlanByID returns one combo with its packages.
-func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) {
+// FindComboByID returns one combo with its packages.
+func (db *DB) FindComboByID(ctx context.Context, id int64) (*svahub.Combo, error) {
 	var r comboRow
 	if err := db.gorm.WithContext(ctx).First(&r, id).Error; err != nil {
 		return nil, mapErr(err, "plano não encontrado")
@@ -76,8 +76,8 @@ func (db *DB) FindPlanByID(ctx context.Context, id int64) (*svahub.Plan, error) 
 	return out[0], nil
 }
 
-// FindPlans lists combos.
-func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Plan, int, error) {
+// FindCombos lists combos.
+func (db *DB) FindCombos(ctx context.Context, f svahub.ComboFilter) ([]*svahub.Combo, int, error) {
 	var rows []comboRow
 	total, err := db.page(ctx, db.gorm.WithContext(ctx).Model(&comboRow{}), f.Page, "id", &rows)
 	if err != nil {
@@ -87,16 +87,16 @@ func (db *DB) FindPlans(ctx context.Context, f svahub.PlanFilter) ([]*svahub.Pla
 	return out, total, err
 }
 
-// UpsertPlan applies PUT /planos/{id}: it creates the combo, or updates it
+// UpsertCombo applies PUT /planos/{id}: it creates the combo, or updates it
 // keeping each member the PUT omits; created reports whether it was new.
 // Services already on the combo keep their subscriptions: the change
 // reaches services created on it or moved to it afterwards.
-func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*svahub.Plan, bool, error) {
+func (db *DB) UpsertCombo(ctx context.Context, id int64, u svahub.ComboUpdate) (*svahub.Combo, bool, error) {
 	var created bool
 	err := db.tx(ctx, func(tx *gorm.DB) error {
 		now := db.now().UTC()
 		var r comboRow
-		var cur svahub.PlanInput
+		var cur svahub.ComboInput
 		err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error
 		switch {
 		case err == nil:
@@ -136,7 +136,7 @@ func (db *DB) UpsertPlan(ctx context.Context, id int64, u svahub.PlanUpdate) (*s
 	if err != nil {
 		return nil, false, err
 	}
-	p, err := db.FindPlanByID(ctx, id)
+	p, err := db.FindComboByID(ctx, id)
 	return p, created, err
 }
 
@@ -177,8 +177,8 @@ func writeComboPackages(tx *gorm.DB, id int64, pkgs []int64) error {
 	return tx.Create(&rows).Error
 }
 
-// DeletePlan deletes a combo. Services keep the subscriptions it gave them.
-func (db *DB) DeletePlan(ctx context.Context, id int64) error {
+// DeleteCombo deletes a combo. Services keep the subscriptions it gave them.
+func (db *DB) DeleteCombo(ctx context.Context, id int64) error {
 	res := db.gorm.WithContext(ctx).Delete(&comboRow{}, id)
 	if res.Error != nil {
 		return mapErr(res.Error, "")

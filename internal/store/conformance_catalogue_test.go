@@ -314,48 +314,48 @@ func confPackages() []confCase {
 func confPlans() []confCase {
 	desc := func(s string) *string { return &s }
 	return []confCase{
-		{"Plans/UpsertPlan", func(t *testing.T, d string) {
+		{"Combos/UpsertCombo", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			_, pkg := e.catalogue()
-			plan, created, err := e.db.UpsertPlan(e.ctx, 77, svahub.PlanUpdate{Description: desc("Combo"), Packages: []int64{pkg.ID}})
+			plan, created, err := e.db.UpsertCombo(e.ctx, 77, svahub.ComboUpdate{Description: desc("Combo"), Packages: []int64{pkg.ID}})
 			require.NoError(t, err)
 			require.True(t, created)
 			require.Len(t, plan.Packages, 1)
-			plan, created, err = e.db.UpsertPlan(e.ctx, 77, svahub.PlanUpdate{Description: desc("Combo 2")})
+			plan, created, err = e.db.UpsertCombo(e.ctx, 77, svahub.ComboUpdate{Description: desc("Combo 2")})
 			require.NoError(t, err)
 			require.False(t, created)
 			require.Equal(t, "Combo 2", plan.Description)
 			require.Len(t, plan.Packages, 1, "omitted pacotes are kept")
-			_, _, err = e.db.UpsertPlan(e.ctx, 78, svahub.PlanUpdate{Description: desc("X"), Packages: []int64{pkg.ID + 100}})
+			_, _, err = e.db.UpsertCombo(e.ctx, 78, svahub.ComboUpdate{Description: desc("X"), Packages: []int64{pkg.ID + 100}})
 			require.Error(t, err, "an unknown pacote is refused")
 		}},
-		{"Plans/FindPlanByID", func(t *testing.T, d string) {
+		{"Combos/FindComboByID", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
-			_, _, err := e.db.UpsertPlan(e.ctx, 81, svahub.PlanUpdate{Description: desc("Combo")})
+			_, _, err := e.db.UpsertCombo(e.ctx, 81, svahub.ComboUpdate{Description: desc("Combo")})
 			require.NoError(t, err)
-			got, err := e.db.FindPlanByID(e.ctx, 81)
+			got, err := e.db.FindComboByID(e.ctx, 81)
 			require.NoError(t, err)
 			require.Equal(t, "Combo", got.Description)
-			_, err = e.db.FindPlanByID(e.ctx, 82)
+			_, err = e.db.FindComboByID(e.ctx, 82)
 			code(t, svahub.ENOTFOUND, err)
 		}},
-		{"Plans/FindPlans", func(t *testing.T, d string) {
+		{"Combos/FindCombos", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			for id := int64(91); id <= 93; id++ {
-				_, _, err := e.db.UpsertPlan(e.ctx, id, svahub.PlanUpdate{Description: desc("Combo")})
+				_, _, err := e.db.UpsertCombo(e.ctx, id, svahub.ComboUpdate{Description: desc("Combo")})
 				require.NoError(t, err)
 			}
-			got, total, err := e.db.FindPlans(e.ctx, svahub.PlanFilter{Page: svahub.Page{Size: 2}})
+			got, total, err := e.db.FindCombos(e.ctx, svahub.ComboFilter{Page: svahub.Page{Size: 2}})
 			require.NoError(t, err)
 			require.Equal(t, 3, total)
 			require.Len(t, got, 2)
 		}},
-		{"Plans/DeletePlan", func(t *testing.T, d string) {
+		{"Combos/DeleteCombo", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
-			_, _, err := e.db.UpsertPlan(e.ctx, 95, svahub.PlanUpdate{Description: desc("Combo")})
+			_, _, err := e.db.UpsertCombo(e.ctx, 95, svahub.ComboUpdate{Description: desc("Combo")})
 			require.NoError(t, err)
-			require.NoError(t, e.db.DeletePlan(e.ctx, 95))
-			code(t, svahub.ENOTFOUND, e.db.DeletePlan(e.ctx, 95))
+			require.NoError(t, e.db.DeleteCombo(e.ctx, 95))
+			code(t, svahub.ENOTFOUND, e.db.DeleteCombo(e.ctx, 95))
 		}},
 	}
 }

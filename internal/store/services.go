@@ -38,7 +38,7 @@ func (db *DB) Today() svahub.Date { return db.today() }
 
 func (r *serviceRow) domain(loc *time.Location) *svahub.CustomerService {
 	return &svahub.CustomerService{
-		ID: r.ID, PlanID: r.ComboID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),
+		ID: r.ID, ComboID: r.ComboID, Login: r.Login, PasswordSet: r.PasswordSealed != "", Status: svahub.ServiceStatus(r.Status),
 		Customer:      svahub.Customer{ID: r.CustomerID, Code: r.CustomerCode, Name: r.CustomerName, Document: r.CustomerDocument, Email: r.CustomerEmail, Phone: r.CustomerPhone},
 		Subscriptions: []svahub.Subscription{}, CreatedAt: r.CreatedAt.In(loc), UpdatedAt: r.UpdatedAt.In(loc),
 	}
@@ -78,7 +78,7 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 			}
 		}
 		c := in.Customer
-		fresh := serviceRow{ID: id, ComboID: in.PlanID, Login: in.Login, PasswordSealed: sealed, Status: in.Status,
+		fresh := serviceRow{ID: id, ComboID: in.ComboID, Login: in.Login, PasswordSealed: sealed, Status: in.Status,
 			CustomerID: c.ID, CustomerCode: c.Code, CustomerName: c.Name, CustomerDocument: c.Document, CustomerEmail: c.Email, CustomerPhone: c.Phone,
 			CreatedAt: now, UpdatedAt: now}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&fresh)
@@ -89,7 +89,7 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 			created = true
 			// A service created cancelado/inativo gets its combo's packages
 			// when it returns (TransitionReturn).
-			if in.PlanID != nil && !svahub.ServiceStatus(in.Status).Ended() {
+			if in.ComboID != nil && !svahub.ServiceStatus(in.Status).Ended() {
 				if err := db.attachComboPackages(tx, &fresh, nil); err != nil {
 					return err
 				}
@@ -106,11 +106,11 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 			r.PasswordSealed = sealed
 		}
 		r.CustomerID, r.CustomerCode, r.CustomerName, r.CustomerDocument, r.CustomerEmail, r.CustomerPhone = c.ID, c.Code, c.Name, c.Document, c.Email, c.Phone
-		r.ComboID, r.UpdatedAt = in.PlanID, now
+		r.ComboID, r.UpdatedAt = in.ComboID, now
 		if err := tx.Save(&r).Error; err != nil {
 			return mapErr(err, "")
 		}
-		extraPlans, err := db.applyTransition(tx, &r, oldStatus, !sameID(oldCombo, in.PlanID))
+		extraPlans, err := db.applyTransition(tx, &r, oldStatus, !sameID(oldCombo, in.ComboID))
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]b
 		if skip[p] {
 			continue
 		}
-		if _, err := db.attachTx(tx, svc, p, svahub.OriginPlan, svahub.DefaultExpiry(db.now(), db.loc)); err != nil {
+		if _, err := db.attachTx(tx, svc, p, svahub.OriginCombo, svahub.DefaultExpiry(db.now(), db.loc)); err != nil {
 			if svahub.ErrorCode(err) == svahub.EINVALID { // inactive package: the combo skips it
 				continue
 			}
@@ -215,7 +215,7 @@ func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]b
 	return nil
 }
 
-// changeCombo applies a combo change (svahub.PlanChangeOf): plano
+// changeCombo applies a combo change (svahub.ComboChangeOf): plano
 // subscriptions the new combo lacks are cancelled, missing ones added; an
 // avulso subscription of an (active) package the new combo includes is
 // cancelled and replaced by a plano one, in the same transaction, so the
@@ -250,8 +250,8 @@ func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 		s := &live[i]
 		// Only an active package can replace an avulso one (the combo
 		// skips inactive packages).
-		included := wantSet[s.PackageID] && (s.Origin == string(svahub.OriginPlan) || activeSet[s.PackageID])
-		if svahub.PlanChangeOf(svahub.Origin(s.Origin), included) == svahub.PlanChangeKeep {
+		included := wantSet[s.PackageID] && (s.Origin == string(svahub.OriginCombo) || activeSet[s.PackageID])
+		if svahub.ComboChangeOf(svahub.Origin(s.Origin), included) == svahub.ComboChangeKeep {
 			have[s.PackageID] = true
 			continue
 		}

@@ -228,7 +228,7 @@ func (db *DB) insertSubscriptionAccesses(ctx context.Context, stx *sql.Tx, sub *
 // newSubscription is the row of a fresh subscription of pkg on a service.
 func (db *DB) newSubscription(serviceID int64, pkg *pkgInfo, origin svahub.Origin, expires svahub.Date) subscriptionRow {
 	value := pkg.ValueCents
-	if origin == svahub.OriginPlan {
+	if origin == svahub.OriginCombo {
 		value = 0
 	}
 	now := db.now().UTC().Truncate(time.Microsecond) // what both databases keep

@@ -182,38 +182,40 @@ func (in *PackageInput) Normalize() {
 	in.Value = strings.TrimSpace(in.Value)
 }
 
-// Plan is a HubSoft internet plan (Serviço/Plano); with packages it is a combo.
-type Plan struct {
+// Combo is a HubSoft plano, an internet plan (Serviço/Plano; wire name
+// "plano"): with packages it is a combo. It is not a platform plan (the
+// plan a content platform keeps for an account; PlanJob, PlatformPlan).
+type Combo struct {
 	// Id do plano (id_servico) no HubSoft.
 	ID int64 `json:"id_servico" example:"10"`
 	// Nome do plano.
 	Description string `json:"descricao" example:"Fibra 500 Mega + Qualifica"`
 	// Pacotes do combo (vazio se o plano não é combo).
-	Packages []PlanItem `json:"pacotes"`
+	Packages []ComboItem `json:"pacotes"`
 	// Quando o plano foi criado no svahub.
 	CreatedAt time.Time `json:"data_cadastro" example:"2026-11-30T10:15:00-03:00" format:"date-time"`
 	// Última alteração do plano.
 	UpdatedAt time.Time `json:"data_atualizacao" example:"2026-11-30T13:20:00-03:00" format:"date-time"`
-}
+} // @name Plan
 
-// PlanItem is a package included in a plan.
-type PlanItem struct {
+// ComboItem is a package included in a combo.
+type ComboItem struct {
 	// Pacote incluído no plano.
 	ID int64 `json:"id_pacote" example:"1"`
 	// Nome do pacote.
 	Description string `json:"descricao" example:"Qualifica Pro mensal"`
 	// Valor mensal do pacote, duas casas decimais.
 	Value Money `json:"valor" swaggertype:"string" example:"29.90"`
-}
+} // @name PlanItem
 
-// PlanInput is a plan as written (PUT /planos sends a PlanUpdate).
-type PlanInput struct {
+// ComboInput is a combo as written (PUT /planos sends a ComboUpdate).
+type ComboInput struct {
 	Description string  `json:"descricao" validate:"required,max=200,texto" example:"Fibra 500 Mega + Qualifica"`
 	Packages    []int64 `json:"pacotes" validate:"max=50,unique,dive,gt=0" example:"1"`
 }
 
 // Normalize trims the text fields.
-func (in *PlanInput) Normalize() { in.Description = strings.TrimSpace(in.Description) }
+func (in *ComboInput) Normalize() { in.Description = strings.TrimSpace(in.Description) }
 
 // Page selects one page of a list (0-based).
 type Page struct {
@@ -240,8 +242,8 @@ type PackageFilter struct {
 	Page          Page
 }
 
-// PlanFilter filters plan lists.
-type PlanFilter struct{ Page Page }
+// ComboFilter filters combo lists.
+type ComboFilter struct{ Page Page }
 
 // Credentials are an integration's platform credentials and cached token,
 // decrypted, for the platform adapters only. Never serialised.
@@ -280,8 +282,8 @@ type CatalogueService interface {
 	UpdatePackage(ctx context.Context, id int64, u PackageUpdate) (*Package, error)
 	DeletePackage(ctx context.Context, id int64) error
 
-	FindPlanByID(ctx context.Context, id int64) (*Plan, error)
-	FindPlans(ctx context.Context, f PlanFilter) ([]*Plan, int, error)
-	UpsertPlan(ctx context.Context, id int64, u PlanUpdate) (*Plan, bool, error)
-	DeletePlan(ctx context.Context, id int64) error
+	FindComboByID(ctx context.Context, id int64) (*Combo, error)
+	FindCombos(ctx context.Context, f ComboFilter) ([]*Combo, int, error)
+	UpsertCombo(ctx context.Context, id int64, u ComboUpdate) (*Combo, bool, error)
+	DeleteCombo(ctx context.Context, id int64) error
 }

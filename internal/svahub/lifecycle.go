@@ -72,32 +72,32 @@ func TransitionOf(old, next ServiceStatus) Transition {
 	return TransitionNone
 }
 
-// PlanChange is what a plan change does to one live subscription.
-type PlanChange int
+// ComboChange is what a plan change does to one live subscription.
+type ComboChange int
 
 // Plan change actions.
 const (
-	// PlanChangeKeep: the subscription stays as it is.
-	PlanChangeKeep PlanChange = iota
-	// PlanChangeCancel: a plano subscription of a package the new plan
+	// ComboChangeKeep: the subscription stays as it is.
+	ComboChangeKeep ComboChange = iota
+	// ComboChangeCancel: a plano subscription of a package the new plan
 	// lacks is cancelled.
-	PlanChangeCancel
-	// PlanChangeReplace: an avulso subscription of a package the new plan
+	ComboChangeCancel
+	// ComboChangeReplace: an avulso subscription of a package the new plan
 	// includes is cancelled and replaced by a plano one (no double charge;
 	// the platform plan stays ativo, as the two share it).
-	PlanChangeReplace
+	ComboChangeReplace
 )
 
-// PlanChangeOf returns what a plan change does to a live subscription of
+// ComboChangeOf returns what a plan change does to a live subscription of
 // origin whose package the new plan includes (inNewPlan) or not.
-func PlanChangeOf(origin Origin, inNewPlan bool) PlanChange {
+func ComboChangeOf(origin Origin, inNewPlan bool) ComboChange {
 	switch {
-	case origin == OriginPlan && !inNewPlan:
-		return PlanChangeCancel
+	case origin == OriginCombo && !inNewPlan:
+		return ComboChangeCancel
 	case origin == OriginSingle && inNewPlan:
-		return PlanChangeReplace
+		return ComboChangeReplace
 	}
-	return PlanChangeKeep
+	return ComboChangeKeep
 }
 
 // ErrorResolved reports whether a convergence that left a platform plan in

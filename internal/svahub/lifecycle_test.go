@@ -264,14 +264,14 @@ func TestPlanChangeOf(t *testing.T) {
 	for _, tc := range []struct {
 		origin    svahub.Origin
 		inNewPlan bool
-		want      svahub.PlanChange
+		want      svahub.ComboChange
 	}{
-		{svahub.OriginPlan, true, svahub.PlanChangeKeep},
-		{svahub.OriginPlan, false, svahub.PlanChangeCancel},
-		{svahub.OriginSingle, true, svahub.PlanChangeReplace},
-		{svahub.OriginSingle, false, svahub.PlanChangeKeep},
+		{svahub.OriginCombo, true, svahub.ComboChangeKeep},
+		{svahub.OriginCombo, false, svahub.ComboChangeCancel},
+		{svahub.OriginSingle, true, svahub.ComboChangeReplace},
+		{svahub.OriginSingle, false, svahub.ComboChangeKeep},
 	} {
-		require.Equal(t, tc.want, svahub.PlanChangeOf(tc.origin, tc.inNewPlan), "%s in new plan %v", tc.origin, tc.inNewPlan)
+		require.Equal(t, tc.want, svahub.ComboChangeOf(tc.origin, tc.inNewPlan), "%s in new plan %v", tc.origin, tc.inNewPlan)
 	}
 }
 

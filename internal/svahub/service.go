@@ -27,7 +27,7 @@ type CustomerService struct {
 	// Id do serviço do cliente no HubSoft.
 	ID int64 `json:"id_cliente_servico" example:"5001"`
 	// Plano (id_servico) do serviço; null se não informado.
-	PlanID *int64 `json:"id_servico" example:"10" extensions:"x-nullable"`
+	ComboID *int64 `json:"id_servico" example:"10" extensions:"x-nullable"`
 	// Login de autenticação do cliente.
 	Login    string `json:"login" example:"maria.silva"`
 	Password string `json:"-"` // write-only, encrypted at rest
@@ -64,7 +64,7 @@ type CustomerInput struct {
 // ServiceInput is the body of PUT /servicos/{id_cliente_servico}.
 type ServiceInput struct {
 	// Plano (id_servico) do serviço; um plano combo traz seus pacotes.
-	PlanID *int64 `json:"id_servico" validate:"omitempty,gt=0" example:"10" extensions:"x-nullable"`
+	ComboID *int64 `json:"id_servico" validate:"omitempty,gt=0" example:"10" extensions:"x-nullable"`
 	// Login de autenticação do cliente (até 200 caracteres).
 	Login string `json:"login" validate:"max=200,texto" example:"maria.silva"`
 	// Senha do cliente; só de escrita, cifrada; omitida mantém a atual.
@@ -144,12 +144,12 @@ type Origin string
 
 // Subscription origins.
 const (
-	OriginPlan   Origin = "plano"
+	OriginCombo  Origin = "plano"
 	OriginSingle Origin = "avulso"
 )
 
 // Origins lists every subscription origin.
-var Origins = []Origin{OriginPlan, OriginSingle}
+var Origins = []Origin{OriginCombo, OriginSingle}
 
 // SubscriptionStatus is the status of a subscription shown in the API.
 type SubscriptionStatus string

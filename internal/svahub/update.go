@@ -5,7 +5,7 @@ package svahub
 // member alike (secrets included); a JSON null counts as omitted. The
 // update types below record which members a PUT sent; Apply lays them over
 // the stored values and the result is validated as a whole, with the rules
-// of IntegrationInput, PackageInput and PlanInput (the constraints tagged
+// of IntegrationInput, PackageInput and ComboInput (the constraints tagged
 // here only document those rules in the OpenAPI document).
 
 // IntegrationUpdate is the body of PUT /integracoes/{id}.
@@ -82,17 +82,17 @@ func (u PackageUpdate) Apply(cur PackageInput) PackageInput {
 	return out
 }
 
-// PlanUpdate is the body of PUT /planos/{id_servico}, an upsert: creating
+// ComboUpdate is the body of PUT /planos/{id_servico}, an upsert: creating
 // a plan needs descricao; on an existing plan each omitted member is kept.
-type PlanUpdate struct {
+type ComboUpdate struct {
 	// Nome do plano (obrigatório ao criar, até 200 caracteres).
 	Description *string `json:"descricao,omitempty" minLength:"1" maxLength:"200" example:"Fibra 500 Mega + Qualifica" extensions:"x-nullable"`
 	// Substitui os pacotes do combo (até 50, sem repetir); [] esvazia.
 	Packages []int64 `json:"pacotes,omitempty" validate:"max=50,unique" example:"1"`
-}
+} // @name PlanUpdate
 
 // Apply returns cur with the members u sent (a nil Packages was omitted).
-func (u PlanUpdate) Apply(cur PlanInput) PlanInput {
+func (u ComboUpdate) Apply(cur ComboInput) ComboInput {
 	out := cur
 	set(&out.Description, u.Description)
 	if u.Packages != nil {

@@ -62,21 +62,21 @@ func TestPackageAndPlanUpdateApply(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(body), &u), body)
 		require.Equal(t, want, u.Apply(pkg), body)
 	}
-	plan := svahub.PlanInput{Description: "Fibra", Packages: []int64{1}}
-	for body, want := range map[string]svahub.PlanInput{
+	plan := svahub.ComboInput{Description: "Fibra", Packages: []int64{1}}
+	for body, want := range map[string]svahub.ComboInput{
 		`{}`:                 plan,
 		`{"descricao":"F2"}`: {Description: "F2", Packages: []int64{1}},
 		`{"pacotes":[]}`:     {Description: "Fibra", Packages: []int64{}},
 		`{"pacotes":[2,3]}`:  {Description: "Fibra", Packages: []int64{2, 3}},
 		`{"pacotes":null}`:   plan,
 	} {
-		var u svahub.PlanUpdate
+		var u svahub.ComboUpdate
 		require.NoError(t, json.Unmarshal([]byte(body), &u), body)
 		require.Equal(t, want, u.Apply(plan), body)
 	}
-	var u svahub.PlanUpdate
+	var u svahub.ComboUpdate
 	require.NoError(t, json.Unmarshal([]byte(`{"descricao":"Novo"}`), &u))
-	require.Equal(t, svahub.PlanInput{Description: "Novo"}, u.Apply(svahub.PlanInput{}), "a new plan starts empty")
+	require.Equal(t, svahub.ComboInput{Description: "Novo"}, u.Apply(svahub.ComboInput{}), "a new plan starts empty")
 }
 
 func TestCallStatus(t *testing.T) {

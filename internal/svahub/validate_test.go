@@ -354,7 +354,7 @@ func TestValidatePackageInput(t *testing.T) {
 
 func validService() svahub.ServiceInput {
 	return svahub.ServiceInput{
-		PlanID:   ptr(int64(10)),
+		ComboID:  ptr(int64(10)),
 		Login:    "maria.silva",
 		Password: ptr("s3nh4"),
 		Status:   "servico_habilitado",
@@ -381,7 +381,7 @@ func TestValidateServiceInput(t *testing.T) {
 		{name: "valid CNPJ", mutate: func(in *svahub.ServiceInput) { in.Customer.Document = "11.222.333/0001-81" }},
 		{name: "no CPF/CNPJ", mutate: func(in *svahub.ServiceInput) { in.Customer.Document = "" }},
 		{name: "no email", mutate: func(in *svahub.ServiceInput) { in.Customer.Email = "" }},
-		{name: "null id_servico", mutate: func(in *svahub.ServiceInput) { in.PlanID = nil }},
+		{name: "null id_servico", mutate: func(in *svahub.ServiceInput) { in.ComboID = nil }},
 		{name: "no senha", mutate: func(in *svahub.ServiceInput) { in.Password = nil }},
 		{name: "waiting status", mutate: func(in *svahub.ServiceInput) { in.Status = "aguardando_instalacao" }},
 
@@ -427,7 +427,7 @@ func TestValidateServiceInput(t *testing.T) {
 		},
 		{
 			name:   "id_servico zero",
-			mutate: func(in *svahub.ServiceInput) { in.PlanID = ptr(int64(0)) },
+			mutate: func(in *svahub.ServiceInput) { in.ComboID = ptr(int64(0)) },
 			want:   []svahub.FieldError{fe("id_servico", "deve ser maior que 0")},
 		},
 		{
@@ -528,10 +528,10 @@ func TestValidateOtherInputs(t *testing.T) {
 				fe("itens[1].id_cliente_servico", msgRequired), fe("itens[1].status_prefixo", msgStatus),
 			},
 		},
-		{name: "plan without packages", in: svahub.PlanInput{Description: "Fibra 500"}},
+		{name: "plan without packages", in: svahub.ComboInput{Description: "Fibra 500"}},
 		{
 			name: "plan with duplicate packages",
-			in:   svahub.PlanInput{Description: "Fibra 500", Packages: []int64{1, 1}},
+			in:   svahub.ComboInput{Description: "Fibra 500", Packages: []int64{1, 1}},
 			want: []svahub.FieldError{fe("pacotes", "itens repetidos")},
 		},
 	}
