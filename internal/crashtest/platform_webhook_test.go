@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svahub/svahub/internal/platform/webhook"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
@@ -23,12 +24,6 @@ import (
 var webhookCase = platformCase{name: "webhook", start: func(t *testing.T, o simOptions) platformSim {
 	return newWebhookPlatform(t, o)
 }}
-
-// webhookTypes maps operations to the receiver's command types.
-var webhookTypes = map[svahub.Operation]string{
-	svahub.OpCreateUser: "usuario.criar", svahub.OpActivatePlan: "plano.ativar", svahub.OpUpdateExpiry: "plano.atualizar_expiracao",
-	svahub.OpSuspend: "plano.suspender", svahub.OpReactivate: "plano.reativar", svahub.OpCancel: "plano.cancelar",
-}
 
 // webhookPlatform is platformSim over webhooksim. A front server counts
 // the commands and injects the fault suite's faults: random 503s before
@@ -206,14 +201,14 @@ func (w *webhookPlatform) user(u webhooksim.User) simUser {
 func (w *webhookPlatform) Calls(op svahub.Operation) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if typ, ok := webhookTypes[op]; ok {
+	if typ, ok := webhook.CommandType(op); ok {
 		return w.calls[typ]
 	}
 	return 0
 }
 
 func (w *webhookPlatform) Applied(op svahub.Operation) int {
-	if typ, ok := webhookTypes[op]; ok {
+	if typ, ok := webhook.CommandType(op); ok {
 		return w.sim.Applied(typ)
 	}
 	return 0

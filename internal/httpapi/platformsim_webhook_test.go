@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/app"
+	"github.com/svahub/svahub/internal/platform/webhook"
 	"github.com/svahub/svahub/internal/svahub"
 	"github.com/svahub/svahub/pkg/webhook/webhooksim"
 )
@@ -28,13 +29,6 @@ import (
 var webhookCase = platformCase{name: "webhook", start: func(t *testing.T, o simOptions) platformSim {
 	return newWebhookPlatform(t, o)
 }}
-
-// webhookTypes maps operations to the receiver's command types (WEBHOOK.md).
-// Token, catalogue and consultar have none: the platform has no such call.
-var webhookTypes = map[svahub.Operation]string{
-	svahub.OpCreateUser: "usuario.criar", svahub.OpActivatePlan: "plano.ativar", svahub.OpUpdateExpiry: "plano.atualizar_expiracao",
-	svahub.OpSuspend: "plano.suspender", svahub.OpReactivate: "plano.reativar", svahub.OpCancel: "plano.cancelar",
-}
 
 // webhookPlatform is platformSim over webhooksim. svahub reaches the
 // receiver through a front server that counts commands by type, injects
@@ -160,7 +154,7 @@ func (w *webhookPlatform) Plan(username, product string) (status, expiry string,
 }
 
 func (w *webhookPlatform) Calls(op svahub.Operation) int {
-	typ, ok := webhookTypes[op]
+	typ, ok := webhook.CommandType(op)
 	if !ok {
 		return 0
 	}
@@ -172,7 +166,7 @@ func (w *webhookPlatform) Calls(op svahub.Operation) int {
 func (w *webhookPlatform) FailNext(op svahub.Operation, status int, n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	typ := webhookTypes[op]
+	typ, _ := webhook.CommandType(op)
 	if n <= 0 {
 		delete(w.fail, typ)
 		return

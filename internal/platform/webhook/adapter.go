@@ -43,6 +43,21 @@ const (
 	TypeTest         = "integracao.teste"
 )
 
+// commandTypes maps svahub's operations to the command types that carry
+// them (WEBHOOK.md). Token, catalogue and consultar have none: the
+// receiver has no such call.
+var commandTypes = map[svahub.Operation]string{
+	svahub.OpCreateUser: TypeCreateUser, svahub.OpActivatePlan: TypeActivatePlan, svahub.OpUpdateExpiry: TypeUpdateExpiry,
+	svahub.OpSuspend: TypeSuspend, svahub.OpReactivate: TypeReactivate, svahub.OpCancel: TypeCancel,
+}
+
+// CommandType returns the command type that carries op, and false when the
+// webhook platform has no command for it.
+func CommandType(op svahub.Operation) (string, bool) {
+	t, ok := commandTypes[op]
+	return t, ok
+}
+
 // SecretPrefix starts every secret.
 const SecretPrefix = "whsec_"
 
