@@ -13,10 +13,13 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// The attach path (POST /servicos/{id}/pacotes) is the hottest write. It
-// runs on plain database/sql inside the GORM transaction and touches only
-// what the new subscription changes: its accesses, the platform plans they
-// resolve to and the subscriptions sharing those plans. When every plan is
+// The attach path is the one way a subscription is written: by POST
+// /servicos/{id}/pacotes (the hottest write, origin avulso) and by a combo
+// (origin plano, attachComboPackages: one attachOne per package, one
+// finishAttach for all). It runs on plain database/sql inside the GORM
+// transaction and touches only what the new subscription changes: its
+// accesses, the platform plans they resolve to and the subscriptions
+// sharing those plans. When every plan is
 // new (the usual case: a product the customer's account did not have) the
 // plan aggregate and the subscription status are computed in memory with
 // the same pure functions the general refresh uses. On PostgreSQL, with the
