@@ -89,9 +89,9 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if res.RowsAffected == 1 {
 			created = true
 			// A service created cancelado/inativo gets its combo's packages
-			// when it returns (TransitionReturn).
-			// Its only subscriptions are the combo's, written whole by
-			// attachComboPackages: there is nothing left to refresh.
+			// when it returns (TransitionReturn). A new service's only
+			// subscriptions are its combo's, written whole by
+			// attachComboPackages: nothing is left to refresh.
 			if in.PlanID != nil && !svahub.ServiceStatus(in.Status).Ended() {
 				_, err := db.attachComboPackages(tx, &fresh, nil)
 				return err
