@@ -22,8 +22,8 @@ type attachOutcome struct {
 // TestAttachPathsAgree holds PostgreSQL's one-statement attach and the
 // general path (the only one on SQLite) to the same answers, the same
 // subscriptions read back and the same platform plans, over new accounts,
-// accounts that exist, plans shared between packages and a service
-// suspended for debt.
+// accounts that exist, plans shared between packages, a service
+// suspended for debt and a combo whose packages share a plan.
 func TestAttachPathsAgree(t *testing.T) {
 	t.Parallel()
 	var outcomes = map[string]attachOutcome{}
@@ -44,6 +44,37 @@ func TestAttachPathsAgree(t *testing.T) {
 	run("postgres-general", store.DialectPostgres, true)
 	require.Equal(t, outcomes["postgres-general"], outcomes["postgres-statement"])
 	require.Equal(t, outcomes["sqlite"], outcomes["postgres-statement"])
+}
+
+// comboScenario attaches a combo of two packages sharing a product through
+// the same paths: on a new service of a new login (the first package makes
+// the account, the second finds it and the plan the first made, in the
+// same transaction), then on service 10, whose avulso subscriptions of
+// both packages it replaces. It returns both services' subscriptions.
+func comboScenario(t *testing.T, db *store.DB, first, shared int64) []svahub.Subscription {
+	ctx := context.Background()
+	_, _, err := db.UpsertPlan(ctx, 700, svahub.PlanUpdate{Description: ptr("Combo"), Packages: []int64{first, shared}})
+	require.NoError(t, err)
+	combo := int64(700)
+	for _, s := range []struct {
+		id, customer int64
+		login        string
+	}{{12, 2, "joana"}, {10, 1, "maria"}} {
+		_, _, err := db.UpsertService(ctx, s.id, svahub.ServiceInput{Login: s.login, Password: ptr("s3nh4"), Status: "servico_habilitado", PlanID: &combo,
+			Customer: svahub.CustomerInput{ID: s.customer, Name: "Maria"}})
+		require.NoError(t, err)
+	}
+	var out []svahub.Subscription
+	for _, id := range []int64{12, 10} {
+		svc, err := db.FindServiceByID(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, svc.Subscriptions, map[int64]int{12: 2, 10: 4}[id])
+		for _, s := range svc.Subscriptions {
+			require.Empty(t, s.LastError, "the scenario must reach the plans")
+			out = append(out, comparable(s))
+		}
+	}
+	return out
 }
 
 // attachScenario attaches four packages in ways that take every branch of
@@ -88,8 +119,9 @@ func attachScenario(t *testing.T, db *store.DB) attachOutcome {
 	attach(11, first, "2027-03-01")  // every plan exists
 	_, err = db.AttachPackage(ctx, 10, svahub.AttachInput{PackageID: first})
 	require.Equal(t, svahub.ECONFLICT, svahub.ErrorCode(err), "the same package twice")
+	out.Read = append(out.Read, comboScenario(t, db, first, shared)...)
 	rows, err := db.SQL().QueryContext(ctx, `SELECT product_code || ' ' || desired_state || ' ' || desired_expiry || ' v' || CAST(version AS TEXT)
-		FROM platform_plans ORDER BY product_code`)
+		FROM platform_plans ORDER BY 1`)
 	require.NoError(t, err)
 	defer rows.Close()
 	for rows.Next() {
@@ -98,7 +130,7 @@ func attachScenario(t *testing.T, db *store.DB) attachOutcome {
 		out.Plans = append(out.Plans, s)
 	}
 	require.NoError(t, rows.Err())
-	require.Len(t, out.Plans, 3)
+	require.Len(t, out.Plans, 6)
 	return out
 }
 

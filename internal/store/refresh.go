@@ -1,7 +1,6 @@
 package store
 
 import (
-	"slices"
 	"sort"
 
 	"gorm.io/gorm"
@@ -303,25 +302,17 @@ func keys(m map[int64]bool) []int64 {
 	return out
 }
 
-// refreshSharedPlans gives plans the new subscription shares with others
-// the general aggregate, their jobs, and every sharing subscription its
-// status.
-func (db *DB) refreshSharedPlans(tx *gorm.DB, existing []int64, subID int64) error {
-	slices.Sort(existing)
-	existing = slices.Compact(existing)
-	changed, err := db.aggregatePlans(tx, existing)
-	if err != nil {
-		return err
-	}
-	if err := db.enqueuePlans(tx, changed); err != nil {
-		return err
-	}
+// refreshSharedStatuses refreshes the status of the subscriptions with an
+// access on one of the plans (sorted) and of the new subscriptions subIDs.
+func (db *DB) refreshSharedStatuses(tx *gorm.DB, plans, subIDs []int64) error {
 	var subs []int64
-	if err := tx.Model(&accessRow{}).Where("plan_id IN ?", existing).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
+	if err := tx.Model(&accessRow{}).Where("plan_id IN ?", plans).Distinct().Pluck("subscription_id", &subs).Error; err != nil {
 		return err
 	}
-	if !containsID(subs, subID) {
-		subs = append(subs, subID)
+	for _, id := range subIDs {
+		if !containsID(subs, id) {
+			subs = append(subs, id)
+		}
 	}
 	return db.refreshStatuses(tx, subs)
 }

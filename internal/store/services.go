@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -88,13 +89,14 @@ func (db *DB) UpsertService(ctx context.Context, id int64, in svahub.ServiceInpu
 		if res.RowsAffected == 1 {
 			created = true
 			// A service created cancelado/inativo gets its combo's packages
-			// when it returns (TransitionReturn).
+			// when it returns (TransitionReturn). A new service's only
+			// subscriptions are its combo's, written whole by
+			// attachComboPackages: nothing is left to refresh.
 			if in.ComboID != nil && !svahub.ServiceStatus(in.Status).Ended() {
-				if err := db.attachComboPackages(tx, &fresh, nil); err != nil {
-					return err
-				}
+				_, err := db.attachComboPackages(tx, &fresh, nil)
+				return err
 			}
-			return db.refreshServices(tx, []*serviceRow{&fresh}, nil)
+			return nil
 		}
 		var r serviceRow
 		if err := tx.Clauses(lockForUpdate(db.dialect)...).First(&r, id).Error; err != nil {
@@ -191,28 +193,49 @@ func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
 	for _, p := range live {
 		skip[p] = true
 	}
-	return db.attachComboPackages(tx, svc, skip)
+	_, err := db.attachComboPackages(tx, svc, skip)
+	return err
 }
 
 // attachComboPackages attaches the service's combo packages it does not have
-// yet (origin plano). skip lists packages already live on the service.
-func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) error {
-	pkgs, err := comboPackages(tx, svc.ComboID)
-	if err != nil {
-		return err
+// yet (origin plano, default expiry) the way AttachPackage attaches one
+// (attachOne, then finishAttach for all of them): packages sharing a
+// platform plan share it, aggregated once. Inactive packages are skipped;
+// skip lists packages already live on the service. It returns the plans
+// that existed before and were aggregated anew.
+func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) ([]int64, error) {
+	ids, err := comboPackages(tx, svc.ComboID)
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
-	for _, p := range pkgs {
-		if skip[p] {
+	cs, err := db.customerService(svc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stx := tx.Statement.Context, SQLTx(tx)
+	expires := svahub.DefaultExpiry(db.now(), db.loc)
+	var (
+		works   []*attachWork
+		refresh []int64
+	)
+	for _, id := range ids {
+		if skip[id] {
 			continue
 		}
-		if _, err := db.attachTx(tx, svc, p, svahub.OriginCombo, svahub.DefaultExpiry(db.now(), db.loc)); err != nil {
-			if svahub.ErrorCode(err) == svahub.EINVALID { // inactive package: the combo skips it
-				continue
-			}
-			return err
+		pkg, err := db.loadPackage(ctx, stx, id)
+		if svahub.ErrorCode(err) == svahub.EINVALID { // inactive package: the combo skips it
+			continue
+		} else if err != nil {
+			return nil, err
 		}
+		w, err := db.attachOne(ctx, stx, svc, pkg, cs, svahub.OriginCombo, expires)
+		if err != nil {
+			return nil, err
+		}
+		works = append(works, w)
+		refresh = append(refresh, w.existing...)
 	}
-	return nil
+	return refresh, db.finishAttach(tx, works)
 }
 
 // changeCombo applies a combo change (svahub.ComboChangeOf): plano
@@ -261,7 +284,13 @@ func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 		}
 		touched = append(touched, plans...)
 	}
-	return touched, db.attachComboPackages(tx, svc, have)
+	// A plan the combo shares with a cancelled avulso subscription was
+	// aggregated by the attach, with both: it is not aggregated again.
+	done, err := db.attachComboPackages(tx, svc, have)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(touched, func(p int64) bool { return slices.Contains(done, p) }), nil
 }
 
 // FindServiceByID returns a service with its subscriptions.

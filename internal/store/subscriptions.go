@@ -45,21 +45,6 @@ type accessRow struct {
 
 func (accessRow) TableName() string { return "accesses" }
 
-// attachTx inserts a subscription and its accesses (one per product),
-// unresolved: the caller's refreshServices resolves and aggregates them.
-func (db *DB) attachTx(tx *gorm.DB, svc *serviceRow, packageID int64, origin svahub.Origin, expires svahub.Date) (*subscriptionRow, error) {
-	ctx, stx := tx.Statement.Context, SQLTx(tx)
-	pkg, err := db.loadPackage(ctx, stx, packageID)
-	if err != nil {
-		return nil, err
-	}
-	sub := db.newSubscription(svc.ID, pkg, origin, expires)
-	if err := db.insertAttachRows(ctx, stx, &sub, pkg); err != nil {
-		return nil, err
-	}
-	return &sub, nil
-}
-
 // CancelSubscription cancels a subscription of a service (DELETE). It is
 // idempotent: cancelling a cancelled subscription succeeds.
 func (db *DB) CancelSubscription(ctx context.Context, serviceID, subscriptionID int64) error {

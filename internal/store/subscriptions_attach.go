@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,10 +13,13 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// The attach path (POST /servicos/{id}/pacotes) is the hottest write. It
-// runs on plain database/sql inside the GORM transaction and touches only
-// what the new subscription changes: its accesses, the platform plans they
-// resolve to and the subscriptions sharing those plans. When every plan is
+// The attach path is the one way a subscription is written: by POST
+// /servicos/{id}/pacotes (the hottest write, origin avulso) and by a combo
+// (origin plano, attachComboPackages: one attachOne per package, one
+// finishAttach for all). It runs on plain database/sql inside the GORM
+// transaction and touches only what the new subscription changes: its
+// accesses, the platform plans they resolve to and the subscriptions
+// sharing those plans. When every plan is
 // new (the usual case: a product the customer's account did not have) the
 // plan aggregate and the subscription status are computed in memory with
 // the same pure functions the general refresh uses. On PostgreSQL, with the
@@ -202,16 +206,6 @@ func (db *DB) insertAccesses(ctx context.Context, stx *sql.Tx, accs []accessRow)
 	return closeRows(rows)
 }
 
-// insertAttachRows inserts a subscription and one access per product of pkg,
-// unresolved (no plan, no desired state): the caller's refresh resolves them.
-func (db *DB) insertAttachRows(ctx context.Context, stx *sql.Tx, sub *subscriptionRow, pkg *pkgInfo) error {
-	accs := make([]accessRow, len(pkg.Products))
-	for i, p := range pkg.Products {
-		accs[i] = accessRow{ProductID: p.ID, ProductCode: p.Code, IntegrationID: pkg.IntegrationID, CreatedAt: sub.CreatedAt, UpdatedAt: sub.CreatedAt}
-	}
-	return db.insertSubscriptionAccesses(ctx, stx, sub, accs)
-}
-
 // insertSubscriptionAccesses inserts a subscription and its accesses and
 // sets their ids (two statements; attachStatement is the one-statement
 // PostgreSQL form used when the platform account exists).
@@ -394,19 +388,68 @@ func (db *DB) attach(ctx context.Context, tx *gorm.DB, serviceID, packageID int6
 	if err != nil {
 		return nil, 0, err
 	}
-	w := db.newAttachWork(svc, pkg, cs, expires)
-	if err := db.attachPlans(ctx, stx, w); err != nil {
+	w, err := db.attachOne(ctx, stx, svc, pkg, cs, svahub.OriginSingle, expires)
+	if err != nil {
 		return nil, 0, err
 	}
-	if db.queue != nil && len(w.jobs) > 0 {
-		if err := db.queue.EnqueueTx(ctx, stx, w.jobs); err != nil {
-			return nil, 0, err
-		}
+	if err := db.finishAttach(tx, []*attachWork{w}); err != nil {
+		return nil, 0, err
 	}
 	if len(w.existing) > 0 {
-		return nil, w.sub.ID, db.refreshSharedPlans(tx, w.existing, w.sub.ID)
+		return nil, w.sub.ID, nil
 	}
 	return db.subscriptionView(&w.sub, w.accs, w.username), w.sub.ID, nil
+}
+
+// attachOne writes one subscription of pkg on svc (locked by the caller,
+// cs its domain view) with its accesses, and creates the platform plans
+// they need with their first aggregate. It is the one way a subscription
+// is written, by AttachPackage (avulso) and by a combo (plano); the
+// caller then passes its work to finishAttach.
+func (db *DB) attachOne(ctx context.Context, stx *sql.Tx, svc *serviceRow, pkg *pkgInfo, cs *svahub.CustomerService,
+	origin svahub.Origin, expires svahub.Date) (*attachWork, error) {
+	w := db.newAttachWork(svc, pkg, cs, origin, expires)
+	return w, db.attachPlans(ctx, stx, w)
+}
+
+// finishAttach completes attaches in tx: the plans they found (shared with
+// other subscriptions, or with an earlier package of the same combo) get
+// the general aggregate; one job is queued per plan at its last version
+// (a plan made by one package and changed by a later one gets only the
+// later job); the subscriptions sharing those plans get their status.
+func (db *DB) finishAttach(tx *gorm.DB, works []*attachWork) error {
+	var (
+		jobs     []svahub.PlanJob
+		existing []int64
+		subs     []int64
+	)
+	for _, w := range works {
+		jobs = append(jobs, w.jobs...)
+		existing = append(existing, w.existing...)
+		subs = append(subs, w.sub.ID)
+	}
+	var changed []int64
+	if len(existing) > 0 {
+		slices.Sort(existing)
+		existing = slices.Compact(existing)
+		var err error
+		if changed, err = db.aggregatePlans(tx, existing); err != nil {
+			return err
+		}
+		jobs = slices.DeleteFunc(jobs, func(j svahub.PlanJob) bool { return slices.Contains(changed, j.PlanID) })
+	}
+	if db.queue != nil && len(jobs) > 0 {
+		if err := db.queue.EnqueueTx(tx.Statement.Context, SQLTx(tx), jobs); err != nil {
+			return err
+		}
+	}
+	if len(existing) == 0 {
+		return nil
+	}
+	if err := db.enqueuePlans(tx, changed); err != nil {
+		return err
+	}
+	return db.refreshSharedStatuses(tx, existing, subs)
 }
 
 // attachWork is one attach in progress: the new subscription, its
@@ -426,8 +469,8 @@ type attachWork struct {
 // newAttachWork builds the subscription, its accesses, and its status as
 // it is when every plan is new (a shared plan that already existed is
 // refreshed afterwards).
-func (db *DB) newAttachWork(svc *serviceRow, pkg *pkgInfo, cs *svahub.CustomerService, expires svahub.Date) *attachWork {
-	w := &attachWork{sub: db.newSubscription(svc.ID, pkg, svahub.OriginSingle, expires), planOf: map[string]int64{}}
+func (db *DB) newAttachWork(svc *serviceRow, pkg *pkgInfo, cs *svahub.CustomerService, origin svahub.Origin, expires svahub.Date) *attachWork {
+	w := &attachWork{sub: db.newSubscription(svc.ID, pkg, origin, expires), planOf: map[string]int64{}}
 	desired := svahub.DesiredState(svahub.ServiceStatus(svc.Status), pkg.SuspendOnDebt, false, svahub.AccessNone)
 	w.username, _, w.policyErr = svahub.UsernamePolicy(pkg.UsernamePolicy).Credentials(cs)
 	w.accs = make([]accessRow, len(pkg.Products))
