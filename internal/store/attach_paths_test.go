@@ -53,14 +53,14 @@ func TestAttachPathsAgree(t *testing.T) {
 // both packages it replaces. It returns both services' subscriptions.
 func comboScenario(t *testing.T, db *store.DB, first, shared int64) []svahub.Subscription {
 	ctx := context.Background()
-	_, _, err := db.UpsertPlan(ctx, 700, svahub.PlanUpdate{Description: ptr("Combo"), Packages: []int64{first, shared}})
+	_, _, err := db.UpsertCombo(ctx, 700, svahub.ComboUpdate{Description: ptr("Combo"), Packages: []int64{first, shared}})
 	require.NoError(t, err)
 	combo := int64(700)
 	for _, s := range []struct {
 		id, customer int64
 		login        string
 	}{{12, 2, "joana"}, {10, 1, "maria"}} {
-		_, _, err := db.UpsertService(ctx, s.id, svahub.ServiceInput{Login: s.login, Password: ptr("s3nh4"), Status: "servico_habilitado", PlanID: &combo,
+		_, _, err := db.UpsertService(ctx, s.id, svahub.ServiceInput{Login: s.login, Password: ptr("s3nh4"), Status: "servico_habilitado", ComboID: &combo,
 			Customer: svahub.CustomerInput{ID: s.customer, Name: "Maria"}})
 		require.NoError(t, err)
 	}

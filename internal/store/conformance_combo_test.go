@@ -22,7 +22,7 @@ func confComboAttach() []confCase {
 			a, b, off := e.pkg(integ.ID, "9.90", pro.ID), e.pkg(integ.ID, "19.90", pro.ID, ebook.ID), e.pkg(integ.ID, "5.00", ebook.ID)
 			_, err := e.db.UpdatePackage(e.ctx, off.ID, svahub.PackageUpdate{Active: ptr(false)})
 			require.NoError(t, err)
-			_, _, err = e.db.UpsertPlan(e.ctx, 900, svahub.PlanUpdate{Description: ptr("Combo"), Packages: []int64{a.ID, b.ID, off.ID}})
+			_, _, err = e.db.UpsertCombo(e.ctx, 900, svahub.ComboUpdate{Description: ptr("Combo"), Packages: []int64{a.ID, b.ID, off.ID}})
 			require.NoError(t, err)
 			for i, status := range []svahub.ServiceStatus{svahub.StatusEnabled, svahub.StatusDebtSuspended} {
 				combo, single := int64(120+2*i), int64(121+2*i)
@@ -39,7 +39,7 @@ func confComboAttach() []confCase {
 				require.Equal(t, want.jobs, got.jobs)
 				require.Equal(t, []string{"v1", "v1"}, got.jobs, "one job per plan")
 				for j := range want.subs {
-					require.Equal(t, fmt.Sprint(svahub.OriginPlan, " ", svahub.Money(0)), got.subs[j].origin)
+					require.Equal(t, fmt.Sprint(svahub.OriginCombo, " ", svahub.Money(0)), got.subs[j].origin)
 					got.subs[j].origin = want.subs[j].origin
 				}
 				require.Equal(t, want.subs, got.subs)
@@ -50,7 +50,7 @@ func confComboAttach() []confCase {
 			integ := e.integration()
 			pro, ebook := e.product(integ.ID, "pro"), e.product(integ.ID, "ebook")
 			a, b := e.pkg(integ.ID, "9.90", pro.ID), e.pkg(integ.ID, "19.90", pro.ID, ebook.ID)
-			_, _, err := e.db.UpsertPlan(e.ctx, 901, svahub.PlanUpdate{Description: ptr("Combo"), Packages: []int64{a.ID, b.ID}})
+			_, _, err := e.db.UpsertCombo(e.ctx, 901, svahub.ComboUpdate{Description: ptr("Combo"), Packages: []int64{a.ID, b.ID}})
 			require.NoError(t, err)
 			e.comboService(130, svahub.StatusEnabled, nil)
 			_, err = e.db.AttachPackage(e.ctx, 130, svahub.AttachInput{PackageID: a.ID, ExpiresOn: "2027-03-01"})
@@ -71,7 +71,7 @@ func confComboAttach() []confCase {
 func (e *confEnv) comboService(id int64, status svahub.ServiceStatus, combo *int64) {
 	e.t.Helper()
 	_, _, err := e.db.UpsertService(e.ctx, id, svahub.ServiceInput{Login: fmt.Sprint("combo", id), Password: ptr("senha"), Status: string(status),
-		PlanID: combo, Customer: svahub.CustomerInput{ID: id, Name: "Cliente"}})
+		ComboID: combo, Customer: svahub.CustomerInput{ID: id, Name: "Cliente"}})
 	require.NoError(e.t, err)
 }
 

@@ -259,7 +259,7 @@ func TestTransitionOf(t *testing.T) {
 	require.Equal(t, svahub.TransitionNone, svahub.TransitionOf(svahub.StatusCancelled, svahub.StatusInactive))
 }
 
-func TestPlanChangeOf(t *testing.T) {
+func TestComboChangeOf(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		origin    svahub.Origin
