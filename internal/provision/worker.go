@@ -79,7 +79,14 @@ func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 			e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
 		}
 	}
-	e.release(ctx, pw.PlanID)
+	if pw.Marked && !pw.Uncertain && !r.mutated {
+		// The claim marked the plan uncertain and nothing was sent: undo it.
+		if err := e.db.ReleaseUnchanged(context.WithoutCancel(ctx), pw.PlanID); err != nil {
+			e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
+		}
+	} else {
+		e.release(ctx, pw.PlanID)
+	}
 	if e.stopping.Load() && ctx.Err() != nil {
 		return river.JobSnooze(0) // drained: hand the job back, not a failure
 	}

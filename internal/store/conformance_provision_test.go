@@ -127,6 +127,24 @@ func confProvision() []confCase {
 			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "", true))
 			require.False(t, e.claim(plan).Uncertain, "CompletePlan clears the uncertainty")
 		}},
+		{"Provision/ReleaseUnchanged", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(245, pkg.ID, "")
+			w := e.claim(plan)
+			require.False(t, w.Uncertain, "the uncertainty from before the claim")
+			require.Equal(t, d == store.DialectPostgres, w.Marked, "PostgreSQL's claim marks a plan with work due")
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			w = e.claim(plan)
+			require.Equal(t, d == store.DialectPostgres, w.Uncertain, "the mark outlives a plain release")
+			require.NoError(t, e.db.ReleaseUnchanged(e.ctx, plan))
+			w = e.claim(plan)
+			require.False(t, w.Uncertain, "ReleaseUnchanged undoes the claim's mark")
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "", true))
+			w = e.claim(plan)
+			require.False(t, w.Uncertain)
+			require.False(t, w.Marked, "no work due: the claim marks nothing")
+		}},
 		{"Provision/NotePlatformState", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			_, pkg := e.catalogue()
