@@ -244,6 +244,9 @@ type Completion struct {
 	Expiry          svahub.Date
 	// Resolved clears the plan's permanent error (svahub.ErrorResolved).
 	Resolved bool
+	// Transmissions are the convergence's platform calls, recorded in the
+	// same transaction (redacted already, as RecordTransmission's).
+	Transmissions []*svahub.Transmission
 }
 
 // CompletePlans records many completions in one transaction, each as
@@ -265,6 +268,9 @@ func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
 				return err
 			}
 			ids[i] = c.PlanID
+		}
+		if err := db.insertTransmissions(ctx, tx, cs, now); err != nil {
+			return err
 		}
 		return db.refreshPlanStatuses(tx, ids...)
 	})
