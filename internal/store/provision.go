@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -58,9 +59,11 @@ const (
 	// mark is durable before the call, as MarkUncertain's) and returns it
 	// as qPlanWork does, with the uncertainty from before the claim. The
 	// CTE locks the row first, so o.state_uncertain is its latest
-	// committed value. $1 plan, $2 now, $3 lease until, $4 holder.
+	// committed value; FOR NO KEY UPDATE, the UPDATE's own lock: a FOR
+	// UPDATE would wait for (and deadlock with) an API transaction
+	// inserting an access of the plan (lockForUpdate). $1 plan, $2 now, $3 lease until, $4 holder.
 	qClaimPlanWork = `WITH o AS (SELECT id, state_uncertain FROM platform_plans
-			WHERE id = $1 AND (lease_until IS NULL OR lease_until < $2) FOR UPDATE)
+			WHERE id = $1 AND (lease_until IS NULL OR lease_until < $2) FOR NO KEY UPDATE)
 		UPDATE platform_plans p SET lease_until = $3, lease_holder = $4,
 			state_uncertain = p.state_uncertain OR (p.applied_version <> p.version AND p.error_version <> p.version AND i.active
 				AND ` + "EXISTS (SELECT 1 FROM accesses ax WHERE ax.plan_id = p.id)" + `)
@@ -251,8 +254,9 @@ type Completion struct {
 
 // CompletePlans records many completions in one transaction, each as
 // CompletePlan does: the workers' group commit (internal/provision) sends
-// what completed while the previous commit ran. Plans are updated in id
-// order and their subscriptions refreshed once.
+// what completed while the previous commit ran. The plans are updated by
+// one statement per 256 (qCompletePlans), locked in id order first on
+// PostgreSQL; their subscriptions are refreshed once.
 func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
 	if len(cs) == 0 {
 		return nil
@@ -262,25 +266,54 @@ func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		ids := make([]int64, len(cs))
 		for i, c := range cs {
-			_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), c.Version, c.Version, string(c.State), string(c.Expiry), c.Resolved, c.Resolved,
-				db.holder, db.holder, now, c.PlanID)
-			if err != nil {
-				return err
-			}
 			ids[i] = c.PlanID
 		}
 		if err := db.insertTransmissions(ctx, tx, cs, now); err != nil {
 			return err
 		}
+		for _, chunk := range chunks(cs, 256) {
+			if err := db.completeChunk(ctx, tx, chunk, now); err != nil {
+				return err
+			}
+		}
 		return db.refreshPlanStatuses(tx, ids...)
 	})
 }
 
-const qCompletePlan = `UPDATE platform_plans SET applied_version = CASE WHEN applied_version < ? THEN ? ELSE applied_version END,
-	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE,
-	last_error = CASE WHEN ? THEN '' ELSE last_error END, error_version = CASE WHEN ? THEN 0 ELSE error_version END,
+// completeChunk updates the plans of cs (sorted by id) in one statement.
+func (db *DB) completeChunk(ctx context.Context, tx *gorm.DB, cs []Completion, now time.Time) error {
+	marks := strings.Repeat(",?", len(cs)-1)
+	if db.dialect == DialectPostgres && len(cs) > 1 {
+		// The join below locks rows in no set order: lock them in id
+		// order first, as the API's writes do, so neither deadlocks.
+		args := make([]any, len(cs))
+		for i, c := range cs {
+			args[i] = c.PlanID
+		}
+		q := `SELECT id FROM platform_plans WHERE id IN (?` + marks + `) ORDER BY id FOR NO KEY UPDATE`
+		if _, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, 5*len(cs)+3)
+	for _, c := range cs {
+		args = append(args, c.PlanID, c.Version, string(c.State), string(c.Expiry), c.Resolved)
+	}
+	args = append(args, db.holder, db.holder, now)
+	row := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BOOLEAN))`
+	q := strings.Replace(qCompletePlans, "?values", row+strings.Repeat(", "+row, len(cs)-1), 1)
+	_, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...)
+	return err
+}
+
+// qCompletePlans completes the plans listed in ?values, rows of (plan,
+// version, state, expiry, resolved). A newer version stays pending.
+const qCompletePlans = `WITH v (pid, ver, st, exp, res) AS (VALUES ?values)
+	UPDATE platform_plans SET applied_version = CASE WHEN applied_version < v.ver THEN v.ver ELSE applied_version END,
+	platform_state = v.st, platform_expiry = v.exp, state_uncertain = FALSE,
+	last_error = CASE WHEN v.res THEN '' ELSE last_error END, error_version = CASE WHEN v.res THEN 0 ELSE error_version END,
 	` + leaseRelease + `, synced_at = ?
-	WHERE id = ?`
+	FROM v WHERE platform_plans.id = v.pid`
 
 // planHasAccess is the condition, on a platform_plans row named table,
 // that some access uses the plan. A plan whose accesses all moved to
