@@ -121,7 +121,8 @@ func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
 // call makes one platform call for the plan, telling the adapter which
 // operation it is (svahub.WithOperation). A try of the call that got no
 // answer makes the run's knowledge uncertain (known false). Before the first call that
-// may change the platform it records the plan as uncertain: from there
+// may change the platform it records the plan as uncertain, unless the
+// claim did (PlanWork.Marked): from there
 // until CompletePlan/FailPlan the recorded state may be stale (the process
 // may die after the platform applied a call).
 func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
