@@ -301,7 +301,8 @@ func (m *Manager) Call(ctx context.Context, id int64, op svahub.Operation, ref R
 	}
 }
 
-// record writes a transmission; it never fails the call. A success
+// record writes a transmission (or holds it: DeferTransmissions); it
+// never fails the call. A success
 // records the status the adapter noted (201 for a created user, 204 for a
 // cancelled plan; 200 when it noted none).
 func (m *Manager) record(ctx context.Context, id int64, platform string, op svahub.Operation, ref Ref, start time.Time, err error, status *svahub.CallStatus) {
@@ -324,6 +325,9 @@ func (m *Manager) record(ctx context.Context, id int64, platform string, op svah
 	}
 	if m.opts.Observer != nil {
 		m.opts.Observer(platform, op, t.Outcome, d)
+	}
+	if hold(ctx, t) {
+		return
 	}
 	if err := m.store.RecordTransmission(context.WithoutCancel(ctx), t); err != nil {
 		m.opts.Logger.Warn("record transmission", "integration", id, "op", op, "err", err)

@@ -134,3 +134,30 @@ func TestSharedRenewalSurvivesCancelledCaller(t *testing.T) {
 		require.NoError(t, <-waiterErr, "the waiting caller failed with the first caller's cancellation")
 	})
 }
+
+// TestDeferredTransmissions: calls made with a DeferTransmissions context
+// leave their transmissions (the token's too) to the caller; others are
+// recorded at once.
+func TestDeferredTransmissions(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect string) {
+		db := storetest.Open(t, dialect)
+		m, id := newManager(t, db, &stub{token: okToken}, platform.Options{})
+		ctx, held := platform.DeferTransmissions(context.Background())
+		call := func(ctx context.Context) {
+			require.NoError(t, m.Call(ctx, id, svahub.OpSuspend, platform.Ref{}, func(context.Context, svahub.Platform, string) error { return nil }))
+		}
+		call(ctx)
+		_, total, err := db.FindTransmissions(ctx, svahub.TransmissionFilter{Page: svahub.Page{Size: 10}})
+		require.NoError(t, err)
+		require.Zero(t, total, "held, not recorded")
+		ts := held.Take()
+		require.Len(t, ts, 2, "the token and the call")
+		require.Equal(t, svahub.OpSuspend, ts[1].Operation)
+		require.Empty(t, held.Take(), "taken once")
+		call(context.Background())
+		_, total, err = db.FindTransmissions(ctx, svahub.TransmissionFilter{Page: svahub.Page{Size: 10}})
+		require.NoError(t, err)
+		require.Equal(t, 1, total, "recorded at once")
+	})
+}

@@ -33,6 +33,8 @@ type run struct {
 	known bool
 	// marked: the plan is recorded as uncertain.
 	marked bool
+	// mutated: a call that may change the platform was made.
+	mutated bool
 }
 
 // converge makes the platform match pw's desired state: it asks
@@ -44,7 +46,7 @@ type run struct {
 // platform has afterwards (also on error: what was reached so far).
 func (e *Engine) converge(ctx context.Context, pw *store.PlanWork, plan *hold, attempt int) (*run, error) {
 	r := &run{e: e, pw: pw, plan: plan, userID: pw.PlatformUserID, state: pw.PlatformState, expiry: pw.PlatformExpiry,
-		known: !pw.Uncertain || pw.PlatformUserID == "", marked: pw.Uncertain}
+		known: !pw.Uncertain || pw.PlatformUserID == "", marked: pw.Uncertain || pw.Marked}
 	r.ref = platform.Ref{SubscriptionID: &pw.SubscriptionID, AccessID: &pw.AccessID, Attempt: attempt}
 	caps, err := e.m.Capabilities(ctx, pw.IntegrationID)
 	if err != nil {
@@ -119,7 +121,8 @@ func (r *run) do(ctx context.Context, s svahub.ConvergeStep) error {
 // call makes one platform call for the plan, telling the adapter which
 // operation it is (svahub.WithOperation). A try of the call that got no
 // answer makes the run's knowledge uncertain (known false). Before the first call that
-// may change the platform it records the plan as uncertain: from there
+// may change the platform it records the plan as uncertain, unless the
+// claim did (PlanWork.Marked): from there
 // until CompletePlan/FailPlan the recorded state may be stale (the process
 // may die after the platform applied a call).
 func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context.Context, p svahub.Platform, token string) error) error {
@@ -134,6 +137,7 @@ func (r *run) call(ctx context.Context, op svahub.Operation, fn func(ctx context
 		}
 		r.marked = true
 	}
+	r.mutated = r.mutated || op != svahub.OpQuery
 	return r.e.m.Call(svahub.WithOperation(ctx, op), r.pw.IntegrationID, op, r.ref,
 		func(ctx context.Context, p svahub.Platform, token string) error {
 			err := fn(ctx, p, token)

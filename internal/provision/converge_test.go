@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -32,6 +33,10 @@ func (s *fakeStore) NotePlatformState(context.Context, int64, svahub.AccessState
 	return nil
 }
 func (s *fakeStore) ReleasePlan(context.Context, int64) error { return nil }
+func (s *fakeStore) ReleaseUnchanged(context.Context, int64) error {
+	s.log = append(s.log, "release_unchanged")
+	return nil
+}
 func (s *fakeStore) ForgetPlatformUser(context.Context, int64) error {
 	s.log = append(s.log, "forget_user")
 	return nil
@@ -337,4 +342,38 @@ func TestConvergeCallsNothingWithoutItsLease(t *testing.T) {
 	_, err = e.converge(context.Background(), planWork(svahub.AccessActive, svahub.AccessNone, "", "u1", false), ending, 1)
 	require.ErrorIs(t, err, errLeaseLost)
 	require.Empty(t, m.calls)
+}
+
+// TestConvergeClaimMarked: a plan the claim already marked uncertain
+// (PostgreSQL) is not marked again before the first call.
+func TestConvergeClaimMarked(t *testing.T) {
+	t.Parallel()
+	e, db, m := testEngine(svahub.FullCapabilities)
+	pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false)
+	pw.Marked = true
+	r, err := e.converge(context.Background(), pw, held(), 1)
+	require.NoError(t, err)
+	require.Equal(t, []svahub.Operation{svahub.OpSuspend}, m.ops())
+	require.NotContains(t, db.log, "mark_uncertain")
+	require.True(t, r.mutated)
+}
+
+// TestFailedUndoesClaimMarkOnlyWhenNothingSent: a run that fails before
+// any call that may change the platform undoes the claim's mark; one
+// that sent such a call leaves the plan uncertain.
+func TestFailedUndoesClaimMarkOnlyWhenNothingSent(t *testing.T) {
+	t.Parallel()
+	e, db, _ := testEngine(svahub.FullCapabilities)
+	pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", false)
+	pw.Marked = true
+	r := &run{e: e, pw: pw, plan: held()}
+	require.Error(t, e.failed(context.Background(), r, errors.New("boom")))
+	require.Equal(t, []string{"release_unchanged"}, db.log)
+	db.log = nil
+	r.mutated = true
+	require.Error(t, e.failed(context.Background(), r, errors.New("boom")))
+	require.Empty(t, db.log, "sent: the plan stays uncertain")
+	pw.Uncertain, r.mutated = true, false
+	require.Error(t, e.failed(context.Background(), r, errors.New("boom")))
+	require.Empty(t, db.log, "uncertain before the claim: it stays so")
 }

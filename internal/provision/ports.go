@@ -42,6 +42,8 @@ type Store interface {
 
 	ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*store.PlanWork, bool, error)
 	ReleasePlan(ctx context.Context, planID int64) error
+	ReleaseUnchanged(ctx context.Context, planID int64) error
+	RecordTransmission(ctx context.Context, t *svahub.Transmission) error
 	MarkUncertain(ctx context.Context, planID int64) error
 	CompletePlans(ctx context.Context, cs []store.Completion) error
 	FailPlan(ctx context.Context, planID, version int64, state svahub.AccessState, message string) error

@@ -42,18 +42,38 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 		e.release(ctx, pw.PlanID)
 		return nil
 	}
-	r, err := e.converge(ctx, pw, h, job.Attempt)
+	// The run's transmissions are recorded with its completion, or by
+	// record when it does not complete.
+	cctx, held := platform.DeferTransmissions(ctx)
+	r, err := e.converge(cctx, pw, h, job.Attempt)
 	if err == nil {
 		if _, lerr := h.deadline(0); lerr != nil {
-			// Another process may own the plan now: record nothing; the
+			// Another process may own the plan now: record no outcome; the
 			// plan is uncertain, so whoever converges it next reads back.
+			e.record(ctx, held.Take())
 			return lerr
 		}
 		// A permanent error is cleared only if this work resolved it.
-		return e.commits.complete(ctx, store.Completion{PlanID: pw.PlanID, Version: pw.Version, State: r.state, Expiry: r.expiry,
-			Resolved: svahub.ErrorResolved(pw.Desired, r.state)})
+		ts := held.Take()
+		err := e.commits.complete(ctx, store.Completion{PlanID: pw.PlanID, Version: pw.Version, State: r.state, Expiry: r.expiry,
+			Resolved: svahub.ErrorResolved(pw.Desired, r.state), Transmissions: ts})
+		if err != nil {
+			e.record(ctx, ts) // the completion's transaction was rolled back
+		}
+		return err
 	}
+	e.record(ctx, held.Take())
 	return e.failed(ctx, r, err)
+}
+
+// record writes transmissions held back for a completion that did not
+// happen; like the platform manager's, it never fails the job.
+func (e *Engine) record(ctx context.Context, ts []*svahub.Transmission) {
+	for _, t := range ts {
+		if err := e.db.RecordTransmission(context.WithoutCancel(ctx), t); err != nil {
+			e.log.Warn("record transmission", "integration", t.IntegrationID, "op", t.Operation, "err", err)
+		}
+	}
 }
 
 // failed records what a convergence that failed with err reached and says
@@ -79,7 +99,14 @@ func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 			e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
 		}
 	}
-	e.release(ctx, pw.PlanID)
+	if pw.Marked && !pw.Uncertain && !r.mutated {
+		// The claim marked the plan uncertain and nothing was sent: undo it.
+		if err := e.db.ReleaseUnchanged(context.WithoutCancel(ctx), pw.PlanID); err != nil {
+			e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
+		}
+	} else {
+		e.release(ctx, pw.PlanID)
+	}
 	if e.stopping.Load() && ctx.Err() != nil {
 		return river.JobSnooze(0) // drained: hand the job back, not a failure
 	}

@@ -81,10 +81,22 @@ func confProvision() []confCase {
 			sub2, plan2, _ := e.subscription(223, pkg.ID, "")
 			w1, w2 := e.claim(plan1), e.claim(plan2)
 			require.NoError(t, e.db.CompletePlans(e.ctx, nil))
+			sent := func(w *store.PlanWork, op svahub.Operation) *svahub.Transmission {
+				return &svahub.Transmission{IntegrationID: w.IntegrationID, SubscriptionID: &w.SubscriptionID, AccessID: &w.AccessID,
+					Operation: op, Outcome: svahub.OutcomeSuccess, HTTPStatus: 200, Message: "ok", DurationMS: 3, Attempt: 1}
+			}
 			require.NoError(t, e.db.CompletePlans(e.ctx, []store.Completion{ // out of order: the store sorts
-				{PlanID: plan2, Version: w2.Version, State: svahub.AccessSuspended, Resolved: true},
-				{PlanID: plan1, Version: w1.Version, State: svahub.AccessActive, Expiry: "2027-05-01", Resolved: true},
+				{PlanID: plan2, Version: w2.Version, State: svahub.AccessSuspended, Resolved: true,
+					Transmissions: []*svahub.Transmission{sent(w2, svahub.OpSuspend)}},
+				{PlanID: plan1, Version: w1.Version, State: svahub.AccessActive, Expiry: "2027-05-01", Resolved: true,
+					Transmissions: []*svahub.Transmission{sent(w1, svahub.OpCreateUser), sent(w1, svahub.OpActivatePlan)}},
 			}))
+			for sub, n := range map[int64]int{sub1.ID: 2, sub2.ID: 1} {
+				ts, total, err := e.db.FindTransmissions(e.ctx, svahub.TransmissionFilter{SubscriptionID: &sub, Page: svahub.Page{Size: 10}})
+				require.NoError(t, err)
+				require.Equal(t, n, total, "the transmissions are recorded with the completions")
+				require.True(t, e.clock.Now().Equal(ts[0].CreatedAt), "stamped with the store's clock")
+			}
 			for _, c := range []struct {
 				plan, sub int64
 				w         *store.PlanWork
@@ -126,6 +138,24 @@ func confProvision() []confCase {
 			require.True(t, w.Uncertain)
 			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "", true))
 			require.False(t, e.claim(plan).Uncertain, "CompletePlan clears the uncertainty")
+		}},
+		{"Provision/ReleaseUnchanged", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(245, pkg.ID, "")
+			w := e.claim(plan)
+			require.False(t, w.Uncertain, "the uncertainty from before the claim")
+			require.Equal(t, d == store.DialectPostgres, w.Marked, "PostgreSQL's claim marks a plan with work due")
+			require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+			w = e.claim(plan)
+			require.Equal(t, d == store.DialectPostgres, w.Uncertain, "the mark outlives a plain release")
+			require.NoError(t, e.db.ReleaseUnchanged(e.ctx, plan))
+			w = e.claim(plan)
+			require.False(t, w.Uncertain, "ReleaseUnchanged undoes the claim's mark")
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "", true))
+			w = e.claim(plan)
+			require.False(t, w.Uncertain)
+			require.False(t, w.Marked, "no work due: the claim marks nothing")
 		}},
 		{"Provision/NotePlatformState", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)

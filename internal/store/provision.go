@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -33,6 +34,11 @@ type PlanWork struct {
 	// Uncertain is true when an earlier attempt may have changed the
 	// platform without recording it: PlatformState is then only a guess.
 	Uncertain bool
+	// Marked is true when the plan is recorded as uncertain now that this
+	// process holds it: on PostgreSQL the claim itself records it when
+	// work is due (MarkUncertain is then not needed before a platform
+	// call); ReleaseUnchanged undoes it when no call was made.
+	Marked bool
 	// SubscriptionID and AccessID name one access of the plan, for
 	// transmissions.
 	SubscriptionID int64
@@ -42,20 +48,49 @@ type PlanWork struct {
 const (
 	qClaimPlan = `UPDATE platform_plans SET lease_until = ?, lease_holder = ? WHERE id = ? AND (lease_until IS NULL OR lease_until < ?)`
 	qPlanWork  = `SELECT p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version,
-		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, i.active,
+		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, p.state_uncertain, p.state_uncertain, i.active,
 		acc.username, acc.reference, acc.platform_user_id,
 		(SELECT a.id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1),
 		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1)
 		FROM platform_plans p JOIN integrations i ON i.id = p.integration_id
 		JOIN platform_accounts acc ON acc.id = p.account_id WHERE p.id = ?`
+	// qClaimPlanWork (PostgreSQL) claims a free plan, records it as
+	// uncertain when work is due (the worker will call the platform: the
+	// mark is durable before the call, as MarkUncertain's) and returns it
+	// as qPlanWork does, with the uncertainty from before the claim. The
+	// CTE locks the row first, so o.state_uncertain is its latest
+	// committed value; FOR NO KEY UPDATE, the UPDATE's own lock: a FOR
+	// UPDATE would wait for (and deadlock with) an API transaction
+	// inserting an access of the plan (lockForUpdate). $1 plan, $2 now, $3 lease until, $4 holder.
+	qClaimPlanWork = `WITH o AS (SELECT id, state_uncertain FROM platform_plans
+			WHERE id = $1 AND (lease_until IS NULL OR lease_until < $2) FOR NO KEY UPDATE)
+		UPDATE platform_plans p SET lease_until = $3, lease_holder = $4,
+			state_uncertain = p.state_uncertain OR (p.applied_version <> p.version AND p.error_version <> p.version AND i.active
+				AND ` + "EXISTS (SELECT 1 FROM accesses ax WHERE ax.plan_id = p.id)" + `)
+		FROM o, integrations i, platform_accounts acc
+		WHERE p.id = o.id AND i.id = p.integration_id AND acc.id = p.account_id
+		RETURNING p.id, p.integration_id, p.account_id, p.product_code, p.desired_state, p.desired_expiry, p.version,
+		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, o.state_uncertain, p.state_uncertain, i.active,
+		acc.username, acc.reference, acc.platform_user_id,
+		(SELECT a.id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1),
+		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1)`
 )
 
 // ClaimPlan takes a lease on a plan so that no other worker converges it
-// at the same time. ok is false when another worker holds it. It is two
-// statements (the lease, then the plan with its account, integration and
-// first access) on plain database/sql: it runs once per job.
+// at the same time. ok is false when another worker holds it. On
+// PostgreSQL it is one statement (qClaimPlanWork), which also records the
+// plan as uncertain when work is due (PlanWork.Marked); on SQLite two (the
+// lease, then the plan with its account, integration and first access).
+// Plain database/sql: it runs once per job.
 func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*PlanWork, bool, error) {
 	now := db.now().UTC()
+	if db.dialect == DialectPostgres {
+		w, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, qClaimPlanWork, planID, now, now.Add(lease), db.holder))
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return db.claimed(ctx, planID, w, err)
+		}
+		return nil, false, db.planExists(ctx, planID)
+	}
 	res, err := db.sql.ExecContext(ctx, db.rebind(qClaimPlan), now.Add(lease), db.holder, planID, now)
 	if err != nil {
 		return nil, false, err
@@ -63,14 +98,23 @@ func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) 
 	if n, err := res.RowsAffected(); err != nil {
 		return nil, false, err
 	} else if n == 0 {
-		var one int
-		err := db.sql.QueryRowContext(ctx, db.rebind(`SELECT 1 FROM platform_plans WHERE id = ?`), planID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, false, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d não existe", planID)
-		}
-		return nil, false, err
+		return nil, false, db.planExists(ctx, planID)
 	}
-	w, err := db.planWork(ctx, planID)
+	w, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, db.rebind(qPlanWork), planID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma não encontrado")
+	}
+	return db.claimed(ctx, planID, w, err)
+}
+
+// claimed ends a claim that took the lease: a plan that cannot be worked
+// on (an error, no access left) is released at once.
+func (db *DB) claimed(ctx context.Context, planID int64, w *PlanWork, err error) (*PlanWork, bool, error) {
+	if err == nil && w.AccessID == 0 {
+		// Its accesses moved to another plan (retransmitir after a product
+		// code fix): there is nothing to converge; the job is a no-op.
+		err = svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d sem acesso", planID)
+	}
 	if err != nil {
 		_ = db.ReleasePlan(context.WithoutCancel(ctx), planID)
 		return nil, false, err
@@ -78,28 +122,36 @@ func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) 
 	return w, true, nil
 }
 
-func (db *DB) planWork(ctx context.Context, planID int64) (*PlanWork, error) {
+// planExists answers a claim that took no lease: nil when the plan exists
+// (another process holds it), ENOTFOUND when it does not.
+func (db *DB) planExists(ctx context.Context, planID int64) error {
+	var one int
+	err := db.sql.QueryRowContext(ctx, db.rebind(`SELECT 1 FROM platform_plans WHERE id = ?`), planID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d não existe", planID)
+	}
+	return err
+}
+
+// scanPlanWork reads one row of qPlanWork or qClaimPlanWork. A plan
+// whose accesses all moved elsewhere has AccessID 0.
+func (db *DB) scanPlanWork(row *sql.Row) (*PlanWork, error) {
 	var (
 		w                                    PlanWork
 		desired, desiredExp, pstate, pexpiry string
 		accessID, subscriptionID             *int64
 	)
-	err := db.sql.QueryRowContext(ctx, db.rebind(qPlanWork), planID).Scan(&w.PlanID, &w.IntegrationID, &w.AccountID, &w.ProductCode,
-		&desired, &desiredExp, &w.Version, &w.AppliedVersion, &pstate, &pexpiry, &w.ErrorVersion, &w.Uncertain, &w.IntegrationActive,
-		&w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma não encontrado")
-	} else if err != nil {
+	err := row.Scan(&w.PlanID, &w.IntegrationID, &w.AccountID, &w.ProductCode,
+		&desired, &desiredExp, &w.Version, &w.AppliedVersion, &pstate, &pexpiry, &w.ErrorVersion, &w.Uncertain, &w.Marked,
+		&w.IntegrationActive, &w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID)
+	if err != nil {
 		return nil, err
-	}
-	if accessID == nil || subscriptionID == nil {
-		// Its accesses moved to another plan (retransmitir after a product
-		// code fix): there is nothing to converge; the job is a no-op.
-		return nil, svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d sem acesso", planID)
 	}
 	w.Desired, w.DesiredExpiry = svahub.AccessState(desired), svahub.Date(desiredExp)
 	w.PlatformState, w.PlatformExpiry = svahub.AccessState(pstate), svahub.Date(pexpiry)
-	w.AccessID, w.SubscriptionID = *accessID, *subscriptionID
+	if accessID != nil && subscriptionID != nil {
+		w.AccessID, w.SubscriptionID = *accessID, *subscriptionID
+	}
 	return &w, nil
 }
 
@@ -195,12 +247,16 @@ type Completion struct {
 	Expiry          svahub.Date
 	// Resolved clears the plan's permanent error (svahub.ErrorResolved).
 	Resolved bool
+	// Transmissions are the convergence's platform calls, recorded in the
+	// same transaction (redacted already, as RecordTransmission's).
+	Transmissions []*svahub.Transmission
 }
 
 // CompletePlans records many completions in one transaction, each as
 // CompletePlan does: the workers' group commit (internal/provision) sends
-// what completed while the previous commit ran. Plans are updated in id
-// order and their subscriptions refreshed once.
+// what completed while the previous commit ran. The plans are updated by
+// one statement per 256 (qCompletePlans), locked in id order first on
+// PostgreSQL; their subscriptions are refreshed once.
 func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
 	if len(cs) == 0 {
 		return nil
@@ -210,22 +266,54 @@ func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
 	return db.tx(ctx, func(tx *gorm.DB) error {
 		ids := make([]int64, len(cs))
 		for i, c := range cs {
-			_, err := SQLTx(tx).ExecContext(ctx, db.rebind(qCompletePlan), c.Version, c.Version, string(c.State), string(c.Expiry), c.Resolved, c.Resolved,
-				db.holder, db.holder, now, c.PlanID)
-			if err != nil {
+			ids[i] = c.PlanID
+		}
+		if err := db.insertTransmissions(ctx, tx, cs, now); err != nil {
+			return err
+		}
+		for _, chunk := range chunks(cs, 256) {
+			if err := db.completeChunk(ctx, tx, chunk, now); err != nil {
 				return err
 			}
-			ids[i] = c.PlanID
 		}
 		return db.refreshPlanStatuses(tx, ids...)
 	})
 }
 
-const qCompletePlan = `UPDATE platform_plans SET applied_version = CASE WHEN applied_version < ? THEN ? ELSE applied_version END,
-	platform_state = ?, platform_expiry = ?, state_uncertain = FALSE,
-	last_error = CASE WHEN ? THEN '' ELSE last_error END, error_version = CASE WHEN ? THEN 0 ELSE error_version END,
+// completeChunk updates the plans of cs (sorted by id) in one statement.
+func (db *DB) completeChunk(ctx context.Context, tx *gorm.DB, cs []Completion, now time.Time) error {
+	marks := strings.Repeat(",?", len(cs)-1)
+	if db.dialect == DialectPostgres && len(cs) > 1 {
+		// The join below locks rows in no set order: lock them in id
+		// order first, as the API's writes do, so neither deadlocks.
+		args := make([]any, len(cs))
+		for i, c := range cs {
+			args[i] = c.PlanID
+		}
+		q := `SELECT id FROM platform_plans WHERE id IN (?` + marks + `) ORDER BY id FOR NO KEY UPDATE`
+		if _, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, 5*len(cs)+3)
+	for _, c := range cs {
+		args = append(args, c.PlanID, c.Version, string(c.State), string(c.Expiry), c.Resolved)
+	}
+	args = append(args, db.holder, db.holder, now)
+	row := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BOOLEAN))`
+	q := strings.Replace(qCompletePlans, "?values", row+strings.Repeat(", "+row, len(cs)-1), 1)
+	_, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...)
+	return err
+}
+
+// qCompletePlans completes the plans listed in ?values, rows of (plan,
+// version, state, expiry, resolved). A newer version stays pending.
+const qCompletePlans = `WITH v (pid, ver, st, exp, res) AS (VALUES ?values)
+	UPDATE platform_plans SET applied_version = CASE WHEN applied_version < v.ver THEN v.ver ELSE applied_version END,
+	platform_state = v.st, platform_expiry = v.exp, state_uncertain = FALSE,
+	last_error = CASE WHEN v.res THEN '' ELSE last_error END, error_version = CASE WHEN v.res THEN 0 ELSE error_version END,
 	` + leaseRelease + `, synced_at = ?
-	WHERE id = ?`
+	FROM v WHERE platform_plans.id = v.pid`
 
 // planHasAccess is the condition, on a platform_plans row named table,
 // that some access uses the plan. A plan whose accesses all moved to
@@ -259,6 +347,14 @@ func (db *DB) FailPlan(ctx context.Context, planID, version int64, state svahub.
 func (db *DB) ReleasePlan(ctx context.Context, planID int64) error {
 	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
 		Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error
+}
+
+// ReleaseUnchanged drops this process's lease on a plan whose claim marked
+// it uncertain (PlanWork.Marked, not Uncertain) when the worker changed
+// nothing on the platform: the mark is undone with the lease.
+func (db *DB) ReleaseUnchanged(ctx context.Context, planID int64) error {
+	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
+		Updates(map[string]any{"lease_until": nil, "lease_holder": nil, "state_uncertain": false}).Error
 }
 
 // NotePlatformState records the state a failed attempt left on the

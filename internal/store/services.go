@@ -438,8 +438,9 @@ func (db *DB) statusTransitions(tx *gorm.DB, list []*serviceRow, orig map[int64]
 	return db.endServices(tx, ended)
 }
 
-func chunks(ids []int64, n int) [][]int64 {
-	var out [][]int64
+// chunks splits ids into slices of at most n.
+func chunks[T any](ids []T, n int) [][]T {
+	var out [][]T
 	for len(ids) > n {
 		out = append(out, ids[:n])
 		ids = ids[n:]

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -23,6 +26,28 @@ func (db *DB) RecordTransmission(ctx context.Context, t *svahub.Transmission) er
 // qInsertTransmission runs once per platform call (plain database/sql).
 const qInsertTransmission = `INSERT INTO transmissions (integration_id, subscription_id, access_id, operation, outcome, http_status,
 	message, duration_ms, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// insertTransmissions records the completions' transmissions in tx, in
+// multi-row INSERTs of up to 500 rows.
+func (db *DB) insertTransmissions(ctx context.Context, tx *gorm.DB, cs []Completion, now time.Time) error {
+	var ts []*svahub.Transmission
+	for _, c := range cs {
+		ts = append(ts, c.Transmissions...)
+	}
+	now = now.Truncate(time.Microsecond)
+	for _, chunk := range chunks(ts, 500) {
+		q := strings.TrimSuffix(qInsertTransmission, ` RETURNING id`) + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(chunk)-1)
+		args := make([]any, 0, 10*len(chunk))
+		for _, t := range chunk {
+			args = append(args, t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation), string(t.Outcome), t.HTTPStatus,
+				truncate(t.Message, 1000), t.DurationMS, t.Attempt, now)
+		}
+		if _, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
