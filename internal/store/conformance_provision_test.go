@@ -85,17 +85,23 @@ func confProvision() []confCase {
 				return &svahub.Transmission{IntegrationID: w.IntegrationID, SubscriptionID: &w.SubscriptionID, AccessID: &w.AccessID,
 					Operation: op, Outcome: svahub.OutcomeSuccess, HTTPStatus: 200, Message: "ok", DurationMS: 3, Attempt: 1}
 			}
+			early := sent(w1, svahub.OpCreateUser)
+			early.CreatedAt = e.clock.Now().Add(-3 * time.Second).Truncate(time.Microsecond)
 			require.NoError(t, e.db.CompletePlans(e.ctx, []store.Completion{ // out of order: the store sorts
 				{PlanID: plan2, Version: w2.Version, State: svahub.AccessSuspended, Resolved: true,
 					Transmissions: []*svahub.Transmission{sent(w2, svahub.OpSuspend)}},
 				{PlanID: plan1, Version: w1.Version, State: svahub.AccessActive, Expiry: "2027-05-01", Resolved: true,
-					Transmissions: []*svahub.Transmission{sent(w1, svahub.OpCreateUser), sent(w1, svahub.OpActivatePlan)}},
+					Transmissions: []*svahub.Transmission{early, sent(w1, svahub.OpActivatePlan)}},
 			}))
+			ts1, _, err := e.db.FindTransmissions(e.ctx, svahub.TransmissionFilter{SubscriptionID: &sub1.ID, Page: svahub.Page{Size: 10}})
+			require.NoError(t, err)
+			require.Equal(t, svahub.OpCreateUser, ts1[1].Operation)
+			require.True(t, early.CreatedAt.Equal(ts1[1].CreatedAt), "a held transmission keeps the time its call ended: %v, want %v", ts1[1].CreatedAt, early.CreatedAt)
 			for sub, n := range map[int64]int{sub1.ID: 2, sub2.ID: 1} {
 				ts, total, err := e.db.FindTransmissions(e.ctx, svahub.TransmissionFilter{SubscriptionID: &sub, Page: svahub.Page{Size: 10}})
 				require.NoError(t, err)
 				require.Equal(t, n, total, "the transmissions are recorded with the completions")
-				require.True(t, e.clock.Now().Equal(ts[0].CreatedAt), "stamped with the store's clock")
+				require.True(t, e.clock.Now().Equal(ts[0].CreatedAt), "without a call time, stamped with the store's clock")
 			}
 			for _, c := range []struct {
 				plan, sub int64

@@ -28,7 +28,8 @@ const qInsertTransmission = `INSERT INTO transmissions (integration_id, subscrip
 	message, duration_ms, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // insertTransmissions records the completions' transmissions in tx, in
-// multi-row INSERTs of up to 500 rows.
+// multi-row INSERTs of up to 500 rows, each at the time its call ended
+// (CreatedAt; now when unset).
 func (db *DB) insertTransmissions(ctx context.Context, tx *gorm.DB, cs []Completion, now time.Time) error {
 	var ts []*svahub.Transmission
 	for _, c := range cs {
@@ -39,8 +40,12 @@ func (db *DB) insertTransmissions(ctx context.Context, tx *gorm.DB, cs []Complet
 		q := strings.TrimSuffix(qInsertTransmission, ` RETURNING id`) + strings.Repeat(`, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(chunk)-1)
 		args := make([]any, 0, 10*len(chunk))
 		for _, t := range chunk {
+			at := now
+			if !t.CreatedAt.IsZero() {
+				at = t.CreatedAt.UTC().Truncate(time.Microsecond)
+			}
 			args = append(args, t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation), string(t.Outcome), t.HTTPStatus,
-				truncate(t.Message, 1000), t.DurationMS, t.Attempt, now)
+				truncate(t.Message, 1000), t.DurationMS, t.Attempt, at)
 		}
 		if _, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...); err != nil {
 			return err
