@@ -13,6 +13,7 @@ import (
 // combos (attachComboPackages through attachOne/finishAttach).
 func confReview() []confCase {
 	return []confCase{
+		confReviewRevive(),
 		{"Review/combo change with a status change: one job per plan", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ := e.integration()
@@ -87,4 +88,31 @@ func (e *confEnv) docService(id int64, status svahub.ServiceStatus, combo *int64
 	_, _, err := e.db.UpsertService(e.ctx, id, svahub.ServiceInput{Login: fmt.Sprint("doc", id), Password: ptr("senha"), Status: string(status),
 		ComboID: combo, Customer: svahub.CustomerInput{ID: 1, Name: "Cliente", Document: "52998224725"}})
 	require.NoError(e.t, err)
+}
+
+// confReviewRevive: a combo on a new service revives the plan a
+// cancelled service of the same document left cancelado.
+func confReviewRevive() confCase {
+	return confCase{"Review/combo revives a cancelled shared plan", func(t *testing.T, d string) {
+		e := newConfEnv(t, d)
+		integ := e.integrationPolicy("cpf_cnpj")
+		curso := e.product(integ.ID, "curso")
+		c := e.pkg(integ.ID, "5.00", curso.ID)
+		_, _, err := e.db.UpsertCombo(e.ctx, 913, svahub.ComboUpdate{Description: ptr("Combo"), Packages: []int64{c.ID}})
+		require.NoError(t, err)
+		e.docService(170, svahub.StatusEnabled, ptr(int64(913)))
+		e.docService(170, svahub.StatusCancelled, ptr(int64(913)))
+		require.Equal(t, []string{"curso cancelado 2027-11-20 v2"}, e.attachOutcome(170).plans)
+		e.docService(171, svahub.StatusEnabled, ptr(int64(913)))
+		got := e.attachOutcome(171)
+		require.Equal(t, []string{"curso ativo 2027-11-20 v3"}, got.plans)
+		require.Equal(t, []string{"v1", "v2", "v3"}, got.jobs)
+		require.Equal(t, "pendente ", got.subs[0].status)
+		e.docService(170, svahub.StatusEnabled, ptr(int64(913))) // returns: nothing to change on the plan
+		got = e.attachOutcome(170)
+		require.Equal(t, []string{"curso ativo 2027-11-20 v3"}, got.plans)
+		require.Equal(t, []string{"v1", "v2", "v3"}, got.jobs)
+		require.Len(t, got.subs, 2)
+		require.Equal(t, "pendente ", got.subs[1].status, "v3 not applied yet")
+	}}
 }

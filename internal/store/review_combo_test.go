@@ -84,7 +84,13 @@ func reviewComboScenario(e *confEnv) string {
 	put(200, svahub.StatusEnabled, 921, "")
 	put(207, svahub.StatusEnabled, 922, "c@example.com")
 	put(202, svahub.StatusEnabled, 920, "c@example.com")
-	return e.reviewDump(200, 201, 202, 203, 204, 205, 206, 207)
+	put(203, svahub.StatusCustomerSuspended, 921, "c@example.com") // combo change on a suspended service
+	put(203, svahub.StatusCustomerSuspended, 920, "c@example.com")
+	put(208, svahub.StatusCancelled, 921, "c@example.com")
+	put(208, svahub.StatusInactive, 920, "c@example.com")
+	put(208, svahub.StatusDebtSuspended, 920, "c@example.com") // returns suspended
+	put(201, svahub.StatusEnabled, 921, "c@example.com")       // leaves aguardando and changes combo at once
+	return e.reviewDump(200, 201, 202, 203, 204, 205, 206, 207, 208)
 }
 
 // reviewDump lists every platform plan, the jobs queued (by plan, in
