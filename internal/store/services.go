@@ -284,6 +284,14 @@ func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 		}
 		touched = append(touched, plans...)
 	}
+	// The kept subscriptions take the service's new status first, so a
+	// plan the combo shares with them is aggregated once, from their new
+	// desired state (refreshServices then finds nothing to change there).
+	kept, err := db.applyServiceDesiredStates(tx, svc)
+	if err != nil {
+		return nil, err
+	}
+	touched = append(touched, kept...)
 	// A plan the combo shares with a cancelled avulso subscription was
 	// aggregated by the attach, with both: it is not aggregated again.
 	done, err := db.attachComboPackages(tx, svc, have)
@@ -291,6 +299,18 @@ func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 		return nil, err
 	}
 	return slices.DeleteFunc(touched, func(p int64) bool { return slices.Contains(done, p) }), nil
+}
+
+// applyServiceDesiredStates gives the live accesses of svc the desired
+// state of its (new) status and returns the plans to re-aggregate.
+func (db *DB) applyServiceDesiredStates(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
+	accs, err := liveAccesses(tx, []int64{svc.ID})
+	if err != nil {
+		return nil, err
+	}
+	dirty := map[int64]bool{}
+	err = db.applyDesiredStates(tx, accs, map[int64]*serviceRow{svc.ID: svc}, dirty, map[int64]bool{})
+	return keys(dirty), err
 }
 
 // FindServiceByID returns a service with its subscriptions.
