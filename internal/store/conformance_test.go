@@ -24,7 +24,7 @@ func conformanceCases() []confCase {
 	var all []confCase
 	for _, group := range [][]confCase{
 		confServices(), confProvision(), confCatalogue(), confIdempotency(), confAPIKeys(),
-		confAttach(), confComboAttach(), confReview(), confBilling(), confTransmissions(), confRetention(), confStats(),
+		confAttach(), confComboAttach(), confComboEdges(), confBilling(), confTransmissions(), confRetention(), confStats(),
 		confRotate(), confErasure(), confStore(), confLeases(), confBudget(),
 	} {
 		all = append(all, group...)

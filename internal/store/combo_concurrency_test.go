@@ -12,12 +12,12 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// TestReviewConcurrentCombosShareAccount creates, at the same time, two
+// TestConcurrentCombosShareAccount creates, at the same time, two
 // services of one login (one platform account, which exists already) on
 // combos listing the same packages in opposite orders, on PostgreSQL:
 // both PUTs succeed, the account gets one plan per product, every access
 // has it, and the last job of each plan is at its version.
-func TestReviewConcurrentCombosShareAccount(t *testing.T) {
+func TestConcurrentCombosShareAccount(t *testing.T) {
 	t.Parallel()
 	if !slicesContains(storetest.Dialects(), store.DialectPostgres) {
 		t.Skip("needs " + storetest.EnvDatabaseURL)
@@ -88,13 +88,13 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-// TestReviewConcurrentComboChangesCrossPlans changes, at the same time,
+// TestConcurrentComboChangesCrossPlans changes, at the same time,
 // the combo and status of two services of one login whose kept avulso
 // subscriptions hold the plans the other's new combo shares (pro and
 // ebook, in opposite orders): each PUT locks one plan in its attach and
 // the other in its refresh. Both succeed (a deadlock is retried) and end
 // with one job per plan at its version.
-func TestReviewConcurrentComboChangesCrossPlans(t *testing.T) {
+func TestConcurrentComboChangesCrossPlans(t *testing.T) {
 	t.Parallel()
 	if !slicesContains(storetest.Dialects(), store.DialectPostgres) {
 		t.Skip("needs " + storetest.EnvDatabaseURL)

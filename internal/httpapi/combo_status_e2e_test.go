@@ -8,12 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestReviewComboAndStatusInOnePut moves a service, in one PUT
+// TestComboAndStatusInOnePut moves a service, in one PUT
 // /servicos, to a combo whose package shares the platform plan of a kept
 // avulso subscription and to suspenso_pedido_cliente: the shared plan
 // changes once (one new version: suspended, to the combo's later expiry),
 // not first to an intermediate ativo aggregate and then again.
-func TestReviewComboAndStatusInOnePut(t *testing.T) {
+func TestComboAndStatusInOnePut(t *testing.T) {
 	t.Parallel()
 	eachPlatform(t, func(t *testing.T, dialect string, pc platformCase) {
 		e := newHarness(t, dialect, withPlatform(pc, simOptions{}))

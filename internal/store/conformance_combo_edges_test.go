@@ -9,12 +9,12 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// confReview are a hostile review's cases for the single attach path of
+// confComboEdges are edge cases of the single attach path of
 // combos (attachComboPackages through attachOne/finishAttach).
-func confReview() []confCase {
+func confComboEdges() []confCase {
 	return []confCase{
-		confReviewRevive(),
-		{"Review/UpsertService/combo change with a status change: one job per plan", func(t *testing.T, d string) {
+		confComboRevive(),
+		{"Combos/UpsertService/combo change with a status change: one job per plan", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ := e.integration()
 			pro := e.product(integ.ID, "pro")
@@ -31,7 +31,7 @@ func confReview() []confCase {
 			require.Equal(t, []string{"pro suspenso 2027-11-20 v2"}, got.plans, "one change: suspended, to the combo's expiry")
 			require.Equal(t, []string{"v1", "v2"}, got.jobs, "one job per change of a plan, at its last version")
 		}},
-		{"Review/UpsertService/combo on a customer without e-mail: erro without a plan", func(t *testing.T, d string) {
+		{"Combos/UpsertService/combo on a customer without e-mail: erro without a plan", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ := e.integrationPolicy("email")
 			other := e.integration()
@@ -48,7 +48,7 @@ func confReview() []confCase {
 			require.Equal(t, []string{"pro ativo  cliente sem e-mail cadastrado"}, got.subs[0].accesses)
 			require.Equal(t, "pendente ", got.subs[1].status)
 		}},
-		{"Review/UpsertService/combo sharing another service's avulso plan (same document)", func(t *testing.T, d string) {
+		{"Combos/UpsertService/combo sharing another service's avulso plan (same document)", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ := e.integrationPolicy("cpf_cnpj")
 			pro := e.product(integ.ID, "pro")
@@ -90,10 +90,10 @@ func (e *confEnv) docService(id int64, status svahub.ServiceStatus, combo *int64
 	require.NoError(e.t, err)
 }
 
-// confReviewRevive: a combo on a new service revives the plan a
+// confComboRevive: a combo on a new service revives the plan a
 // cancelled service of the same document left cancelado.
-func confReviewRevive() confCase {
-	return confCase{"Review/UpsertService/combo revives a cancelled shared plan", func(t *testing.T, d string) {
+func confComboRevive() confCase {
+	return confCase{"Combos/UpsertService/combo revives a cancelled shared plan", func(t *testing.T, d string) {
 		e := newConfEnv(t, d)
 		integ := e.integrationPolicy("cpf_cnpj")
 		curso := e.product(integ.ID, "curso")

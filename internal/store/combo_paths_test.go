@@ -14,13 +14,13 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// TestReviewComboPathsAgree runs one combo scenario (every username
+// TestComboPathsAgree runs one combo scenario (every username
 // policy, statuses, a return, combo changes, an account shared by
 // document) on SQLite, on PostgreSQL's one-statement attach and on its
 // general path, and holds them to the same platform plans, jobs and
-// subscriptions. With REVIEW_DUMP set it writes what it got there, to
+// subscriptions. With SVAHUB_COMBO_DUMP set it writes what it got there, to
 // compare with another revision.
-func TestReviewComboPathsAgree(t *testing.T) {
+func TestComboPathsAgree(t *testing.T) {
 	t.Parallel()
 	got := map[string]string{}
 	run := func(name, dialect string, general bool) {
@@ -28,10 +28,10 @@ func TestReviewComboPathsAgree(t *testing.T) {
 		if general {
 			e.db.UseGeneralAttach()
 		}
-		got[name] = reviewComboScenario(e)
+		got[name] = comboLifeScenario(e)
 	}
 	run("sqlite", store.DialectSQLite, false)
-	if p := os.Getenv("REVIEW_DUMP"); p != "" {
+	if p := os.Getenv("SVAHUB_COMBO_DUMP"); p != "" {
 		require.NoError(t, os.WriteFile(p, []byte(got["sqlite"]), 0o644))
 	}
 	if len(storetest.Dialects()) < 2 {
@@ -43,7 +43,7 @@ func TestReviewComboPathsAgree(t *testing.T) {
 	require.Equal(t, got["sqlite"], got["postgres-statement"])
 }
 
-func reviewComboScenario(e *confEnv) string {
+func comboLifeScenario(e *confEnv) string {
 	t := e.t
 	login, doc, mail := e.integration(), e.integrationPolicy("cpf_cnpj"), e.integrationPolicy("email")
 	_, err := e.db.UpdateIntegration(e.ctx, login.ID, svahub.IntegrationUpdate{SuspendOnDebt: ptr(true)})
@@ -90,12 +90,12 @@ func reviewComboScenario(e *confEnv) string {
 	put(208, svahub.StatusInactive, 920, "c@example.com")
 	put(208, svahub.StatusDebtSuspended, 920, "c@example.com") // returns suspended
 	put(201, svahub.StatusEnabled, 921, "c@example.com")       // leaves aguardando and changes combo at once
-	return e.reviewDump(200, 201, 202, 203, 204, 205, 206, 207, 208)
+	return e.comboDump(200, 201, 202, 203, 204, 205, 206, 207, 208)
 }
 
-// reviewDump lists every platform plan, the jobs queued (by plan, in
+// comboDump lists every platform plan, the jobs queued (by plan, in
 // order) and the subscriptions of the services, without ids.
-func (e *confEnv) reviewDump(services ...int64) string {
+func (e *confEnv) comboDump(services ...int64) string {
 	t := e.t
 	var b strings.Builder
 	rows, err := e.db.SQL().QueryContext(e.ctx, `SELECT p.id, a.username || '/' || p.product_code, p.desired_state || ' ' || p.desired_expiry || ' v' || CAST(p.version AS TEXT)
