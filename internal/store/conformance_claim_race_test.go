@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/svahub/svahub/internal/store"
+	"github.com/svahub/svahub/internal/svahub"
+)
+
+// claimDuring claims plan while a transaction running writes (raw SQL,
+// one statement each) holds the plan's row lock, and commits it once
+// the claim waits for it: the claim must return what was committed, as
+// the old claim-then-read did.
+func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork {
+	e.t.Helper()
+	tx, err := e.raw.BeginTx(e.ctx, nil)
+	require.NoError(e.t, err)
+	defer func() { _ = tx.Rollback() }()
+	for _, w := range writes {
+		_, err := tx.ExecContext(e.ctx, w)
+		require.NoError(e.t, err, w)
+	}
+	type claimed struct {
+		w   *store.PlanWork
+		ok  bool
+		err error
+	}
+	done := make(chan claimed, 1)
+	go func() {
+		w, ok, err := e.p2.ClaimPlan(context.Background(), plan, time.Minute)
+		done <- claimed{w, ok, err}
+	}()
+	require.Eventually(e.t, func() bool { // the claim waits for the row lock
+		var n int
+		err := e.raw.QueryRowContext(e.ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE NOT l.granted AND a.datname = current_database()`).Scan(&n)
+		require.NoError(e.t, err)
+		return n > 0
+	}, 10*time.Second, 5*time.Millisecond)
+	require.NoError(e.t, tx.Commit())
+	c := <-done
+	require.NoError(e.t, c.err)
+	require.True(e.t, c.ok)
+	return c.w
+}
+
+// confClaimRaces: PostgreSQL's one-statement claim (qClaimPlanWork) reads
+// the plan's latest row after waiting for its lock, but the joined
+// account, integration and accesses as of the statement's start: a
+// writer that changed both (ForgetPlatformUser, an integration update
+// that refreshes plans) must not leave the claim with half of its change.
+func confClaimRaces() []confCase {
+	return []confCase{
+		{"Provision/ClaimPlan/ForgottenUserDuringClaim", func(t *testing.T, d string) {
+			if d != store.DialectPostgres {
+				t.Skip("SQLite has one writer at a time: a claim never waits inside its statement")
+			}
+			e := newTwoProcesses(t, d)
+			_, pkg := e.catalogue()
+			_, plan, account := e.subscription(961, pkg.ID, "2027-05-01")
+			w := e.claim(plan)
+			require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-lost"))
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "2027-05-01", true))
+			// ForgetPlatformUser's writes: the account first, then its plans.
+			got := e.claimDuring(plan,
+				`UPDATE platform_accounts SET platform_user_id = '' WHERE id = `+strconv.FormatInt(account, 10),
+				`UPDATE platform_plans SET platform_state = '', platform_expiry = '', version = version + 1 WHERE account_id = `+strconv.FormatInt(account, 10))
+			require.Equal(t, w.Version+1, got.Version)
+			require.Equal(t, svahub.AccessNone, got.PlatformState)
+			require.Empty(t, got.PlatformUserID, "the user the platform lost is forgotten: the worker must create it, not activate a plan on it")
+			require.False(t, got.Uncertain)
+		}},
+		{"Provision/ClaimPlan/DeactivatedDuringClaim", func(t *testing.T, d string) {
+			if d != store.DialectPostgres {
+				t.Skip("SQLite has one writer at a time: a claim never waits inside its statement")
+			}
+			e := newTwoProcesses(t, d)
+			integ, pkg := e.catalogue()
+			_, plan, _ := e.subscription(962, pkg.ID, "2027-05-01")
+			// An integration update that pauses it and refreshes its plans
+			// (suspender_inadimplencia changed in the same PUT).
+			got := e.claimDuring(plan,
+				`UPDATE integrations SET active = FALSE WHERE id = `+strconv.FormatInt(integ.ID, 10),
+				`UPDATE platform_plans SET version = version + 1 WHERE id = `+strconv.FormatInt(plan, 10))
+			require.False(t, got.IntegrationActive, "paused: the worker must hold the plan, not call the platform")
+			require.False(t, got.Marked, "a held plan is not marked uncertain")
+			require.NoError(t, e.p2.ReleasePlan(e.ctx, plan))
+			again := e.claim(plan)
+			require.False(t, again.Uncertain, "no mark is left on a held plan")
+		}},
+	}
+}
