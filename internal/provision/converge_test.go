@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/svahub/svahub/internal/platform"
@@ -376,4 +378,44 @@ func TestFailedUndoesClaimMarkOnlyWhenNothingSent(t *testing.T) {
 	pw.Uncertain, r.mutated = true, false
 	require.Error(t, e.failed(context.Background(), r, errors.New("boom")))
 	require.Empty(t, db.log, "uncertain before the claim: it stays so")
+}
+
+// claimStore is a fakeStore whose ClaimPlan returns pw.
+type claimStore struct {
+	*fakeStore
+	pw *store.PlanWork
+}
+
+func (s *claimStore) ClaimPlan(context.Context, int64, time.Duration) (*store.PlanWork, bool, error) {
+	return s.pw, true, nil
+}
+
+// TestHeldPlanUndoesClaimMark: a claim that marked the plan on a view a
+// concurrent writer made stale (the integration was paused, the version
+// applied or in erro meanwhile: store.ClaimPlan reads again) leaves no
+// mark when the job releases the plan unworked; a plan uncertain before
+// the claim stays so.
+func TestHeldPlanUndoesClaimMark(t *testing.T) {
+	t.Parallel()
+	for name, edit := range map[string]func(pw *store.PlanWork){
+		"paused":  func(pw *store.PlanWork) { pw.IntegrationActive = false },
+		"applied": func(pw *store.PlanWork) { pw.IntegrationActive, pw.AppliedVersion = true, pw.Version },
+		"erro":    func(pw *store.PlanWork) { pw.IntegrationActive, pw.ErrorVersion = true, pw.Version },
+	} {
+		for _, before := range []bool{false, true} {
+			e, db, m := testEngine(svahub.FullCapabilities)
+			pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", before)
+			pw.Marked = true
+			edit(pw)
+			e.db = &claimStore{fakeStore: db, pw: pw}
+			w := &convergeWorker{e: e}
+			require.NoError(t, w.Work(context.Background(), &river.Job[ConvergeArgs]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: ConvergeArgs{PlanID: 7}}))
+			require.Empty(t, m.calls, name)
+			if before {
+				require.Empty(t, db.log, "%s: uncertain before the claim: it stays so", name)
+			} else {
+				require.Equal(t, []string{"release_unchanged"}, db.log, "%s: the claim's mark is undone", name)
+			}
+		}
+	}
 }

@@ -36,10 +36,10 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 	defer e.leases.drop(planLease, pw.PlanID)
 	switch {
 	case !pw.IntegrationActive: // held: the sweep re-queues it when the integration resumes
-		e.release(ctx, pw.PlanID)
+		e.releaseUnworked(ctx, pw)
 		return nil
 	case pw.AppliedVersion == pw.Version, pw.ErrorVersion == pw.Version: // done, or in erro until retransmitir
-		e.release(ctx, pw.PlanID)
+		e.releaseUnworked(ctx, pw)
 		return nil
 	}
 	// The run's transmissions are recorded with its completion, or by
@@ -99,13 +99,10 @@ func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 			e.log.Warn("note platform state", "plan", pw.PlanID, "err", nerr)
 		}
 	}
-	if pw.Marked && !pw.Uncertain && !r.mutated {
-		// The claim marked the plan uncertain and nothing was sent: undo it.
-		if err := e.db.ReleaseUnchanged(context.WithoutCancel(ctx), pw.PlanID); err != nil {
-			e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
-		}
-	} else {
+	if r.mutated {
 		e.release(ctx, pw.PlanID)
+	} else {
+		e.releaseUnworked(ctx, pw)
 	}
 	if e.stopping.Load() && ctx.Err() != nil {
 		return river.JobSnooze(0) // drained: hand the job back, not a failure
@@ -120,6 +117,21 @@ func (e *Engine) failed(ctx context.Context, r *run, err error) error {
 		return nil
 	}
 	return err
+}
+
+// releaseUnworked gives up the lease on a plan this job sent nothing
+// for: a mark the claim set (PlanWork.Marked, not Uncertain) is undone.
+// The claim marks only plans with work due, but it may have judged on a
+// view a concurrent writer made stale (store.ClaimPlan reads the plan
+// again then), so a held or done plan can be marked too.
+func (e *Engine) releaseUnworked(ctx context.Context, pw *store.PlanWork) {
+	if !pw.Marked || pw.Uncertain {
+		e.release(ctx, pw.PlanID)
+		return
+	}
+	if err := e.db.ReleaseUnchanged(context.WithoutCancel(ctx), pw.PlanID); err != nil {
+		e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
+	}
 }
 
 // release gives up the worker's lease on a plan.

@@ -61,8 +61,14 @@ const (
 	// CTE locks the row first, so o.state_uncertain is its latest
 	// committed value; FOR NO KEY UPDATE, the UPDATE's own lock: a FOR
 	// UPDATE would wait for (and deadlock with) an API transaction
-	// inserting an access of the plan (lockForUpdate). $1 plan, $2 now, $3 lease until, $4 holder.
-	qClaimPlanWork = `WITH o AS (SELECT id, state_uncertain FROM platform_plans
+	// inserting an access of the plan (lockForUpdate). A claim that
+	// waited for the lock sees the plan as its writer left it, but the
+	// account, integration and accesses as of the statement's start (the
+	// documented READ COMMITTED rule): o.fresh is false then (the row's
+	// version is not the one the statement's snapshot sees) and ClaimPlan
+	// reads the plan again. $1 plan, $2 now, $3 lease until, $4 holder.
+	qClaimPlanWork = `WITH o AS (SELECT id, state_uncertain,
+				xmin = (SELECT s.xmin FROM platform_plans s WHERE s.id = $1) AS fresh FROM platform_plans
 			WHERE id = $1 AND (lease_until IS NULL OR lease_until < $2) FOR NO KEY UPDATE)
 		UPDATE platform_plans p SET lease_until = $3, lease_holder = $4,
 			state_uncertain = p.state_uncertain OR (p.applied_version <> p.version AND p.error_version <> p.version AND i.active
@@ -73,7 +79,7 @@ const (
 		p.applied_version, p.platform_state, p.platform_expiry, p.error_version, o.state_uncertain, p.state_uncertain, i.active,
 		acc.username, acc.reference, acc.platform_user_id,
 		(SELECT a.id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1),
-		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1)`
+		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1), o.fresh`
 )
 
 // ClaimPlan takes a lease on a plan so that no other worker converges it
@@ -85,7 +91,11 @@ const (
 func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*PlanWork, bool, error) {
 	now := db.now().UTC()
 	if db.dialect == DialectPostgres {
-		w, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, qClaimPlanWork, planID, now, now.Add(lease), db.holder))
+		fresh := true
+		w, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, qClaimPlanWork, planID, now, now.Add(lease), db.holder), &fresh)
+		if err == nil && !fresh {
+			w, err = db.rereadClaimed(ctx, w)
+		}
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return db.claimed(ctx, planID, w, err)
 		}
@@ -107,8 +117,24 @@ func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) 
 	return db.claimed(ctx, planID, w, err)
 }
 
+// rereadClaimed reads a plan the claim w took while a writer changed it
+// (qClaimPlanWork's o.fresh false) in a statement of its own, so that the
+// plan, its account, integration and accesses are of one moment. The
+// uncertainty from before the claim is the claim's; Marked is the mark
+// as it is now (the claim may have marked the plan on a stale view:
+// whoever releases it unworked undoes that, Marked && !Uncertain).
+func (db *DB) rereadClaimed(ctx context.Context, w *PlanWork) (*PlanWork, error) {
+	f, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, db.rebind(qPlanWork), w.PlanID))
+	if err != nil {
+		return w, err
+	}
+	f.Uncertain = w.Uncertain
+	return f, nil
+}
+
 // claimed ends a claim that took the lease: a plan that cannot be worked
-// on (an error, no access left) is released at once.
+// on (an error, no access left) is released at once, and a mark the claim
+// set undone.
 func (db *DB) claimed(ctx context.Context, planID int64, w *PlanWork, err error) (*PlanWork, bool, error) {
 	if err == nil && w.AccessID == 0 {
 		// Its accesses moved to another plan (retransmitir after a product
@@ -116,7 +142,11 @@ func (db *DB) claimed(ctx context.Context, planID int64, w *PlanWork, err error)
 		err = svahub.Errorf(svahub.ENOTFOUND, "plano de plataforma %d sem acesso", planID)
 	}
 	if err != nil {
-		_ = db.ReleasePlan(context.WithoutCancel(ctx), planID)
+		if w != nil && w.Marked && !w.Uncertain {
+			_ = db.ReleaseUnchanged(context.WithoutCancel(ctx), planID)
+		} else {
+			_ = db.ReleasePlan(context.WithoutCancel(ctx), planID)
+		}
 		return nil, false, err
 	}
 	return w, true, nil
@@ -133,17 +163,19 @@ func (db *DB) planExists(ctx context.Context, planID int64) error {
 	return err
 }
 
-// scanPlanWork reads one row of qPlanWork or qClaimPlanWork. A plan
-// whose accesses all moved elsewhere has AccessID 0.
-func (db *DB) scanPlanWork(row *sql.Row) (*PlanWork, error) {
+// scanPlanWork reads one row of qPlanWork or qClaimPlanWork (then with
+// extra, its o.fresh). A plan whose accesses all moved elsewhere has
+// AccessID 0.
+func (db *DB) scanPlanWork(row *sql.Row, extra ...any) (*PlanWork, error) {
 	var (
 		w                                    PlanWork
 		desired, desiredExp, pstate, pexpiry string
 		accessID, subscriptionID             *int64
 	)
-	err := row.Scan(&w.PlanID, &w.IntegrationID, &w.AccountID, &w.ProductCode,
+	dest := append([]any{&w.PlanID, &w.IntegrationID, &w.AccountID, &w.ProductCode,
 		&desired, &desiredExp, &w.Version, &w.AppliedVersion, &pstate, &pexpiry, &w.ErrorVersion, &w.Uncertain, &w.Marked,
-		&w.IntegrationActive, &w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID)
+		&w.IntegrationActive, &w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID}, extra...)
+	err := row.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}
