@@ -95,3 +95,28 @@ func confClaimRaces() []confCase {
 		}},
 	}
 }
+
+// confCompletionText: a platform's message is text the store must take
+// as it comes (JSON "\u0000" decodes to a NUL, which PostgreSQL's text
+// refuses): since the transmissions are inserted with the completion, a
+// message the database refuses would fail the plan's completion, not
+// just lose its log row.
+func confCompletionText() []confCase {
+	return []confCase{
+		{"Provision/CompletePlans/PlatformMessageWithNUL", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub, plan, _ := e.subscription(963, pkg.ID, "2027-05-01")
+			w := e.claim(plan)
+			lost := &svahub.Transmission{IntegrationID: w.IntegrationID, SubscriptionID: &w.SubscriptionID, AccessID: &w.AccessID,
+				Operation: svahub.OpSuspend, Outcome: svahub.OutcomeError, HTTPStatus: 404, Message: "plano\x00 não existe \xff", Attempt: 1}
+			require.NoError(t, e.db.CompletePlans(e.ctx, []store.Completion{{PlanID: plan, Version: w.Version, State: svahub.AccessActive,
+				Expiry: "2027-05-01", Resolved: true, Transmissions: []*svahub.Transmission{lost}}}), "the plan completes")
+			ts, _, err := e.db.FindTransmissions(e.ctx, svahub.TransmissionFilter{SubscriptionID: &sub.ID, Page: svahub.Page{Size: 10}})
+			require.NoError(t, err)
+			require.Len(t, ts, 1)
+			require.Equal(t, "plano não existe \uFFFD", ts[0].Message)
+			require.NoError(t, e.db.FailPlan(e.ctx, plan, w.Version+1, svahub.AccessActive, "x\x00y"), "a stale FailPlan writes nothing")
+		}},
+	}
+}
