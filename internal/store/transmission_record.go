@@ -54,7 +54,12 @@ func (db *DB) insertTransmissions(ctx context.Context, tx *gorm.DB, cs []Complet
 	return nil
 }
 
+// truncate cuts a platform's message to n bytes, on a rune boundary, as
+// text any database takes: a NUL (JSON's "\u0000") is dropped and invalid
+// UTF-8 replaced, since PostgreSQL's text refuses both (and a refused
+// transmission would fail the completion it is recorded with).
 func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
