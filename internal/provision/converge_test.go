@@ -419,3 +419,35 @@ func TestHeldPlanUndoesClaimMark(t *testing.T) {
 		}
 	}
 }
+
+func (s *claimStore) RecordTransmission(context.Context, *svahub.Transmission) error {
+	s.log = append(s.log, "record")
+	return nil
+}
+
+// TestFailedCompletionUndoesClaimMark: a run that sent nothing (the
+// platform already had the desired state) and whose completion failed
+// leaves no mark of the claim's; one that sent something stays uncertain.
+func TestFailedCompletionUndoesClaimMark(t *testing.T) {
+	t.Parallel()
+	for _, sent := range []bool{false, true} {
+		e, db, m := testEngine(svahub.FullCapabilities)
+		state := svahub.AccessActive
+		if sent {
+			state = svahub.AccessSuspended
+		}
+		pw := planWork(svahub.AccessActive, state, "2027-01-31", "u1", false)
+		pw.Marked, pw.IntegrationActive = true, true
+		e.db = &claimStore{fakeStore: db, pw: pw}
+		e.commits = &committer{commit: func(context.Context, []store.Completion) error { return errors.New("database down") }}
+		w := &convergeWorker{e: e}
+		require.Error(t, w.Work(context.Background(), &river.Job[ConvergeArgs]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: ConvergeArgs{PlanID: 7}}))
+		if sent {
+			require.Equal(t, []svahub.Operation{svahub.OpReactivate}, m.ops())
+			require.NotContains(t, db.log, "release_unchanged", "a call was made: the plan stays uncertain")
+		} else {
+			require.Empty(t, m.calls)
+			require.Equal(t, []string{"release_unchanged"}, db.log)
+		}
+	}
+}

@@ -59,6 +59,9 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 			Resolved: svahub.ErrorResolved(pw.Desired, r.state), Transmissions: ts})
 		if err != nil {
 			e.record(ctx, ts) // the completion's transaction was rolled back
+			if !r.mutated {
+				e.releaseUnworked(ctx, pw) // nothing sent: no mark of the claim's is left behind
+			}
 		}
 		return err
 	}
