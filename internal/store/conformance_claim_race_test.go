@@ -120,3 +120,90 @@ func confCompletionText() []confCase {
 		}},
 	}
 }
+
+// readPlanWork reads plan as the claim-then-read path did (qPlanWork),
+// without claiming it.
+func (e *confEnv) readPlanWork(plan int64) store.PlanWork {
+	e.t.Helper()
+	var (
+		w                                    store.PlanWork
+		desired, desiredExp, pstate, pexpiry string
+		accessID, subscriptionID             *int64
+	)
+	require.NoError(e.t, e.db.SQL().QueryRowContext(e.ctx, e.rebind(`SELECT p.id, p.integration_id, p.account_id, p.product_code,
+		p.desired_state, p.desired_expiry, p.version, p.applied_version, p.platform_state, p.platform_expiry, p.error_version,
+		p.state_uncertain, i.active, acc.username, acc.reference, acc.platform_user_id,
+		(SELECT a.id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1),
+		(SELECT a.subscription_id FROM accesses a WHERE a.plan_id = p.id ORDER BY a.id LIMIT 1)
+		FROM platform_plans p JOIN integrations i ON i.id = p.integration_id
+		JOIN platform_accounts acc ON acc.id = p.account_id WHERE p.id = ?`), plan).Scan(&w.PlanID, &w.IntegrationID, &w.AccountID,
+		&w.ProductCode, &desired, &desiredExp, &w.Version, &w.AppliedVersion, &pstate, &pexpiry, &w.ErrorVersion, &w.Uncertain,
+		&w.IntegrationActive, &w.Username, &w.Reference, &w.PlatformUserID, &accessID, &subscriptionID))
+	w.Desired, w.DesiredExpiry = svahub.AccessState(desired), svahub.Date(desiredExp)
+	w.PlatformState, w.PlatformExpiry = svahub.AccessState(pstate), svahub.Date(pexpiry)
+	if accessID != nil {
+		w.AccessID, w.SubscriptionID = *accessID, *subscriptionID
+	}
+	return w
+}
+
+// confClaimReads: on every fixture, ClaimPlan returns what the plan held
+// before the claim (as the old claim-then-read did), Uncertain the value
+// before the claim, and marks it (PostgreSQL) exactly when the worker
+// will work it: not applied, not in erro, integration active.
+func confClaimReads() []confCase {
+	return []confCase{
+		{"Provision/ClaimPlan/ReadsWhatTheOldPathRead", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ, pkg := e.catalogue()
+			fixtures := map[string]func(plan, account int64){
+				"new": func(int64, int64) {},
+				"applied": func(plan, _ int64) {
+					w := e.claim(plan)
+					require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "2027-05-01", true))
+				},
+				"erro": func(plan, _ int64) {
+					w := e.claim(plan)
+					require.NoError(t, e.db.FailPlan(e.ctx, plan, w.Version, svahub.AccessNone, "recusado"))
+				},
+				"unsure": func(plan, _ int64) {
+					e.claim(plan)
+					require.NoError(t, e.db.MarkUncertain(e.ctx, plan))
+					require.NoError(t, e.db.ReleasePlan(e.ctx, plan))
+				},
+				"user": func(_, account int64) { require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-9")) },
+				"suspended": func(plan, account int64) {
+					w := e.claim(plan)
+					require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-8"))
+					require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessSuspended, "2026-12-01", true))
+					_, err := e.db.SQL().ExecContext(e.ctx, e.rebind(`UPDATE platform_plans SET version = version + 1, desired_state = 'cancelado' WHERE id = ?`), plan)
+					require.NoError(t, err)
+				},
+			}
+			n := int64(970)
+			for name, setup := range fixtures {
+				n++
+				_, plan, account := e.subscription(n, pkg.ID, "2027-05-01")
+				setup(plan, account)
+				before := e.readPlanWork(plan)
+				got := e.claim(plan)
+				due := before.AppliedVersion != before.Version && before.ErrorVersion != before.Version && before.IntegrationActive
+				want := before
+				want.Marked = before.Uncertain || (d == store.DialectPostgres && due)
+				require.Equal(t, want, *got, name)
+				require.Equal(t, want.Marked, e.readPlanWork(plan).Uncertain, "%s: the mark is stored", name)
+				require.NoError(t, e.db.ReleaseUnchanged(e.ctx, plan))
+			}
+			// An inactive integration's plan is held: not marked.
+			_, plan, _ := e.subscription(n+1, pkg.ID, "")
+			off := false
+			_, err := e.db.UpdateIntegration(e.ctx, integ.ID, svahub.IntegrationUpdate{Active: &off})
+			require.NoError(t, err)
+			before := e.readPlanWork(plan)
+			got := e.claim(plan)
+			before.Marked = false
+			require.Equal(t, before, *got, "inactive")
+			require.False(t, e.readPlanWork(plan).Uncertain, "a held plan is not marked")
+		}},
+	}
+}

@@ -23,7 +23,7 @@ type confCase struct {
 func conformanceCases() []confCase {
 	var all []confCase
 	for _, group := range [][]confCase{
-		confServices(), confProvision(), confClaimRaces(), confCompletionText(), confCatalogue(), confIdempotency(), confAPIKeys(),
+		confServices(), confProvision(), confClaimRaces(), confCompletionText(), confClaimReads(), confCatalogue(), confIdempotency(), confAPIKeys(),
 		confAttach(), confComboAttach(), confComboEdges(), confBilling(), confTransmissions(), confRetention(), confStats(),
 		confRotate(), confErasure(), confStore(), confLeases(), confBudget(),
 	} {
