@@ -120,16 +120,22 @@ func (db *DB) ClaimPlan(ctx context.Context, planID int64, lease time.Duration) 
 // rereadClaimed reads a plan the claim w took while a writer changed it
 // (qClaimPlanWork's o.fresh false) in a statement of its own, so that the
 // plan, its account, integration and accesses are of one moment. The
-// uncertainty from before the claim is the claim's; Marked is the mark
-// as it is now (the claim may have marked the plan on a stale view:
-// whoever releases it unworked undoes that, Marked && !Uncertain).
+// uncertainty from before the claim is the claim's. The claim judged
+// whether work is due on its stale view: a mark it set on a plan that
+// turns out held, done or in erro is undone here.
 func (db *DB) rereadClaimed(ctx context.Context, w *PlanWork) (*PlanWork, error) {
 	f, err := db.scanPlanWork(db.sql.QueryRowContext(ctx, db.rebind(qPlanWork), w.PlanID))
 	if err != nil {
 		return w, err
 	}
 	f.Uncertain = w.Uncertain
-	return f, nil
+	due := f.AppliedVersion != f.Version && f.ErrorVersion != f.Version && f.IntegrationActive && f.AccessID != 0
+	if f.Marked && !f.Uncertain && !due {
+		_, err = db.sql.ExecContext(ctx, db.rebind(`UPDATE platform_plans SET state_uncertain = FALSE WHERE id = ? AND lease_holder = ?`),
+			f.PlanID, db.holder)
+		f.Marked = false
+	}
+	return f, err
 }
 
 // claimed ends a claim that took the lease: a plan that cannot be worked
