@@ -25,6 +25,8 @@ func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork
 		_, err := tx.ExecContext(e.ctx, w)
 		require.NoError(e.t, err, w)
 	}
+	var writer int
+	require.NoError(e.t, tx.QueryRowContext(e.ctx, `SELECT pg_backend_pid()`).Scan(&writer))
 	type claimed struct {
 		w   *store.PlanWork
 		ok  bool
@@ -35,10 +37,9 @@ func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork
 		w, ok, err := e.p2.ClaimPlan(context.Background(), plan, time.Minute)
 		done <- claimed{w, ok, err}
 	}()
-	require.Eventually(e.t, func() bool { // the claim waits for the row lock
+	require.Eventually(e.t, func() bool { // the claim waits for the writer's row lock
 		var n int
-		err := e.raw.QueryRowContext(e.ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE NOT l.granted AND a.datname = current_database()`).Scan(&n)
+		err := e.raw.QueryRowContext(e.ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, writer).Scan(&n)
 		require.NoError(e.t, err)
 		return n > 0
 	}, 10*time.Second, 5*time.Millisecond)
