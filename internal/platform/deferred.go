@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -34,12 +35,14 @@ func (d *Deferred) Take() []*svahub.Transmission {
 	return ts
 }
 
-// hold keeps t if ctx defers transmissions.
-func hold(ctx context.Context, t *svahub.Transmission) bool {
+// hold keeps t if ctx defers transmissions, stamped with now(): the time
+// its call ended, kept when it is recorded later.
+func hold(ctx context.Context, t *svahub.Transmission, now func() time.Time) bool {
 	d, ok := ctx.Value(deferredKey{}).(*Deferred)
 	if !ok {
 		return false
 	}
+	t.CreatedAt = now()
 	d.mu.Lock()
 	d.ts = append(d.ts, t)
 	d.mu.Unlock()

@@ -326,8 +326,7 @@ func (m *Manager) record(ctx context.Context, id int64, platform string, op svah
 	if m.opts.Observer != nil {
 		m.opts.Observer(platform, op, t.Outcome, d)
 	}
-	t.CreatedAt = m.opts.Now() // when the call ended: a held row is inserted later
-	if hold(ctx, t) {
+	if hold(ctx, t, m.opts.Now) {
 		return
 	}
 	if err := m.store.RecordTransmission(context.WithoutCancel(ctx), t); err != nil {

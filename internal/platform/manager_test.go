@@ -154,6 +154,7 @@ func TestDeferredTransmissions(t *testing.T) {
 		ts := held.Take()
 		require.Len(t, ts, 2, "the token and the call")
 		require.Equal(t, svahub.OpSuspend, ts[1].Operation)
+		require.WithinDuration(t, time.Now(), ts[1].CreatedAt, time.Minute, "stamped when the call ended")
 		require.Empty(t, held.Take(), "taken once")
 		call(context.Background())
 		_, total, err = db.FindTransmissions(ctx, svahub.TransmissionFilter{Page: svahub.Page{Size: 10}})

@@ -177,6 +177,18 @@ func confTransmissions() []confCase {
 			tr := e.transmission(1, svahub.OutcomeSuccess)
 			require.NotZero(t, tr.ID)
 			require.True(t, e.clock.Now().Equal(tr.CreatedAt), "stamped with the store's clock")
+			// A held call recorded on its own keeps the time it ended.
+			ended := e.clock.Now().Add(-2 * time.Second)
+			held := &svahub.Transmission{IntegrationID: 1, Operation: svahub.OpSuspend, Outcome: svahub.OutcomeTemporary, Attempt: 1, CreatedAt: ended}
+			require.NoError(t, e.db.RecordTransmission(e.ctx, held))
+			got, _, err := e.db.FindTransmissions(e.ctx, svahub.TransmissionFilter{Page: svahub.Page{Size: 10}})
+			require.NoError(t, err)
+			require.Len(t, got, 2)
+			for _, g := range got {
+				if g.ID == held.ID {
+					require.True(t, ended.Equal(g.CreatedAt), "kept the call's end: %v, want %v", g.CreatedAt, ended)
+				}
+			}
 		}},
 		{"Transmissions/FindTransmissions", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)

@@ -10,10 +10,15 @@ import (
 	"github.com/svahub/svahub/internal/svahub"
 )
 
-// RecordTransmission appends one platform call to the log. The caller has
-// already redacted the message.
+// RecordTransmission appends one platform call to the log, at t.CreatedAt
+// when set (a held call's end) or now. The caller has already redacted the
+// message.
 func (db *DB) RecordTransmission(ctx context.Context, t *svahub.Transmission) error {
-	now := db.now().UTC().Truncate(time.Microsecond)
+	now := db.now()
+	if !t.CreatedAt.IsZero() {
+		now = t.CreatedAt
+	}
+	now = now.UTC().Truncate(time.Microsecond)
 	err := db.sql.QueryRowContext(ctx, db.rebind(qInsertTransmission), t.IntegrationID, t.SubscriptionID, t.AccessID, string(t.Operation),
 		string(t.Outcome), t.HTTPStatus, truncate(t.Message, 1000), t.DurationMS, t.Attempt, now).Scan(&t.ID)
 	if err != nil {
