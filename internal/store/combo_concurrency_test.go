@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -19,7 +20,7 @@ import (
 // has it, and the last job of each plan is at its version.
 func TestConcurrentCombosShareAccount(t *testing.T) {
 	t.Parallel()
-	if !slicesContains(storetest.Dialects(), store.DialectPostgres) {
+	if !slices.Contains(storetest.Dialects(), store.DialectPostgres) {
 		t.Skip("needs " + storetest.EnvDatabaseURL)
 	}
 	e := newConfEnv(t, store.DialectPostgres)
@@ -60,32 +61,9 @@ func TestConcurrentCombosShareAccount(t *testing.T) {
 	require.Equal(t, 4*pairs, n, "one plan per (account, product)")
 	e.scalar(`SELECT COUNT(*) FROM subscriptions WHERE status <> 'pendente'`, &n)
 	require.Zero(t, n)
-	last := map[int64]int64{}
-	for _, j := range e.queue.Jobs() {
-		last[j.PlanID] = max(last[j.PlanID], j.Version)
-	}
-	rows, err := e.db.SQL().QueryContext(e.ctx, `SELECT id, version, desired_state FROM platform_plans`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			id, version int64
-			desired     string
-		)
-		require.NoError(t, rows.Scan(&id, &version, &desired))
-		require.Equal(t, version, last[id], "plan %d: the last job is at its version", id)
+	for _, desired := range plansAtLastJob(t, e, "desired_state") {
 		require.Equal(t, "ativo", desired)
 	}
-	require.NoError(t, rows.Err())
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // TestConcurrentComboChangesCrossPlans changes, at the same time,
@@ -96,7 +74,7 @@ func slicesContains(s []string, v string) bool {
 // with one job per plan at its version.
 func TestConcurrentComboChangesCrossPlans(t *testing.T) {
 	t.Parallel()
-	if !slicesContains(storetest.Dialects(), store.DialectPostgres) {
+	if !slices.Contains(storetest.Dialects(), store.DialectPostgres) {
 		t.Skip("needs " + storetest.EnvDatabaseURL)
 	}
 	e := newConfEnv(t, store.DialectPostgres)
@@ -136,24 +114,34 @@ func TestConcurrentComboChangesCrossPlans(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
+	aggs := plansAtLastJob(t, e, "desired_state || ' ' || desired_expiry")
+	for _, agg := range aggs {
+		require.Equal(t, "suspenso 2027-11-20", agg)
+	}
+	require.Len(t, aggs, 2*pairs)
+}
+
+// plansAtLastJob checks that each platform plan's last queued job is at
+// the plan's version, and returns expr (SQL over platform_plans) per plan.
+func plansAtLastJob(t *testing.T, e *confEnv, expr string) []string {
+	t.Helper()
 	last := map[int64]int64{}
 	for _, j := range e.queue.Jobs() {
 		last[j.PlanID] = max(last[j.PlanID], j.Version)
 	}
-	rows, err := e.db.SQL().QueryContext(e.ctx, `SELECT id, version, desired_state || ' ' || desired_expiry FROM platform_plans`)
+	rows, err := e.db.SQL().QueryContext(e.ctx, `SELECT id, version, `+expr+` FROM platform_plans`)
 	require.NoError(t, err)
 	defer rows.Close()
-	n := 0
+	var out []string
 	for rows.Next() {
 		var (
 			id, version int64
-			agg         string
+			v           string
 		)
-		require.NoError(t, rows.Scan(&id, &version, &agg))
+		require.NoError(t, rows.Scan(&id, &version, &v))
 		require.Equal(t, version, last[id], "plan %d: the last job is at its version", id)
-		require.Equal(t, "suspenso 2027-11-20", agg)
-		n++
+		out = append(out, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, 2*pairs, n)
+	return out
 }
