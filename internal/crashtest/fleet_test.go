@@ -108,6 +108,19 @@ func (f *fleet) held(t *testing.T, pid string) []int64 {
 	return out
 }
 
+// waitHeld waits until process pid holds plans and returns them. A quick
+// peer can make the debt run's first calls before pid's first fetch
+// (workers poll every second), so one look is not enough.
+func (f *fleet) waitHeld(t *testing.T, pid string) []int64 {
+	t.Helper()
+	var held []int64
+	waitFor(t, 10*time.Second, "the process holds plans", func() bool {
+		held = f.held(t, pid)
+		return len(held) > 0
+	})
+	return held
+}
+
 // pending counts the plans among ids (all plans when nil) whose desired
 // version is not applied yet.
 func (f *fleet) pending(t *testing.T, ids []int64) int {
@@ -176,6 +189,7 @@ func TestKilledWorkerResumesInSeconds(t *testing.T) {
 		}
 		pid := victim.ProcessID()
 		f.debtRun(t)
+		f.waitHeld(t, pid)
 		victim.Kill()
 		killed := time.Now()
 		held := f.held(t, pid)
@@ -223,8 +237,7 @@ func TestDrainHandsWorkOver(t *testing.T) {
 		}
 		pid := victim.ProcessID()
 		f.debtRun(t)
-		held := f.held(t, pid)
-		require.NotEmpty(t, held, "the process holds plans when it is stopped")
+		held := f.waitHeld(t, pid)
 
 		// An in-flight request: headers and half the body sent, the rest
 		// after SIGTERM.
