@@ -380,19 +380,25 @@ func TestFailedUndoesClaimMarkOnlyWhenNothingSent(t *testing.T) {
 	require.Empty(t, db.log, "uncertain before the claim: it stays so")
 }
 
-// claimStore is a fakeStore whose ClaimPlan returns pw.
+// claimStore is a fakeStore whose ClaimPlans gives pw.
 type claimStore struct {
 	*fakeStore
 	pw *store.PlanWork
 }
 
-func (s *claimStore) ClaimPlan(context.Context, int64, time.Duration) (*store.PlanWork, bool, error) {
-	return s.pw, true, nil
+func (s *claimStore) ClaimPlans(_ context.Context, ids []int64, _ time.Duration) ([]store.Claim, error) {
+	return []store.Claim{{Work: s.pw, OK: true}}, nil
+}
+
+// useClaimStore makes e claim pw through a claimStore over db.
+func useClaimStore(e *Engine, db *fakeStore, pw *store.PlanWork) {
+	cs := &claimStore{fakeStore: db, pw: pw}
+	e.db, e.claims = cs, newClaimer(cs.ClaimPlans, e.opts.LeaseTTL)
 }
 
 // TestHeldPlanUndoesClaimMark: a claim that marked the plan on a view a
 // concurrent writer made stale (the integration was paused, the version
-// applied or in erro meanwhile: store.ClaimPlan reads again) leaves no
+// applied or in erro meanwhile: store.ClaimPlans reads again) leaves no
 // mark when the job releases the plan unworked; a plan uncertain before
 // the claim stays so.
 func TestHeldPlanUndoesClaimMark(t *testing.T) {
@@ -407,7 +413,7 @@ func TestHeldPlanUndoesClaimMark(t *testing.T) {
 			pw := planWork(svahub.AccessSuspended, svahub.AccessActive, "2027-01-31", "u1", before)
 			pw.Marked = true
 			edit(pw)
-			e.db = &claimStore{fakeStore: db, pw: pw}
+			useClaimStore(e, db, pw)
 			w := &convergeWorker{e: e}
 			require.NoError(t, w.Work(context.Background(), &river.Job[ConvergeArgs]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: ConvergeArgs{PlanID: 7}}))
 			require.Empty(t, m.calls, name)
@@ -438,8 +444,8 @@ func TestFailedCompletionUndoesClaimMark(t *testing.T) {
 		}
 		pw := planWork(svahub.AccessActive, state, "2027-01-31", "u1", false)
 		pw.Marked, pw.IntegrationActive = true, true
-		e.db = &claimStore{fakeStore: db, pw: pw}
-		e.commits = &committer{commit: func(context.Context, []store.Completion) error { return errors.New("database down") }}
+		useClaimStore(e, db, pw)
+		e.commits = newCommitter(func(context.Context, []store.Completion) error { return errors.New("database down") })
 		w := &convergeWorker{e: e}
 		require.Error(t, w.Work(context.Background(), &river.Job[ConvergeArgs]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: ConvergeArgs{PlanID: 7}}))
 		if sent {

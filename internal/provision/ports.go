@@ -40,7 +40,7 @@ type Store interface {
 	RescueDeadWorkers(ctx context.Context, staleAfter time.Duration) (int64, error)
 	Retire(ctx context.Context) error
 
-	ClaimPlan(ctx context.Context, planID int64, lease time.Duration) (*store.PlanWork, bool, error)
+	ClaimPlans(ctx context.Context, ids []int64, lease time.Duration) ([]store.Claim, error)
 	ReleasePlan(ctx context.Context, planID int64) error
 	ReleaseUnchanged(ctx context.Context, planID int64) error
 	RecordTransmission(ctx context.Context, t *svahub.Transmission) error

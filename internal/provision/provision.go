@@ -120,8 +120,10 @@ type Engine struct {
 	// stopping is set when a graceful stop begins: a job whose context
 	// ends then is handed back (JobSnooze(0)), not counted as failed.
 	stopping atomic.Bool
-	// commits records the converge workers' completions (group commit).
-	commits *committer
+	// claims takes the converge workers' plan leases, and commits records
+	// their completions, each in groups.
+	claims  *group[int64, store.Claim]
+	commits *group[store.Completion, struct{}]
 }
 
 // New builds the engine. With workers false the client only inserts jobs
@@ -160,7 +162,8 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.Purge.Pause <= 0 {
 		o.Purge.Pause = 50 * time.Millisecond
 	}
-	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers, commits: &committer{commit: db.CompletePlans}}
+	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers,
+		claims: newClaimer(db.ClaimPlans, o.LeaseTTL), commits: newCommitter(db.CompletePlans)}
 	e.leases = newKeeper(e, o.LeaseTTL)
 	cfg := &river.Config{
 		ID:                   db.ProcessID(),

@@ -22,7 +22,11 @@ type convergeWorker struct {
 func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs]) error {
 	e := w.e
 	claimedAt := time.Now()
-	pw, ok, err := e.db.ClaimPlan(ctx, job.Args.PlanID, e.opts.LeaseTTL)
+	c, err := e.claims.do(ctx, job.Args.PlanID)
+	if err == nil {
+		err = c.Err
+	}
+	pw, ok := c.Work, c.OK
 	if err != nil {
 		if svahub.ErrorCode(err) == svahub.ENOTFOUND {
 			return nil
@@ -55,7 +59,7 @@ func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs])
 		}
 		// A permanent error is cleared only if this work resolved it.
 		ts := held.Take()
-		err := e.commits.complete(ctx, store.Completion{PlanID: pw.PlanID, Version: pw.Version, State: r.state, Expiry: r.expiry,
+		_, err := e.commits.do(ctx, store.Completion{PlanID: pw.PlanID, Version: pw.Version, State: r.state, Expiry: r.expiry,
 			Resolved: svahub.ErrorResolved(pw.Desired, r.state), Transmissions: ts})
 		if err != nil {
 			e.record(ctx, ts) // the completion's transaction was rolled back

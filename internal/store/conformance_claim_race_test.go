@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -17,6 +18,13 @@ import (
 // the claim waits for it: the claim must return what was committed, as
 // the old claim-then-read did.
 func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork {
+	e.t.Helper()
+	return e.claimDuringWith(nil, plan, writes...)
+}
+
+// claimDuringWith is claimDuring with other plans (free, their rows not
+// locked) claimed in the same ClaimPlans before plan.
+func (e *twoProcesses) claimDuringWith(others []int64, plan int64, writes ...string) *store.PlanWork {
 	e.t.Helper()
 	tx, err := e.raw.BeginTx(e.ctx, nil)
 	require.NoError(e.t, err)
@@ -34,8 +42,19 @@ func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork
 	}
 	done := make(chan claimed, 1)
 	go func() {
-		w, ok, err := e.p2.ClaimPlan(context.Background(), plan, time.Minute)
-		done <- claimed{w, ok, err}
+		cs, err := e.p2.ClaimPlans(context.Background(), append(others, plan), time.Minute)
+		if err != nil {
+			done <- claimed{err: err}
+			return
+		}
+		for _, c := range cs[:len(others)] {
+			if !c.OK || c.Err != nil {
+				done <- claimed{err: fmt.Errorf("a free plan beside the raced one: ok %v, %v", c.OK, c.Err)}
+				return
+			}
+		}
+		c := cs[len(others)]
+		done <- claimed{c.Work, c.OK, c.Err}
 	}()
 	require.Eventually(e.t, func() bool { // the claim waits for the writer's row lock
 		var n int
@@ -75,6 +94,25 @@ func confClaimRaces() []confCase {
 			require.Equal(t, svahub.AccessNone, got.PlatformState)
 			require.Empty(t, got.PlatformUserID, "the user the platform lost is forgotten: the worker must create it, not activate a plan on it")
 			require.False(t, got.Uncertain)
+		}},
+		{"Provision/ClaimPlans/ForgottenUserDuringGroupClaim", func(t *testing.T, d string) {
+			if d != store.DialectPostgres {
+				t.Skip("SQLite has one writer at a time: a claim never waits inside its statement")
+			}
+			e := newTwoProcesses(t, d)
+			_, pkg := e.catalogue()
+			_, before, _ := e.subscription(964, pkg.ID, "2027-05-01")
+			_, plan, account := e.subscription(965, pkg.ID, "2027-05-01")
+			_, after, _ := e.subscription(966, pkg.ID, "2027-05-01")
+			w := e.claim(plan)
+			require.NoError(t, e.db.SetPlatformUser(e.ctx, account, "u-lost"))
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "2027-05-01", true))
+			got := e.claimDuringWith([]int64{after, before}, plan,
+				`UPDATE platform_accounts SET platform_user_id = '' WHERE id = `+strconv.FormatInt(account, 10),
+				`UPDATE platform_plans SET platform_state = '', platform_expiry = '', version = version + 1 WHERE account_id = `+strconv.FormatInt(account, 10))
+			require.Equal(t, w.Version+1, got.Version)
+			require.Equal(t, svahub.AccessNone, got.PlatformState)
+			require.Empty(t, got.PlatformUserID, "one stale row in a group claim is read again like a lone one")
 		}},
 		{"Provision/ClaimPlan/DeactivatedDuringClaim", func(t *testing.T, d string) {
 			if d != store.DialectPostgres {

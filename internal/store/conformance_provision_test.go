@@ -45,6 +45,38 @@ func confProvision() []confCase {
 			_, _, err = e.db.ClaimPlan(e.ctx, plan+100, time.Minute)
 			code(t, svahub.ENOTFOUND, err)
 		}},
+		{"Provision/ClaimPlans", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			_, pkg := e.catalogue()
+			sub1, p1, _ := e.subscription(231, pkg.ID, "2027-05-01")
+			_, p2, _ := e.subscription(232, pkg.ID, "2027-05-01")
+			sub3, p3, _ := e.subscription(233, pkg.ID, "")
+			e.claim(p2)
+			cs, err := e.db.ClaimPlans(e.ctx, []int64{p3, p2, p3 + 1000, p1, p3}, time.Minute)
+			require.NoError(t, err)
+			require.Len(t, cs, 5, "one answer per id, in order")
+			require.True(t, cs[0].OK)
+			require.Equal(t, p3, cs[0].Work.PlanID)
+			require.Equal(t, sub3.ID, cs[0].Work.SubscriptionID)
+			require.False(t, cs[1].OK, "held by an earlier claim")
+			require.NoError(t, cs[1].Err)
+			require.Nil(t, cs[1].Work)
+			code(t, svahub.ENOTFOUND, cs[2].Err)
+			require.True(t, cs[3].OK)
+			require.Equal(t, p1, cs[3].Work.PlanID)
+			require.Equal(t, sub1.ID, cs[3].Work.SubscriptionID)
+			require.Equal(t, svahub.Date("2027-05-01"), cs[3].Work.DesiredExpiry)
+			require.False(t, cs[4].OK, "a plan named twice is claimed once")
+			require.NoError(t, cs[4].Err)
+			for _, plan := range []int64{p1, p3} {
+				_, ok, err := e.db.ClaimPlan(e.ctx, plan, time.Minute)
+				require.NoError(t, err)
+				require.False(t, ok, "plan %d is held after the group claim", plan)
+			}
+			cs, err = e.db.ClaimPlans(e.ctx, nil, time.Minute)
+			require.NoError(t, err)
+			require.Empty(t, cs)
+		}},
 		{"Provision/ReleasePlan", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			_, pkg := e.catalogue()

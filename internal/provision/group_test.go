@@ -21,7 +21,7 @@ func TestGroupCommit(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[int64]int{}
 	var batches, biggest atomic.Int64
-	g := &committer{commit: func(_ context.Context, cs []store.Completion) error {
+	g := newCommitter(func(_ context.Context, cs []store.Completion) error {
 		time.Sleep(2 * time.Millisecond) // a transaction takes a while
 		mu.Lock()
 		defer mu.Unlock()
@@ -33,11 +33,14 @@ func TestGroupCommit(t *testing.T) {
 			biggest.Store(n)
 		}
 		return nil
-	}}
+	})
 	const n = 200
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { require.NoError(t, g.complete(context.Background(), store.Completion{PlanID: int64(i)})) })
+		wg.Go(func() {
+			_, err := g.do(context.Background(), store.Completion{PlanID: int64(i)})
+			require.NoError(t, err)
+		})
 	}
 	wg.Wait()
 	require.Len(t, seen, n)
@@ -56,7 +59,7 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 	t.Parallel()
 	bad := errors.New("plan 7 cannot be recorded")
 	release := make(chan struct{})
-	g := &committer{commit: func(_ context.Context, cs []store.Completion) error {
+	g := newCommitter(func(_ context.Context, cs []store.Completion) error {
 		if len(cs) == 1 && cs[0].PlanID == 0 {
 			<-release // the first commit holds while the others queue
 		}
@@ -66,13 +69,13 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 			}
 		}
 		return nil
-	}}
+	})
 	errs := make([]error, 10)
 	var wg sync.WaitGroup
-	wg.Go(func() { errs[0] = g.complete(context.Background(), store.Completion{PlanID: 0}) })
+	wg.Go(func() { _, errs[0] = g.do(context.Background(), store.Completion{PlanID: 0}) })
 	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy }, time.Second, time.Millisecond)
 	for i := 1; i < 10; i++ {
-		wg.Go(func() { errs[i] = g.complete(context.Background(), store.Completion{PlanID: int64(i)}) })
+		wg.Go(func() { _, errs[i] = g.do(context.Background(), store.Completion{PlanID: int64(i)}) })
 	}
 	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 9 }, time.Second, time.Millisecond)
 	close(release)
@@ -84,4 +87,49 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 		}
 		require.NoError(t, err, "plan %d", i)
 	}
+}
+
+// TestGroupClaim: concurrent claims share ClaimPlans calls, each worker
+// gets the answer for its own plan, and a failed shared claim is retried
+// plan by plan, so only the failing plan sees the error.
+func TestGroupClaim(t *testing.T) {
+	t.Parallel()
+	bad := errors.New("plan 13 cannot be claimed")
+	var calls, biggest atomic.Int64
+	g := newClaimer(func(_ context.Context, ids []int64, lease time.Duration) ([]store.Claim, error) {
+		require.Equal(t, 15*time.Second, lease)
+		time.Sleep(2 * time.Millisecond) // a statement takes a while
+		calls.Add(1)
+		if n := int64(len(ids)); n > biggest.Load() {
+			biggest.Store(n)
+		}
+		out := make([]store.Claim, len(ids))
+		for i, id := range ids {
+			if id == 13 {
+				return nil, bad
+			}
+			out[i] = store.Claim{Work: &store.PlanWork{PlanID: id}, OK: id%2 == 0}
+		}
+		return out, nil
+	}, 15*time.Second)
+	const n = 100
+	got := make([]store.Claim, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = g.do(context.Background(), int64(i)) })
+	}
+	wg.Wait()
+	for i := range n {
+		if i == 13 {
+			require.ErrorIs(t, errs[i], bad)
+			continue
+		}
+		require.NoError(t, errs[i], "plan %d", i)
+		require.Equal(t, int64(i), got[i].Work.PlanID, "each worker gets its own plan's claim")
+		require.Equal(t, i%2 == 0, got[i].OK)
+	}
+	require.Greater(t, biggest.Load(), int64(1), "concurrent claims share a statement")
+	require.False(t, g.busy)
+	require.Empty(t, g.pending)
 }
