@@ -70,6 +70,7 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 		}
 		return nil
 	})
+	g.linger = 0 // the first commit runs alone
 	errs := make([]error, 10)
 	var wg sync.WaitGroup
 	wg.Go(func() { _, errs[0] = g.do(context.Background(), store.Completion{PlanID: 0}) })
@@ -132,4 +133,26 @@ func TestGroupClaim(t *testing.T) {
 	require.Greater(t, biggest.Load(), int64(1), "concurrent claims share a statement")
 	require.False(t, g.busy)
 	require.Empty(t, g.pending)
+}
+
+// TestGroupCommitLingers: completions that end one by one (platform calls
+// paced by a rate limit) still share commits: a leader waits commitLinger
+// for others before it commits.
+func TestGroupCommitLingers(t *testing.T) {
+	t.Parallel()
+	var batches atomic.Int64
+	g := newCommitter(func(context.Context, []store.Completion) error {
+		batches.Add(1) // an instant commit: without the wait, each completion would find the committer idle
+		return nil
+	})
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			_, err := g.do(context.Background(), store.Completion{PlanID: int64(i)})
+			require.NoError(t, err)
+		})
+		time.Sleep(time.Millisecond)
+	}
+	wg.Wait()
+	require.Less(t, batches.Load(), int64(10), "completions 1 ms apart share commits")
 }
