@@ -393,7 +393,7 @@ func (s *claimStore) ClaimPlans(_ context.Context, ids []int64, _ time.Duration)
 // useClaimStore makes e claim pw through a claimStore over db.
 func useClaimStore(e *Engine, db *fakeStore, pw *store.PlanWork) {
 	cs := &claimStore{fakeStore: db, pw: pw}
-	e.db, e.claims = cs, newClaimer(cs.ClaimPlans, e.opts.LeaseTTL)
+	e.db, e.claims = cs, newClaimer(cs.ClaimPlans, e.opts.LeaseTTL, e.abandonClaim)
 }
 
 // TestHeldPlanUndoesClaimMark: a claim that marked the plan on a view a

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,8 +26,10 @@ var errLead = errors.New("provision: lead the group")
 
 // groupCall is one worker's call waiting for its group.
 type groupCall[T, R any] struct {
+	ctx  context.Context
 	in   T
 	done chan result[R]
+	led  bool // handed the lead (errLead sent): it can no longer withdraw
 }
 
 type result[R any] struct {
@@ -50,6 +53,12 @@ type group[T, R any] struct {
 	// linger is how long a leader waits for more calls before it runs
 	// its batch.
 	linger time.Duration
+	// cancellable groups (claims) follow each call's context: a batch
+	// runs under its leader's, a call whose context ends stops waiting,
+	// and abandon undoes what its batch did for it after all. Other
+	// groups (completions) always finish what they started.
+	cancellable bool
+	abandon     func(R)
 
 	mu      sync.Mutex
 	pending []*groupCall[T, R]
@@ -64,34 +73,73 @@ func newCommitter(commit func(ctx context.Context, cs []store.Completion) error)
 }
 
 // newClaimer groups the workers' plan claims (store.ClaimPlans), each for
-// lease. Claims do not linger: River starts a fetch's jobs together.
-func newClaimer(claim func(ctx context.Context, ids []int64, lease time.Duration) ([]store.Claim, error), lease time.Duration) *group[int64, store.Claim] {
-	return &group[int64, store.Claim]{run: func(ctx context.Context, ids []int64) ([]store.Claim, error) {
+// lease; abandon releases a plan claimed for a job that stopped waiting.
+// Claims do not linger: River starts a fetch's jobs together.
+func newClaimer(claim func(ctx context.Context, ids []int64, lease time.Duration) ([]store.Claim, error), lease time.Duration,
+	abandon func(store.Claim)) *group[int64, store.Claim] {
+	return &group[int64, store.Claim]{cancellable: true, abandon: abandon, run: func(ctx context.Context, ids []int64) ([]store.Claim, error) {
 		return claim(ctx, ids, lease)
 	}}
 }
 
 // do runs in, alone or with the calls pending with it.
 func (g *group[T, R]) do(ctx context.Context, in T) (R, error) {
-	req := &groupCall[T, R]{in: in, done: make(chan result[R], 1)}
+	req := &groupCall[T, R]{ctx: ctx, in: in, done: make(chan result[R], 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, req)
 	lead := !g.busy
 	g.busy = true
 	g.mu.Unlock()
 	if !lead {
-		if r := <-req.done; !errors.Is(r.err, errLead) {
+		r, ok := g.wait(req)
+		if !ok {
+			var zero R
+			return zero, ctx.Err()
+		}
+		if !errors.Is(r.err, errLead) {
 			return r.out, r.err
 		}
 	}
-	g.lead(ctx)
+	g.lead()
 	r := <-req.done
 	return r.out, r.err
 }
 
-// lead runs one batch of what is pending (which includes the leader's
+// wait waits for req's result or lead; false when req's context ended
+// first (cancellable groups): req is withdrawn, or left to a goroutine
+// that leads when handed the lead and abandons its result.
+func (g *group[T, R]) wait(req *groupCall[T, R]) (result[R], bool) {
+	if !g.cancellable {
+		return <-req.done, true
+	}
+	select {
+	case r := <-req.done:
+		return r, true
+	case <-req.ctx.Done():
+	}
+	g.mu.Lock()
+	if i := slices.Index(g.pending, req); i >= 0 && !req.led {
+		g.pending = slices.Delete(g.pending, i, i+1)
+		g.mu.Unlock()
+		return result[R]{}, false
+	}
+	g.mu.Unlock()
+	go func() {
+		r := <-req.done
+		if errors.Is(r.err, errLead) {
+			g.lead()
+			r = <-req.done
+		}
+		if r.err == nil && g.abandon != nil {
+			g.abandon(r.out)
+		}
+	}()
+	return result[R]{}, false
+}
+
+// lead runs one batch of what is pending (which starts with the leader's
 // own call) and hands the lead to the next pending call.
-func (g *group[T, R]) lead(ctx context.Context) {
+func (g *group[T, R]) lead() {
 	if g.linger > 0 {
 		time.Sleep(g.linger)
 	}
@@ -100,25 +148,35 @@ func (g *group[T, R]) lead(ctx context.Context) {
 	batch := g.pending[:n:n]
 	g.pending = g.pending[n:]
 	g.mu.Unlock()
-	g.flush(context.WithoutCancel(ctx), batch)
+	g.flush(batch)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.pending) == 0 {
 		g.busy = false
 		return
 	}
+	g.pending[0].led = true
 	g.pending[0].done <- result[R]{err: errLead}
 }
 
-// flush runs batch together; if that fails (a deadlock with an API
-// write, one bad plan), each call is run on its own, so one failure never
-// fails the others.
-func (g *group[T, R]) flush(ctx context.Context, batch []*groupCall[T, R]) {
+// ctxOf is the context call c runs under.
+func (g *group[T, R]) ctxOf(c *groupCall[T, R]) context.Context {
+	if g.cancellable {
+		return c.ctx
+	}
+	return context.WithoutCancel(c.ctx)
+}
+
+// flush runs batch together, under its leader's (first) context; if that
+// fails (a deadlock with an API write, one bad plan, the leader's job
+// stopped), each call is run on its own, so one failure never fails the
+// others.
+func (g *group[T, R]) flush(batch []*groupCall[T, R]) {
 	in := make([]T, len(batch))
 	for i, r := range batch {
 		in[i] = r.in
 	}
-	out, err := g.run(ctx, in)
+	out, err := g.run(g.ctxOf(batch[0]), in)
 	if err == nil || len(batch) == 1 {
 		for i, r := range batch {
 			res := result[R]{err: err}
@@ -130,7 +188,7 @@ func (g *group[T, R]) flush(ctx context.Context, batch []*groupCall[T, R]) {
 		return
 	}
 	for _, r := range batch {
-		out, err := g.run(ctx, []T{r.in})
+		out, err := g.run(g.ctxOf(r), []T{r.in})
 		res := result[R]{err: err}
 		if err == nil && len(out) > 0 {
 			res.out = out[0]

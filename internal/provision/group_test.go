@@ -112,7 +112,7 @@ func TestGroupClaim(t *testing.T) {
 			out[i] = store.Claim{Work: &store.PlanWork{PlanID: id}, OK: id%2 == 0}
 		}
 		return out, nil
-	}, 15*time.Second)
+	}, 15*time.Second, nil)
 	const n = 100
 	got := make([]store.Claim, n)
 	errs := make([]error, n)
@@ -155,4 +155,64 @@ func TestGroupCommitLingers(t *testing.T) {
 	}
 	wg.Wait()
 	require.Less(t, batches.Load(), int64(10), "completions 1 ms apart share commits")
+}
+
+// TestGroupClaimFollowsJobContext (found by a hostile review): a claim
+// batch runs under its leader's context, and a job queued behind it stops
+// waiting when its own context ends; what its batch claimed for it after
+// all is abandoned (released), and the group goes on.
+func TestGroupClaimFollowsJobContext(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var abandoned atomic.Int64
+	g := newClaimer(func(ctx context.Context, ids []int64, _ time.Duration) ([]store.Claim, error) {
+		select { // a statement that takes long, cancellable by its context
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-release:
+			out := make([]store.Claim, len(ids))
+			for i, id := range ids {
+				out[i] = store.Claim{Work: &store.PlanWork{PlanID: id}, OK: true}
+			}
+			return out, nil
+		}
+	}, time.Minute, func(c store.Claim) { abandoned.Add(c.Work.PlanID) })
+
+	leaderCtx, cancel1 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel1()
+	leaderDone := make(chan error, 1)
+	go func() { _, err := g.do(leaderCtx, 1); leaderDone <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy && len(g.pending) == 0 }, time.Second, time.Millisecond)
+
+	otherCtx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	otherDone := make(chan error, 1)
+	go func() { _, err := g.do(otherCtx, 2); otherDone <- err }()
+
+	select {
+	case err := <-otherDone:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(time.Second):
+		t.Fatal("a job queued behind a long claim is still waiting 1 s after its context ended")
+	}
+	select {
+	case err := <-leaderDone:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(time.Second):
+		t.Fatal("the leader's claim does not follow its job's context")
+	}
+	// A job that stops waiting after its call joined a running batch: the
+	// batch's claim for it is abandoned.
+	third, cancel3 := context.WithCancel(context.Background())
+	thirdDone := make(chan error, 1)
+	go func() { _, err := g.do(context.Background(), 5); thirdDone <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy }, time.Second, time.Millisecond)
+	go func() { _, err := g.do(third, 7); thirdDone <- err }()
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) == 1 }, time.Second, time.Millisecond)
+	cancel3()
+	require.ErrorIs(t, <-thirdDone, context.Canceled, "the withdrawn call returns at once")
+	close(release)
+	require.NoError(t, <-thirdDone, "the running batch completes its own call")
+	require.Eventually(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return !g.busy && len(g.pending) == 0 }, time.Second, time.Millisecond)
+	require.Zero(t, abandoned.Load(), "a call withdrawn before its batch ran claims nothing")
 }

@@ -162,8 +162,8 @@ func New(db Store, m Platforms, workers bool, o Options) (*Engine, error) {
 	if o.Purge.Pause <= 0 {
 		o.Purge.Pause = 50 * time.Millisecond
 	}
-	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers,
-		claims: newClaimer(db.ClaimPlans, o.LeaseTTL), commits: newCommitter(db.CompletePlans)}
+	e := &Engine{db: db, m: m, opts: o, log: o.Logger, workers: workers, commits: newCommitter(db.CompletePlans)}
+	e.claims = newClaimer(db.ClaimPlans, o.LeaseTTL, e.abandonClaim)
 	e.leases = newKeeper(e, o.LeaseTTL)
 	cfg := &river.Config{
 		ID:                   db.ProcessID(),

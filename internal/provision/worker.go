@@ -22,10 +22,7 @@ type convergeWorker struct {
 func (w *convergeWorker) Work(ctx context.Context, job *river.Job[ConvergeArgs]) error {
 	e := w.e
 	claimedAt := time.Now()
-	c, err := e.claims.do(ctx, job.Args.PlanID)
-	if err == nil {
-		err = c.Err
-	}
+	c, err := e.claim(ctx, job.Args.PlanID)
 	pw, ok := c.Work, c.OK
 	if err != nil {
 		if svahub.ErrorCode(err) == svahub.ENOTFOUND {
@@ -138,6 +135,37 @@ func (e *Engine) releaseUnworked(ctx context.Context, pw *store.PlanWork) {
 	}
 	if err := e.db.ReleaseUnchanged(context.WithoutCancel(ctx), pw.PlanID); err != nil {
 		e.log.Warn("release plan", "plan", pw.PlanID, "err", err)
+	}
+}
+
+// claim claims a job's plan with the other jobs claiming theirs. A plan
+// whose row a writer holds (store.Claim.Busy: a claim never waits for a
+// row lock, so it neither deadlocks with a writer nor holds up the other
+// claims) is claimed again after a short wait, for about a second.
+func (e *Engine) claim(ctx context.Context, planID int64) (store.Claim, error) {
+	wait := 10 * time.Millisecond
+	for {
+		c, err := e.claims.do(ctx, planID)
+		if err == nil {
+			err = c.Err
+		}
+		if err != nil || !c.Busy || wait > time.Second {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
+// abandonClaim releases a plan claimed for a job that stopped waiting for
+// its claim (its context ended while the claim ran).
+func (e *Engine) abandonClaim(c store.Claim) {
+	if c.OK && c.Work != nil {
+		e.releaseUnworked(context.Background(), c.Work)
 	}
 }
 

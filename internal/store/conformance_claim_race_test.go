@@ -14,16 +14,16 @@ import (
 )
 
 // claimDuring claims plan while a transaction running writes (raw SQL,
-// one statement each) holds the plan's row lock, and commits it once
-// the claim waits for it: the claim must return what was committed, as
-// the old claim-then-read did.
+// one statement each) holds the plan's row lock: the claim does not wait
+// for it but answers Busy at once; once the writer committed, a claim
+// returns what it committed.
 func (e *twoProcesses) claimDuring(plan int64, writes ...string) *store.PlanWork {
 	e.t.Helper()
 	return e.claimDuringWith(nil, plan, writes...)
 }
 
 // claimDuringWith is claimDuring with other plans (free, their rows not
-// locked) claimed in the same ClaimPlans before plan.
+// locked) claimed in the same ClaimPlans before plan: they are claimed.
 func (e *twoProcesses) claimDuringWith(others []int64, plan int64, writes ...string) *store.PlanWork {
 	e.t.Helper()
 	tx, err := e.raw.BeginTx(e.ctx, nil)
@@ -33,47 +33,30 @@ func (e *twoProcesses) claimDuringWith(others []int64, plan int64, writes ...str
 		_, err := tx.ExecContext(e.ctx, w)
 		require.NoError(e.t, err, w)
 	}
-	var writer int
-	require.NoError(e.t, tx.QueryRowContext(e.ctx, `SELECT pg_backend_pid()`).Scan(&writer))
-	type claimed struct {
-		w   *store.PlanWork
-		ok  bool
-		err error
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	cs, err := e.p2.ClaimPlans(ctx, append(others, plan), time.Minute)
+	require.NoError(e.t, err, "the claim does not wait for the writer's row lock")
+	for _, c := range cs[:len(others)] {
+		require.True(e.t, c.OK, "a free plan beside the locked one is claimed")
+		require.NoError(e.t, c.Err)
 	}
-	done := make(chan claimed, 1)
-	go func() {
-		cs, err := e.p2.ClaimPlans(context.Background(), append(others, plan), time.Minute)
-		if err != nil {
-			done <- claimed{err: err}
-			return
-		}
-		for _, c := range cs[:len(others)] {
-			if !c.OK || c.Err != nil {
-				done <- claimed{err: fmt.Errorf("a free plan beside the raced one: ok %v, %v", c.OK, c.Err)}
-				return
-			}
-		}
-		c := cs[len(others)]
-		done <- claimed{c.Work, c.OK, c.Err}
-	}()
-	require.Eventually(e.t, func() bool { // the claim waits for the writer's row lock
-		var n int
-		err := e.raw.QueryRowContext(e.ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, writer).Scan(&n)
-		require.NoError(e.t, err)
-		return n > 0
-	}, 10*time.Second, 5*time.Millisecond)
+	c := cs[len(others)]
+	require.NoError(e.t, c.Err)
+	require.False(e.t, c.OK)
+	require.True(e.t, c.Busy, "a plan whose row a writer holds is answered busy")
 	require.NoError(e.t, tx.Commit())
-	c := <-done
-	require.NoError(e.t, c.err)
-	require.True(e.t, c.ok)
-	return c.w
+	w, ok, err := e.p2.ClaimPlan(e.ctx, plan, time.Minute)
+	require.NoError(e.t, err)
+	require.True(e.t, ok)
+	return w
 }
 
-// confClaimRaces: PostgreSQL's one-statement claim (qClaimPlanWork) reads
-// the plan's latest row after waiting for its lock, but the joined
-// account, integration and accesses as of the statement's start: a
-// writer that changed both (ForgetPlatformUser, an integration update
-// that refreshes plans) must not leave the claim with half of its change.
+// confClaimRaces: PostgreSQL's one-statement claim (qClaimPlanWork) never
+// waits for a writer of a plan (it answers Busy), so it cannot deadlock
+// with one; a claim after the writer committed must not see half of its
+// change (ForgetPlatformUser, an integration update that refreshes
+// plans).
 func confClaimRaces() []confCase {
 	return []confCase{
 		{"Provision/ClaimPlan/ForgottenUserDuringClaim", func(t *testing.T, d string) {
@@ -113,6 +96,47 @@ func confClaimRaces() []confCase {
 			require.Equal(t, w.Version+1, got.Version)
 			require.Equal(t, svahub.AccessNone, got.PlatformState)
 			require.Empty(t, got.PlatformUserID, "one stale row in a group claim is read again like a lone one")
+		}},
+		{"Provision/ClaimPlans/NoDeadlockWithForget", func(t *testing.T, d string) {
+			// Found by a hostile review: ForgetPlatformUser locks an
+			// account's plans in scan order, not id order. A group claim
+			// that waited for the higher plan while holding the lower one
+			// deadlocked with it.
+			if d != store.DialectPostgres {
+				t.Skip("SQLite has one writer at a time: a claim never waits inside its statement")
+			}
+			e := newConfEnv(t, d)
+			integ := e.integration()
+			p1 := e.product(integ.ID, "pro")
+			p2 := e.product(integ.ID, "max")
+			pkg := e.pkg(integ.ID, "29.90", p1.ID, p2.ID)
+			_, _, account := e.subscription(4711, pkg.ID, "2027-05-01")
+			var a, b int64
+			require.NoError(t, e.db.SQL().QueryRowContext(e.ctx, `SELECT min(id), max(id) FROM platform_plans WHERE account_id = $1`, account).Scan(&a, &b))
+			require.Less(t, a, b)
+			exec := func(q string) {
+				_, err := e.db.SQL().ExecContext(e.ctx, q)
+				require.NoError(t, err, q)
+			}
+			// The lower plan's row is the later one in the heap and in the
+			// (account_id, product_code) index: Forget's scan meets b first.
+			exec(fmt.Sprintf(`UPDATE platform_plans SET product_code = 'tmp' WHERE id = %d`, a))
+			exec(fmt.Sprintf(`UPDATE platform_plans SET product_code = 'aa' WHERE id = %d`, b))
+			exec(fmt.Sprintf(`UPDATE platform_plans SET product_code = 'zz', platform_state = 'active' WHERE id = %d`, a))
+			exec(fmt.Sprintf(`UPDATE platform_plans SET platform_state = 'active' WHERE id = %d`, b))
+			exec(fmt.Sprintf(`UPDATE platform_accounts SET platform_user_id = 'u1' WHERE id = %d`, account))
+			// A trigger (this database only) holds Forget between its two row locks.
+			exec(`CREATE FUNCTION conf_slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`)
+			exec(fmt.Sprintf(`CREATE TRIGGER conf_slow BEFORE UPDATE ON platform_plans FOR EACH ROW
+				WHEN (OLD.id = %d AND NEW.platform_state = '' AND OLD.platform_state <> '') EXECUTE FUNCTION conf_slow()`, b))
+			forgot := make(chan error, 1)
+			go func() { forgot <- e.db.ForgetPlatformUser(context.Background(), b) }()
+			time.Sleep(150 * time.Millisecond) // Forget holds b (its trigger sleeps)
+			cs, cerr := e.db.ClaimPlans(e.ctx, []int64{a, b}, time.Minute)
+			require.NoError(t, <-forgot, "ForgetPlatformUser (reconciliation)")
+			require.NoError(t, cerr, "the group claim")
+			require.True(t, cs[0].OK, "the free plan is claimed")
+			require.True(t, cs[1].Busy, "the plan Forget holds is answered busy, not waited for")
 		}},
 		{"Provision/ClaimPlan/DeactivatedDuringClaim", func(t *testing.T, d string) {
 			if d != store.DialectPostgres {

@@ -113,15 +113,17 @@ func (db *DB) RescueDeadWorkers(ctx context.Context, staleAfter time.Duration) (
 // plan and account lease it still holds and backdates its heartbeat, so
 // the other processes take over anything it left at once.
 func (db *DB) Retire(ctx context.Context) error {
-	return db.tx(ctx, func(tx *gorm.DB) error {
+	return db.tx(ctx, func(gtx *gorm.DB) error {
+		tx := SQLTx(gtx)
 		for _, table := range []string{"platform_plans", "platform_accounts"} {
-			if err := tx.Table(table).Where("lease_holder = ?", db.holder).
-				Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error; err != nil {
+			if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE `+table+` SET lease_until = NULL, lease_holder = NULL
+				WHERE lease_holder = ?`), db.holder); err != nil {
 				return err
 			}
 		}
-		return tx.Table("worker_heartbeats").Where("process_id = ?", db.holder).
-			Update("heartbeat_at", time.Unix(0, 0).UTC()).Error
+		_, err := tx.ExecContext(ctx, db.rebind(`UPDATE worker_heartbeats SET heartbeat_at = ? WHERE process_id = ?`),
+			time.Unix(0, 0).UTC(), db.holder)
+		return err
 	})
 }
 

@@ -1,47 +1,12 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/svahub/svahub/internal/svahub"
 )
-
-// PlanWork is everything a worker needs to converge one platform plan.
-type PlanWork struct {
-	PlanID            int64
-	IntegrationID     int64
-	IntegrationActive bool
-	Version           int64
-	AppliedVersion    int64
-	ErrorVersion      int64
-	Desired           svahub.AccessState
-	DesiredExpiry     svahub.Date
-	PlatformState     svahub.AccessState
-	PlatformExpiry    svahub.Date
-	ProductCode       string
-	AccountID         int64
-	Username          string
-	Reference         string
-	PlatformUserID    string
-	// Uncertain is true when an earlier attempt may have changed the
-	// platform without recording it: PlatformState is then only a guess.
-	Uncertain bool
-	// Marked is true when the plan is recorded as uncertain now that this
-	// process holds it: on PostgreSQL the claim itself records it when
-	// work is due (MarkUncertain is then not needed before a platform
-	// call); ReleaseUnchanged undoes it when no call was made.
-	Marked bool
-	// SubscriptionID and AccessID name one access of the plan, for
-	// transmissions.
-	SubscriptionID int64
-	AccessID       int64
-}
 
 // AccountUser returns the platform user to create for an account: the
 // credentials of the first service (by access: one that wants the plan
@@ -82,127 +47,6 @@ func (db *DB) AccountUser(ctx context.Context, accountID int64) (svahub.Platform
 		Email: cs.Customer.Email, Phone: cs.Customer.Phone, Reference: acc.Reference, CustomerID: cs.Customer.ID, ServiceID: cs.ID}, nil
 }
 
-// ClaimAccount takes a lease on an account before its platform user is
-// created, so plans sharing the account do not each try to create it. It
-// returns the platform user id when another worker already created it.
-func (db *DB) ClaimAccount(ctx context.Context, accountID int64, lease time.Duration) (ok bool, userID string, err error) {
-	now := db.now().UTC()
-	res := db.gorm.WithContext(ctx).Model(&accountRow{}).
-		Where("id = ? AND platform_user_id = '' AND (lease_until IS NULL OR lease_until < ?)", accountID, now).
-		Updates(map[string]any{"lease_until": now.Add(lease), "lease_holder": db.holder})
-	if res.Error != nil {
-		return false, "", res.Error
-	}
-	if res.RowsAffected == 1 {
-		return true, "", nil
-	}
-	var acc accountRow
-	if err := db.gorm.WithContext(ctx).Select("id, platform_user_id").First(&acc, accountID).Error; err != nil {
-		return false, "", mapErr(err, "conta não encontrada")
-	}
-	return false, acc.PlatformUserID, nil
-}
-
-// SetPlatformUser records the platform's id for an account, once created,
-// and releases the account's lease (when this process holds it).
-func (db *DB) SetPlatformUser(ctx context.Context, accountID int64, userID string) error {
-	_, err := db.sql.ExecContext(ctx, db.rebind(`UPDATE platform_accounts SET platform_user_id = ?, `+leaseRelease+` WHERE id = ?`),
-		userID, db.holder, db.holder, accountID)
-	return err
-}
-
-// ReleaseAccount drops this process's lease on an account after a failed
-// user creation.
-func (db *DB) ReleaseAccount(ctx context.Context, accountID int64) error {
-	return db.gorm.WithContext(ctx).Model(&accountRow{}).Where("id = ? AND lease_holder = ?", accountID, db.holder).
-		Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error
-}
-
-// CompletePlan records that the work of version is done, releases the
-// lease and refreshes the statuses that depend on it. A newer version
-// stays pending: stale work never hides it. A permanent error is cleared
-// only when resolved (svahub.ErrorResolved: the platform reached the
-// desired state); otherwise it stays visible with its message.
-func (db *DB) CompletePlan(ctx context.Context, planID, version int64, state svahub.AccessState, expiry svahub.Date, resolved bool) error {
-	return db.CompletePlans(ctx, []Completion{{PlanID: planID, Version: version, State: state, Expiry: expiry, Resolved: resolved}})
-}
-
-// Completion is one plan's successful convergence, as CompletePlans
-// records it.
-type Completion struct {
-	PlanID, Version int64
-	State           svahub.AccessState
-	Expiry          svahub.Date
-	// Resolved clears the plan's permanent error (svahub.ErrorResolved).
-	Resolved bool
-	// Transmissions are the convergence's platform calls, recorded in the
-	// same transaction (redacted already, as RecordTransmission's).
-	Transmissions []*svahub.Transmission
-}
-
-// CompletePlans records many completions in one transaction, each as
-// CompletePlan does: the workers' group commit (internal/provision) sends
-// what completed while the previous commit ran. The plans are updated by
-// one statement per 256 (qCompletePlans), locked in id order first on
-// PostgreSQL; their subscriptions are refreshed once.
-func (db *DB) CompletePlans(ctx context.Context, cs []Completion) error {
-	if len(cs) == 0 {
-		return nil
-	}
-	cs = slices.SortedFunc(slices.Values(cs), func(a, b Completion) int { return cmp.Compare(a.PlanID, b.PlanID) })
-	now := db.now().UTC()
-	return db.tx(ctx, func(tx *gorm.DB) error {
-		ids := make([]int64, len(cs))
-		for i, c := range cs {
-			ids[i] = c.PlanID
-		}
-		if err := db.insertTransmissions(ctx, tx, cs, now); err != nil {
-			return err
-		}
-		for _, chunk := range chunks(cs, 256) {
-			if err := db.completeChunk(ctx, tx, chunk, now); err != nil {
-				return err
-			}
-		}
-		return db.refreshPlanStatuses(tx, ids...)
-	})
-}
-
-// completeChunk updates the plans of cs (sorted by id) in one statement.
-func (db *DB) completeChunk(ctx context.Context, tx *gorm.DB, cs []Completion, now time.Time) error {
-	marks := strings.Repeat(",?", len(cs)-1)
-	if db.dialect == DialectPostgres && len(cs) > 1 {
-		// The join below locks rows in no set order: lock them in id
-		// order first, as the API's writes do, so neither deadlocks.
-		args := make([]any, len(cs))
-		for i, c := range cs {
-			args[i] = c.PlanID
-		}
-		q := `SELECT id FROM platform_plans WHERE id IN (?` + marks + `) ORDER BY id FOR NO KEY UPDATE`
-		if _, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...); err != nil {
-			return err
-		}
-	}
-	args := make([]any, 0, 5*len(cs)+3)
-	for _, c := range cs {
-		args = append(args, c.PlanID, c.Version, string(c.State), string(c.Expiry), c.Resolved)
-	}
-	args = append(args, db.holder, db.holder, now)
-	row := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BOOLEAN))`
-	q := strings.Replace(qCompletePlans, "?values", row+strings.Repeat(", "+row, len(cs)-1), 1)
-	_, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...)
-	return err
-}
-
-// qCompletePlans completes the plans listed in ?values, rows of (plan,
-// version, state, expiry, resolved). A newer version stays pending.
-const qCompletePlans = `WITH v (pid, ver, st, exp, res) AS (VALUES ?values)
-	UPDATE platform_plans SET applied_version = CASE WHEN applied_version < v.ver THEN v.ver ELSE applied_version END,
-	platform_state = v.st, platform_expiry = v.exp, state_uncertain = FALSE,
-	last_error = CASE WHEN v.res THEN '' ELSE last_error END, error_version = CASE WHEN v.res THEN 0 ELSE error_version END,
-	` + leaseRelease + `, synced_at = ?
-	FROM v WHERE platform_plans.id = v.pid`
-
 // planHasAccess is the condition, on a platform_plans row named table,
 // that some access uses the plan. A plan whose accesses all moved to
 // another plan (retransmitir after a product code fix) is never bumped or
@@ -227,38 +71,6 @@ func (db *DB) FailPlan(ctx context.Context, planID, version int64, state svahub.
 		}
 		return db.refreshPlanStatuses(tx, planID)
 	})
-}
-
-// ReleasePlan drops this process's lease on a plan (after a temporary
-// failure, or when there is nothing to do). A lease another process took
-// meanwhile stays theirs.
-func (db *DB) ReleasePlan(ctx context.Context, planID int64) error {
-	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
-		Updates(map[string]any{"lease_until": nil, "lease_holder": nil}).Error
-}
-
-// ReleaseUnchanged drops this process's lease on a plan whose claim marked
-// it uncertain (PlanWork.Marked, not Uncertain) when the worker changed
-// nothing on the platform: the mark is undone with the lease.
-func (db *DB) ReleaseUnchanged(ctx context.Context, planID int64) error {
-	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ? AND lease_holder = ?", planID, db.holder).
-		Updates(map[string]any{"lease_until": nil, "lease_holder": nil, "state_uncertain": false}).Error
-}
-
-// NotePlatformState records the state a failed attempt left on the
-// platform when the platform answered every call (so nothing happened that
-// svahub did not see) and clears the uncertainty.
-func (db *DB) NotePlatformState(ctx context.Context, planID int64, state svahub.AccessState, expiry svahub.Date) error {
-	return db.gorm.WithContext(ctx).Model(&planStateRow{}).Where("id = ?", planID).
-		Updates(map[string]any{"platform_state": string(state), "platform_expiry": string(expiry), "state_uncertain": false}).Error
-}
-
-// MarkUncertain records, before a worker changes anything on the platform,
-// that the recorded platform state may stop being true until the worker
-// completes; CompletePlan and FailPlan clear it.
-func (db *DB) MarkUncertain(ctx context.Context, planID int64) error {
-	_, err := db.sql.ExecContext(ctx, db.rebind(`UPDATE platform_plans SET state_uncertain = TRUE WHERE id = ?`), planID)
-	return err
 }
 
 // PendingPlans returns plans of active integrations whose desired state was
