@@ -13,6 +13,7 @@ import (
 	"github.com/svahub/svahub/internal/secret"
 	"github.com/svahub/svahub/internal/store"
 	"github.com/svahub/svahub/internal/store/storetest"
+	"github.com/svahub/svahub/internal/svahub"
 )
 
 // twoProcesses is a fresh database opened by two processes (p1, p2) on
@@ -104,6 +105,32 @@ func confLeases() []confCase {
 			_, ok, err = e.db.ClaimPlan(e.ctx, plan, 15*time.Second)
 			require.NoError(t, err)
 			require.False(t, ok, "p1's release leaves p2's lease alone")
+		}},
+		{"Provision/CompletePlans/AfterTakeover", func(t *testing.T, d string) {
+			// Found by a hostile review: a worker whose lease expired while
+			// its completion waited (renewals failing, the group commit's
+			// wait) overwrote the plan another process had taken over.
+			e := newTwoProcesses(t, d)
+			_, pkg := e.catalogue()
+			_, plan, _ := e.subscription(903, pkg.ID, "2027-05-01")
+			w := e.claim(plan) // a lease of a minute
+			e.clock.Advance(2 * time.Minute)
+			w2, ok, err := e.p2.ClaimPlan(e.ctx, plan, 15*time.Second)
+			require.NoError(t, err)
+			require.True(t, ok, "p2 takes the expired lease over")
+			require.NoError(t, e.db.CompletePlan(e.ctx, plan, w.Version, svahub.AccessActive, "2027-05-01", true))
+			var applied int64
+			var holder *string
+			require.NoError(t, e.raw.QueryRowContext(e.ctx, e.rebind(`SELECT applied_version, lease_holder FROM platform_plans WHERE id = ?`), plan).
+				Scan(&applied, &holder))
+			require.Equal(t, w2.AppliedVersion, applied, "p1's late completion leaves p2's plan alone")
+			require.NotNil(t, holder)
+			require.Equal(t, "p2", *holder)
+			require.NoError(t, e.p2.CompletePlan(e.ctx, plan, w2.Version, svahub.AccessActive, "2027-05-01", true))
+			require.NoError(t, e.raw.QueryRowContext(e.ctx, e.rebind(`SELECT applied_version, lease_holder FROM platform_plans WHERE id = ?`), plan).
+				Scan(&applied, &holder))
+			require.Equal(t, w2.Version, applied, "the holder's completion is recorded")
+			require.Nil(t, holder)
 		}},
 		{"Leases/Heartbeat", func(t *testing.T, d string) {
 			e := newTwoProcesses(t, d)

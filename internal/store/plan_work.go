@@ -433,7 +433,7 @@ func (db *DB) completeChunk(ctx context.Context, tx *gorm.DB, cs []Completion, n
 	for _, c := range cs {
 		args = append(args, c.PlanID, c.Version, string(c.State), string(c.Expiry), c.Resolved)
 	}
-	args = append(args, db.holder, db.holder, now)
+	args = append(args, db.holder, db.holder, now, db.holder)
 	row := `(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BOOLEAN))`
 	q := strings.Replace(qCompletePlans, "?values", row+strings.Repeat(", "+row, len(cs)-1), 1)
 	_, err := SQLTx(tx).ExecContext(ctx, db.rebind(q), args...)
@@ -441,13 +441,16 @@ func (db *DB) completeChunk(ctx context.Context, tx *gorm.DB, cs []Completion, n
 }
 
 // qCompletePlans completes the plans listed in ?values, rows of (plan,
-// version, state, expiry, resolved). A newer version stays pending.
+// version, state, expiry, resolved). A newer version stays pending. A
+// plan another process holds now (this one's lease expired and it took
+// the plan over) is left to it: its claim marked it uncertain, and its
+// worker may be calling the platform.
 const qCompletePlans = `WITH v (pid, ver, st, exp, res) AS (VALUES ?values)
 	UPDATE platform_plans SET applied_version = CASE WHEN applied_version < v.ver THEN v.ver ELSE applied_version END,
 	platform_state = v.st, platform_expiry = v.exp, state_uncertain = FALSE,
 	last_error = CASE WHEN v.res THEN '' ELSE last_error END, error_version = CASE WHEN v.res THEN 0 ELSE error_version END,
 	` + leaseRelease + `, synced_at = ?
-	FROM v WHERE platform_plans.id = v.pid`
+	FROM v WHERE platform_plans.id = v.pid AND (platform_plans.lease_holder IS NULL OR platform_plans.lease_holder = ?)`
 
 // ReleasePlan drops this process's lease on a plan (after a temporary
 // failure, or when there is nothing to do). A lease another process took
