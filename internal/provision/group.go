@@ -17,9 +17,12 @@ const maxGroup = 256
 // group commit starts. Platform calls paced by a rate limit end one by
 // one (every 2 ms at 500 req/s), so without it most completions would
 // commit alone: one durable commit (a WAL flush, about 200 µs of
-// PostgreSQL CPU) and six statements per plan. 20 ms gathers about ten
-// at that rate; a job holds its worker slot that much longer.
-const commitLinger = 20 * time.Millisecond
+// PostgreSQL CPU) and six statements per plan. Longer waits group more
+// but hold each job's worker slot longer, and that slowed a fleet of
+// three workers sharing one platform budget (docs/benchmarks.md section
+// 7: at 10,000 services it took 1.135 × the ideal time with 20 ms, 1.065 ×
+// with 5 ms).
+const commitLinger = 5 * time.Millisecond
 
 // errLead tells a waiting call that it now leads the group.
 var errLead = errors.New("provision: lead the group")
