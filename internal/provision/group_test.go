@@ -145,6 +145,8 @@ func TestGroupCommitLingers(t *testing.T) {
 		batches.Add(1) // an instant commit: without the wait, each completion would find the committer idle
 		return nil
 	})
+	require.Equal(t, commitLinger, g.linger)
+	g.linger = 50 * time.Millisecond // the mechanism, with room for a loaded machine's sleeps
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
