@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"testing"
@@ -22,6 +23,9 @@ type twoProcesses struct {
 	*confEnv
 	p2  *store.DB
 	raw *sql.DB
+	dsn string
+	// open opens one more process on the database at dsn.
+	open func(id, dsn string) *store.DB
 }
 
 func newTwoProcesses(t *testing.T, dialect string) *twoProcesses {
@@ -29,7 +33,7 @@ func newTwoProcesses(t *testing.T, dialect string) *twoProcesses {
 	dsn := storetest.DSN(t, dialect)
 	clk := newConfClock()
 	q := &confQueue{}
-	open := func(id string) *store.DB {
+	open := func(id, dsn string) *store.DB {
 		box, err := secret.NewBox(storetest.Key)
 		require.NoError(t, err)
 		db, err := store.Open(context.Background(), dialect, dsn, store.Options{Sealer: box, Now: clk.Now, Location: time.UTC,
@@ -38,12 +42,12 @@ func newTwoProcesses(t *testing.T, dialect string) *twoProcesses {
 		t.Cleanup(func() { _ = db.Close() })
 		return db
 	}
-	p1 := open("p1")
+	p1 := open("p1", dsn)
 	require.NoError(t, p1.Migrate(context.Background()))
 	raw, err := store.OpenRaw(context.Background(), dialect, dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = raw.Close() })
-	return &twoProcesses{confEnv: &confEnv{t: t, ctx: context.Background(), db: p1, clock: clk, queue: q}, p2: open("p2"), raw: raw}
+	return &twoProcesses{confEnv: &confEnv{t: t, ctx: context.Background(), db: p1, clock: clk, queue: q}, p2: open("p2", dsn), raw: raw, dsn: dsn, open: open}
 }
 
 // runningJob inserts a River job running in process attemptedBy.
@@ -63,6 +67,32 @@ func (e *twoProcesses) jobState(id int64) string {
 	var st string
 	require.NoError(e.t, e.raw.QueryRowContext(e.ctx, `SELECT state FROM river_job WHERE id = `+strconv.FormatInt(id, 10)).Scan(&st))
 	return st
+}
+
+// heapOrderedPlans makes two plans a < b held by p whose live row
+// versions are in the opposite order in the heap (a was updated last).
+func (e *twoProcesses) heapOrderedPlans(p *store.DB) (a, b int64) {
+	e.t.Helper()
+	_, pkg := e.catalogue()
+	_, a, _ = e.subscription(904, pkg.ID, "2027-05-01")
+	_, b, _ = e.subscription(905, pkg.ID, "2027-05-01")
+	require.Less(e.t, a, b)
+	for _, plan := range []int64{a, b} {
+		_, ok, err := p.ClaimPlan(e.ctx, plan, time.Minute)
+		require.NoError(e.t, err)
+		require.True(e.t, ok)
+	}
+	_, err := e.raw.ExecContext(e.ctx, `UPDATE platform_plans SET reconciled_at = now() WHERE id = $1`, a)
+	require.NoError(e.t, err)
+	return a, b
+}
+
+// heapScanner opens a process whose statements scan tables in heap order,
+// as a bitmap scan of a large chunk does (pgx passes the URL's other
+// parameters as the session's settings).
+func (e *twoProcesses) heapScanner(id string) *store.DB {
+	e.t.Helper()
+	return e.open(id, e.dsn+"&enable_indexscan=off&enable_bitmapscan=off")
 }
 
 func confLeases() []confCase {
@@ -105,6 +135,50 @@ func confLeases() []confCase {
 			_, ok, err = e.db.ClaimPlan(e.ctx, plan, 15*time.Second)
 			require.NoError(t, err)
 			require.False(t, ok, "p1's release leaves p2's lease alone")
+		}},
+		{"Leases/RenewLeases/Retire/NoDeadlockWithOrderedLocker", func(t *testing.T, d string) {
+			// Found in the debt benchmark's server log: a renewal locked its
+			// plans in heap order and deadlocked with a group commit, which
+			// locks them in id order (each deadlock stalls both for a
+			// second). Retire, which releases every lease, did the same.
+			if d != store.DialectPostgres {
+				t.Skip("SQLite has one writer at a time: no row locks to order")
+			}
+			ops := map[string]func(p *store.DB, plans []int64) error{
+				"RenewLeases": func(p *store.DB, plans []int64) error {
+					kept, _, err := p.RenewLeases(context.Background(), time.Minute, plans, nil)
+					if err == nil && len(kept) != len(plans) {
+						err = fmt.Errorf("renewed %v of %v", kept, plans)
+					}
+					return err
+				},
+				"Retire": func(p *store.DB, _ []int64) error { return p.Retire(context.Background()) },
+			}
+			for name, op := range ops {
+				t.Run(name, func(t *testing.T) {
+					e := newTwoProcesses(t, d)
+					p3 := e.heapScanner("p3")
+					a, b := e.heapOrderedPlans(p3)
+					locker, err := e.raw.BeginTx(e.ctx, nil) // as CompletePlans: a, then b
+					require.NoError(t, err)
+					defer func() { _ = locker.Rollback() }()
+					lock := func(id int64) error {
+						_, err := locker.ExecContext(e.ctx, `SELECT id FROM platform_plans WHERE id = $1 FOR NO KEY UPDATE`, id)
+						return err
+					}
+					require.NoError(t, lock(a))
+					done := make(chan error, 1)
+					go func() { done <- op(p3, []int64{a, b}) }()
+					time.Sleep(200 * time.Millisecond) // the operation waits for a
+					// Shorter than deadlock_timeout: with a cycle, the locker
+					// times out before the operation is aborted (and retried).
+					_, err = locker.ExecContext(e.ctx, `SET LOCAL lock_timeout = '700ms'`)
+					require.NoError(t, err)
+					require.NoError(t, lock(b), "the ordered locker gets b: the operation waits for a without holding b")
+					require.NoError(t, locker.Commit())
+					require.NoError(t, <-done)
+				})
+			}
 		}},
 		{"Provision/CompletePlans/AfterTakeover", func(t *testing.T, d string) {
 			// Found by a hostile review: a worker whose lease expired while

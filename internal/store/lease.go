@@ -43,15 +43,25 @@ func (db *DB) RenewLeases(ctx context.Context, ttl time.Duration, plans, account
 	return keptPlans, keptAccounts, err
 }
 
-// renew extends the leases of ids in table held by this process.
+// renew extends the leases of ids in table held by this process. On
+// PostgreSQL it locks the rows in id order first, as every writer of
+// several plans does: an UPDATE alone locks them in scan order (heap
+// order for a large chunk) and deadlocked with the group commit.
 func (db *DB) renew(ctx context.Context, table string, now time.Time, ttl time.Duration, ids []int64) ([]int64, error) {
 	var kept []int64
+	lease := []any{now.Add(ttl), db.holder, now}
 	for _, chunk := range chunks(ids, 500) {
-		q := `UPDATE ` + table + ` SET lease_until = ? WHERE lease_holder = ? AND lease_until >= ? AND id IN (?` +
-			strings.Repeat(",?", len(chunk)-1) + `) RETURNING id`
-		args := []any{now.Add(ttl), db.holder, now}
-		for _, id := range chunk {
-			args = append(args, id)
+		in := `id IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		idArgs := make([]any, len(chunk))
+		for i, id := range chunk {
+			idArgs[i] = id
+		}
+		q := `UPDATE ` + table + ` SET lease_until = ? WHERE lease_holder = ? AND lease_until >= ? AND ` + in + ` RETURNING id`
+		args := append(lease[:len(lease):len(lease)], idArgs...)
+		if db.dialect == DialectPostgres {
+			q = `WITH l AS (SELECT id FROM ` + table + ` WHERE ` + in + ` ORDER BY id FOR NO KEY UPDATE)
+				UPDATE ` + table + ` t SET lease_until = ? FROM l WHERE t.id = l.id AND t.lease_holder = ? AND t.lease_until >= ? RETURNING t.id`
+			args = append(idArgs, lease...)
 		}
 		rows, err := db.sql.QueryContext(ctx, db.rebind(q), args...)
 		if err != nil {
@@ -111,13 +121,18 @@ func (db *DB) RescueDeadWorkers(ctx context.Context, staleAfter time.Duration) (
 
 // Retire is a process's last word on a graceful stop: it releases every
 // plan and account lease it still holds and backdates its heartbeat, so
-// the other processes take over anything it left at once.
+// the other processes take over anything it left at once. On PostgreSQL
+// the rows are locked in id order first (see renew).
 func (db *DB) Retire(ctx context.Context) error {
 	return db.tx(ctx, func(gtx *gorm.DB) error {
 		tx := SQLTx(gtx)
 		for _, table := range []string{"platform_plans", "platform_accounts"} {
-			if _, err := tx.ExecContext(ctx, db.rebind(`UPDATE `+table+` SET lease_until = NULL, lease_holder = NULL
-				WHERE lease_holder = ?`), db.holder); err != nil {
+			q := `UPDATE ` + table + ` SET lease_until = NULL, lease_holder = NULL WHERE lease_holder = ?`
+			if db.dialect == DialectPostgres {
+				q = `WITH l AS (SELECT id FROM ` + table + ` WHERE lease_holder = $1 ORDER BY id FOR NO KEY UPDATE)
+					UPDATE ` + table + ` t SET lease_until = NULL, lease_holder = NULL FROM l WHERE t.id = l.id AND t.lease_holder = $1`
+			}
+			if _, err := tx.ExecContext(ctx, db.rebind(q), db.holder); err != nil {
 				return err
 			}
 		}
