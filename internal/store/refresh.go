@@ -1,6 +1,8 @@
 package store
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 
 	"gorm.io/gorm"
@@ -74,20 +76,41 @@ type liveAccess struct {
 }
 
 // liveAccesses loads the accesses not cancelled of the given services.
+// The services' subscriptions are read first and their accesses by
+// subscription id: both lookups follow an index, where one join let
+// PostgreSQL hash the whole accesses table for every 500 services.
 func liveAccesses(tx *gorm.DB, serviceIDs []int64) ([]liveAccess, error) {
+	type sub struct {
+		ID        int64
+		ServiceID int64
+		Cancelled bool
+	}
 	var accs []liveAccess
 	for _, chunk := range chunks(serviceIDs, 500) {
-		var part []liveAccess
-		err := tx.Table("accesses a").
-			Select("a.id, a.subscription_id, a.product_code, a.integration_id, a.plan_id, a.desired_state, a.last_error, s.service_id, s.cancelled_at IS NOT NULL AS sub_cancelled").
-			Joins("JOIN subscriptions s ON s.id = a.subscription_id").
-			Where("s.service_id IN ? AND a.desired_state <> ?", chunk, string(svahub.AccessCancelled)).
-			Order("a.id").Scan(&part).Error
-		if err != nil {
+		var subs []sub
+		if err := tx.Model(&subscriptionRow{}).Select("id, service_id, cancelled_at IS NOT NULL AS cancelled").
+			Where("service_id IN ?", chunk).Scan(&subs).Error; err != nil {
 			return nil, err
 		}
-		accs = append(accs, part...)
+		bySub := make(map[int64]sub, len(subs))
+		subIDs := make([]int64, len(subs))
+		for i, s := range subs {
+			bySub[s.ID], subIDs[i] = s, s.ID
+		}
+		for _, ids := range chunks(subIDs, 500) {
+			var part []liveAccess
+			if err := tx.Model(&accessRow{}).Select("id, subscription_id, product_code, integration_id, plan_id, desired_state, last_error").
+				Where("subscription_id IN ? AND desired_state <> ?", ids, string(svahub.AccessCancelled)).Scan(&part).Error; err != nil {
+				return nil, err
+			}
+			for i := range part {
+				s := bySub[part[i].SubscriptionID]
+				part[i].ServiceID, part[i].SubCancelled = s.ServiceID, s.Cancelled
+			}
+			accs = append(accs, part...)
+		}
 	}
+	slices.SortFunc(accs, func(a, b liveAccess) int { return cmp.Compare(a.ID, b.ID) })
 	return accs, nil
 }
 
