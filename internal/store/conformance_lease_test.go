@@ -95,6 +95,18 @@ func (e *twoProcesses) heapScanner(id string) *store.DB {
 	return e.open(id, e.dsn+"&enable_indexscan=off&enable_bitmapscan=off")
 }
 
+// waitForLockWait waits (up to 5 s) until a statement of this database
+// containing text waits for a row lock.
+func (e *twoProcesses) waitForLockWait(text string) {
+	e.t.Helper()
+	require.Eventually(e.t, func() bool {
+		var n int
+		require.NoError(e.t, e.raw.QueryRowContext(e.ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND position($1 in query) > 0`, text).Scan(&n))
+		return n > 0
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
 func confLeases() []confCase {
 	return []confCase{
 		{"Leases/ProcessID", func(t *testing.T, d string) {
@@ -169,7 +181,7 @@ func confLeases() []confCase {
 					require.NoError(t, lock(a))
 					done := make(chan error, 1)
 					go func() { done <- op(p3, []int64{a, b}) }()
-					time.Sleep(200 * time.Millisecond) // the operation waits for a
+					e.waitForLockWait("lease_holder") // the operation waits for a
 					// Shorter than deadlock_timeout: with a cycle, the locker
 					// times out before the operation is aborted (and retried).
 					_, err = locker.ExecContext(e.ctx, `SET LOCAL lock_timeout = '700ms'`)

@@ -59,9 +59,9 @@ func (db *DB) renew(ctx context.Context, table string, now time.Time, ttl time.D
 		q := `UPDATE ` + table + ` SET lease_until = ? WHERE lease_holder = ? AND lease_until >= ? AND ` + in + ` RETURNING id`
 		args := append(lease[:len(lease):len(lease)], idArgs...)
 		if db.dialect == DialectPostgres {
-			q = `WITH l AS (SELECT id FROM ` + table + ` WHERE ` + in + ` ORDER BY id FOR NO KEY UPDATE)
+			q = `WITH l AS (SELECT id FROM ` + table + ` WHERE lease_holder = ? AND ` + in + ` ORDER BY id FOR NO KEY UPDATE)
 				UPDATE ` + table + ` t SET lease_until = ? FROM l WHERE t.id = l.id AND t.lease_holder = ? AND t.lease_until >= ? RETURNING t.id`
-			args = append(idArgs, lease...)
+			args = append(append([]any{db.holder}, idArgs...), lease...)
 		}
 		rows, err := db.sql.QueryContext(ctx, db.rebind(q), args...)
 		if err != nil {
