@@ -17,12 +17,12 @@ const maxGroup = 256
 // group commit starts. Platform calls paced by a rate limit end one by
 // one (every 2 ms at 500 req/s), so without it most completions would
 // commit alone: one durable commit (a WAL flush, about 200 µs of
-// PostgreSQL CPU) and six statements per plan. Longer waits group more
-// but hold each job's worker slot longer, and that slowed a fleet of
-// three workers sharing one platform budget (docs/benchmarks.md section
-// 7: at 10,000 services it took 1.135 × the ideal time with 20 ms, 1.065 ×
-// with 5 ms).
-const commitLinger = 5 * time.Millisecond
+// PostgreSQL CPU) and six statements per plan. A job holds its worker
+// slot for the wait; a three-worker fleet sharing one platform budget
+// keeps its pace with 20 ms (docs/benchmarks.md section 8: the slowdown
+// section 7 blamed on the wait came from lease renewals deadlocking with
+// group commits and from slow status batches).
+const commitLinger = 20 * time.Millisecond
 
 // errLead tells a waiting call that it now leads the group.
 var errLead = errors.New("provision: lead the group")
