@@ -73,6 +73,48 @@ func (db *DB) resolvePlan(tx *gorm.DB, svc *serviceRow, integ integKey, code str
 	return plan.ID, "", nil
 }
 
+// planMember is an access of a platform plan, with its subscription's
+// expiry.
+type planMember struct {
+	PlanID         int64
+	SubscriptionID int64
+	DesiredState   string
+	ExpiresOn      string
+}
+
+// planMembers reads the accesses of the plans (≤ 500) and their
+// subscriptions' expiry, sorted by plan: two indexed lookups, where one
+// join let PostgreSQL scan the whole accesses table.
+func planMembers(tx *gorm.DB, planIDs []int64) ([]planMember, error) {
+	var ms []planMember
+	if err := tx.Model(&accessRow{}).Select("plan_id, subscription_id, desired_state").
+		Where("plan_id IN ?", planIDs).Scan(&ms).Error; err != nil {
+		return nil, err
+	}
+	subIDs := map[int64]bool{}
+	for _, m := range ms {
+		subIDs[m.SubscriptionID] = true
+	}
+	expiry := make(map[int64]string, len(subIDs))
+	for _, chunk := range chunks(keys(subIDs), 500) {
+		var part []struct {
+			ID        int64
+			ExpiresOn string
+		}
+		if err := tx.Model(&subscriptionRow{}).Select("id, expires_on").Where("id IN ?", chunk).Scan(&part).Error; err != nil {
+			return nil, err
+		}
+		for _, p := range part {
+			expiry[p.ID] = p.ExpiresOn
+		}
+	}
+	for i := range ms {
+		ms[i].ExpiresOn = expiry[ms[i].SubscriptionID]
+	}
+	slices.SortFunc(ms, func(a, b planMember) int { return cmp.Compare(a.PlanID, b.PlanID) })
+	return ms, nil
+}
+
 // aggregatePlans recomputes each shared plan's desired state and expiry
 // (svahub.AggregatePlan of its accesses); plans that changed get a new
 // version and are returned. A plan with no access left is skipped.
@@ -89,17 +131,10 @@ func (db *DB) aggregatePlans(tx *gorm.DB, planIDs []int64) ([]int64, error) {
 		}
 		// Members are read after the locks are held, so (in READ COMMITTED)
 		// they include what the last holder of each lock committed.
-		type member struct {
-			PlanID       int64
-			DesiredState string
-			ExpiresOn    string
-		}
-		var ms []member
-		if err := tx.Table("accesses a").Select("a.plan_id, a.desired_state, s.expires_on").
-			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id IN ?", chunk).Scan(&ms).Error; err != nil {
+		ms, err := planMembers(tx, chunk)
+		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(ms, func(a, b member) int { return cmp.Compare(a.PlanID, b.PlanID) })
 		groups := map[svahub.PlanAggregate][]int64{}
 		var order []svahub.PlanAggregate
 		var buf []svahub.PlanMember

@@ -275,21 +275,31 @@ func (db *DB) applyStatuses(tx *gorm.DB, cond string, args ...any) error {
 	return nil
 }
 
+// accessViews returns, per subscription, what its status needs of each
+// of its accesses (in access id order). The accesses and their plans are
+// read by two indexed lookups: one join let PostgreSQL scan the whole
+// accesses table for a batch's 500 subscriptions.
 func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, error) {
 	type row struct {
+		ID             int64
 		SubscriptionID int64
 		DesiredState   string
 		LastError      string
 		PlanID         *int64
-		Version        *int64
-		AppliedVersion *int64
-		PlanError      *string
 	}
 	var rows []row
-	err := tx.Table("accesses a").
-		Select("a.subscription_id, a.desired_state, a.last_error, a.plan_id, p.version, p.applied_version, p.last_error AS plan_error").
-		Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").
-		Where("a.subscription_id IN ?", subIDs).Order("a.id").Scan(&rows).Error
+	if err := tx.Model(&accessRow{}).Select("id, subscription_id, desired_state, last_error, plan_id").
+		Where("subscription_id IN ?", subIDs).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.ID, b.ID) })
+	planIDs := map[int64]bool{}
+	for _, r := range rows {
+		if r.PlanID != nil {
+			planIDs[*r.PlanID] = true
+		}
+	}
+	plans, err := planSyncs(tx, keys(planIDs))
 	if err != nil {
 		return nil, err
 	}
@@ -297,12 +307,37 @@ func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, er
 	for _, r := range rows {
 		v := svahub.AccessView{Desired: svahub.AccessState(r.DesiredState), Error: r.LastError}
 		if r.PlanID != nil {
-			v.Synced = *r.Version == *r.AppliedVersion
-			if v.Error == "" && r.PlanError != nil {
-				v.Error = *r.PlanError
+			p := plans[*r.PlanID]
+			v.Synced = p.Version == p.AppliedVersion
+			if v.Error == "" {
+				v.Error = p.LastError
 			}
 		}
 		out[r.SubscriptionID] = append(out[r.SubscriptionID], v)
+	}
+	return out, nil
+}
+
+// planSync is what a subscription's status needs of a platform plan.
+type planSync struct {
+	ID             int64
+	Version        int64
+	AppliedVersion int64
+	LastError      string
+}
+
+// planSyncs reads the platform plans ids (by primary key, 500 at a time).
+func planSyncs(tx *gorm.DB, ids []int64) (map[int64]planSync, error) {
+	out := make(map[int64]planSync, len(ids))
+	for _, chunk := range chunks(ids, 500) {
+		var part []planSync
+		if err := tx.Model(&planStateRow{}).Select("id, version, applied_version, last_error").
+			Where("id IN ?", chunk).Scan(&part).Error; err != nil {
+			return nil, err
+		}
+		for _, p := range part {
+			out[p.ID] = p
+		}
 	}
 	return out, nil
 }
