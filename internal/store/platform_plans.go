@@ -83,10 +83,17 @@ type planMember struct {
 }
 
 // planMembers reads the accesses of the plans (≤ 500) and their
-// subscriptions' expiry, sorted by plan: two indexed lookups, where one
-// join let PostgreSQL scan the whole accesses table.
+// subscriptions' expiry, sorted by plan. On PostgreSQL: two indexed
+// lookups, where one join let the planner scan the whole accesses table;
+// SQLite runs the join (see liveAccessesJoined).
 func planMembers(tx *gorm.DB, planIDs []int64) ([]planMember, error) {
 	var ms []planMember
+	if tx.Dialector.Name() == DialectSQLite { // one join: see liveAccessesJoined
+		err := tx.Table("accesses a").Select("a.plan_id, a.subscription_id, a.desired_state, s.expires_on").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").Where("a.plan_id IN ?", planIDs).Scan(&ms).Error
+		slices.SortFunc(ms, func(a, b planMember) int { return cmp.Compare(a.PlanID, b.PlanID) })
+		return ms, err
+	}
 	if err := tx.Model(&accessRow{}).Select("plan_id, subscription_id, desired_state").
 		Where("plan_id IN ?", planIDs).Scan(&ms).Error; err != nil {
 		return nil, err

@@ -80,6 +80,9 @@ type liveAccess struct {
 // subscription id: both lookups follow an index, where one join let
 // PostgreSQL hash the whole accesses table for every 500 services.
 func liveAccesses(tx *gorm.DB, serviceIDs []int64) ([]liveAccess, error) {
+	if tx.Dialector.Name() == DialectSQLite {
+		return liveAccessesJoined(tx, serviceIDs)
+	}
 	type sub struct {
 		ID        int64
 		ServiceID int64
@@ -109,6 +112,27 @@ func liveAccesses(tx *gorm.DB, serviceIDs []int64) ([]liveAccess, error) {
 			}
 			accs = append(accs, part...)
 		}
+	}
+	slices.SortFunc(accs, func(a, b liveAccess) int { return cmp.Compare(a.ID, b.ID) })
+	return accs, nil
+}
+
+// liveAccessesJoined is liveAccesses in one join per chunk, as SQLite
+// (whose planner follows the indexes, and where every statement costs
+// svahub's own CPU) runs it best.
+func liveAccessesJoined(tx *gorm.DB, serviceIDs []int64) ([]liveAccess, error) {
+	var accs []liveAccess
+	for _, chunk := range chunks(serviceIDs, 500) {
+		var part []liveAccess
+		err := tx.Table("accesses a").
+			Select("a.id, a.subscription_id, a.product_code, a.integration_id, a.plan_id, a.desired_state, a.last_error, s.service_id, s.cancelled_at IS NOT NULL AS sub_cancelled").
+			Joins("JOIN subscriptions s ON s.id = a.subscription_id").
+			Where("s.service_id IN ? AND a.desired_state <> ?", chunk, string(svahub.AccessCancelled)).
+			Scan(&part).Error
+		if err != nil {
+			return nil, err
+		}
+		accs = append(accs, part...)
 	}
 	slices.SortFunc(accs, func(a, b liveAccess) int { return cmp.Compare(a.ID, b.ID) })
 	return accs, nil
@@ -276,23 +300,54 @@ func (db *DB) applyStatuses(tx *gorm.DB, cond string, args ...any) error {
 }
 
 // accessViews returns, per subscription, what its status needs of each
-// of its accesses (in access id order). The accesses and their plans are
-// read by two indexed lookups: one join let PostgreSQL scan the whole
-// accesses table for a batch's 500 subscriptions.
+// of its accesses (in access id order).
 func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, error) {
-	type row struct {
-		ID             int64
-		SubscriptionID int64
-		DesiredState   string
-		LastError      string
-		PlanID         *int64
+	rows, err := accessViewRows(tx, subIDs)
+	if err != nil {
+		return nil, err
 	}
-	var rows []row
+	out := make(map[int64][]svahub.AccessView, len(subIDs))
+	for _, r := range rows {
+		v := svahub.AccessView{Desired: svahub.AccessState(r.DesiredState), Error: r.LastError}
+		if r.PlanID != nil {
+			v.Synced = r.Version == r.AppliedVersion
+			if v.Error == "" {
+				v.Error = r.PlanError
+			}
+		}
+		out[r.SubscriptionID] = append(out[r.SubscriptionID], v)
+	}
+	return out, nil
+}
+
+// accessViewRow is an access with its platform plan's sync state.
+type accessViewRow struct {
+	ID             int64
+	SubscriptionID int64
+	DesiredState   string
+	LastError      string
+	PlanID         *int64
+	Version        int64
+	AppliedVersion int64
+	PlanError      string
+}
+
+// accessViewRows reads the accesses of the subscriptions and their plans,
+// in access id order. On PostgreSQL it takes two indexed lookups: one
+// join let the planner scan the whole accesses table for a batch's 500
+// subscriptions. SQLite runs the join (see liveAccessesJoined).
+func accessViewRows(tx *gorm.DB, subIDs []int64) ([]accessViewRow, error) {
+	var rows []accessViewRow
+	if tx.Dialector.Name() == DialectSQLite {
+		err := tx.Table("accesses a").Select("a.id, a.subscription_id, a.desired_state, a.last_error, a.plan_id, "+
+			"COALESCE(p.version, 0) AS version, COALESCE(p.applied_version, 0) AS applied_version, COALESCE(p.last_error, '') AS plan_error").
+			Joins("LEFT JOIN platform_plans p ON p.id = a.plan_id").Where("a.subscription_id IN ?", subIDs).Order("a.id").Scan(&rows).Error
+		return rows, err
+	}
 	if err := tx.Model(&accessRow{}).Select("id, subscription_id, desired_state, last_error, plan_id").
 		Where("subscription_id IN ?", subIDs).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(a.ID, b.ID) })
 	planIDs := map[int64]bool{}
 	for _, r := range rows {
 		if r.PlanID != nil {
@@ -303,19 +358,14 @@ func accessViews(tx *gorm.DB, subIDs []int64) (map[int64][]svahub.AccessView, er
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64][]svahub.AccessView, len(subIDs))
-	for _, r := range rows {
-		v := svahub.AccessView{Desired: svahub.AccessState(r.DesiredState), Error: r.LastError}
-		if r.PlanID != nil {
+	for i := range rows {
+		if r := &rows[i]; r.PlanID != nil {
 			p := plans[*r.PlanID]
-			v.Synced = p.Version == p.AppliedVersion
-			if v.Error == "" {
-				v.Error = p.LastError
-			}
+			r.Version, r.AppliedVersion, r.PlanError = p.Version, p.AppliedVersion, p.LastError
 		}
-		out[r.SubscriptionID] = append(out[r.SubscriptionID], v)
 	}
-	return out, nil
+	slices.SortFunc(rows, func(a, b accessViewRow) int { return cmp.Compare(a.ID, b.ID) })
+	return rows, nil
 }
 
 // planSync is what a subscription's status needs of a platform plan.
