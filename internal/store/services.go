@@ -204,29 +204,23 @@ func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
 // skip lists packages already live on the service. It returns the plans
 // that existed before and were aggregated anew.
 func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) ([]int64, error) {
-	ids, err := comboPackages(tx, svc.ComboID)
-	if err != nil || len(ids) == 0 {
+	ctx, stx := tx.Statement.Context, SQLTx(tx)
+	pkgs, err := db.loadComboPackages(ctx, stx, svc.ComboID)
+	if err != nil || len(pkgs) == 0 {
 		return nil, err
 	}
 	cs, err := db.customerService(svc)
 	if err != nil {
 		return nil, err
 	}
-	ctx, stx := tx.Statement.Context, SQLTx(tx)
 	expires := svahub.DefaultExpiry(db.now(), db.loc)
 	var (
 		works   []*attachWork
 		refresh []int64
 	)
-	for _, id := range ids {
-		if skip[id] {
+	for _, pkg := range pkgs {
+		if skip[pkg.ID] || !pkg.Active { // inactive package: the combo skips it
 			continue
-		}
-		pkg, err := db.loadPackage(ctx, stx, id)
-		if svahub.ErrorCode(err) == svahub.EINVALID { // inactive package: the combo skips it
-			continue
-		} else if err != nil {
-			return nil, err
 		}
 		w, err := db.attachOne(ctx, stx, svc, pkg, cs, svahub.OriginCombo, expires)
 		if err != nil {

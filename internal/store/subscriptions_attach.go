@@ -53,6 +53,10 @@ const (
 	LEFT JOIN package_products pp ON pp.package_id = pk.id
 	LEFT JOIN products p ON p.id = pp.product_id`
 	qAttachPackage = `SELECT ` + qPackageCols + ` FROM ` + qPackageJoin + ` WHERE pk.id = ? ORDER BY pp.position`
+	// qComboPackages reads a combo's packages in the combo's order, each
+	// with its products in position order.
+	qComboPackages = `SELECT pk.id, ` + qPackageCols + ` FROM plan_packages cp JOIN (` + qPackageJoin + `)
+	ON pk.id = cp.package_id WHERE cp.plan_id = ? ORDER BY cp.position, pp.position`
 	// qServicePackage locks a service and reads a package in one round trip
 	// (package columns NULL when the package does not exist).
 	qServicePackage = `SELECT s.id, s.plan_id, s.login, s.password_sealed, s.status, s.customer_id, s.customer_code, s.customer_name,
@@ -119,6 +123,38 @@ func (db *DB) loadPackage(ctx context.Context, stx *sql.Tx, id int64) (*pkgInfo,
 		return nil, err
 	}
 	return pkg, checkPackage(pkg)
+}
+
+// loadComboPackages reads the packages of combo id in the combo's order,
+// as loadPackage does one package, in one statement (none for no combo).
+// Inactive packages are included: the caller decides what to skip.
+func (db *DB) loadComboPackages(ctx context.Context, stx *sql.Tx, id *int64) ([]*pkgInfo, error) {
+	if id == nil {
+		return nil, nil
+	}
+	rows, err := stx.QueryContext(ctx, db.rebind(qComboPackages), *id)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []*pkgInfo
+		last int64
+	)
+	for rows.Next() {
+		var (
+			pkgID int64
+			ps    packageScan
+		)
+		if err := rows.Scan(append([]any{&pkgID}, ps.dest()...)...); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		if len(out) == 0 || last != pkgID {
+			out, last = append(out, nil), pkgID
+		}
+		ps.add(&out[len(out)-1], pkgID)
+	}
+	return out, closeRows(rows)
 }
 
 // lockServicePackage locks a service row until the end of the transaction
