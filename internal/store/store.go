@@ -28,7 +28,7 @@ import (
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+	modernc "modernc.org/sqlite" // the pure-Go "sqlite" database/sql driver
 
 	"github.com/svahub/svahub/internal/svahub"
 )
@@ -120,10 +120,11 @@ func Open(ctx context.Context, dialect, dsn string, opts Options) (*DB, error) {
 	)
 	switch dialect {
 	case DialectSQLite:
-		sqlDB, err = sql.Open("sqlite", sqliteDSN(dsn))
+		conn, err := modernc.NewConnector(sqliteDSN(dsn))
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		sqlDB = sql.OpenDB(stmtCacheConnector{conn})
 		// SQLite allows one writer; River's SQLite driver documents a single
 		// connection as the way to avoid SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
