@@ -61,7 +61,12 @@ type stmtCacheConn struct {
 	mu     sync.Mutex
 	byText map[string]*list.Element // of *cachedStmt
 	lru    *list.List               // most recently used first
+	closed bool
 }
+
+// Unwrap returns the driver's own connection (modernc's helpers, such as
+// sqlite.Limit, look through wrappers this way).
+func (c *stmtCacheConn) Unwrap() driver.Conn { return c.sqliteConn }
 
 // cachedStmt is one prepared statement. A statement whose rows are open is
 // busy: the same text run meanwhile (a query inside a rows loop) gets a
@@ -121,7 +126,7 @@ func (c *stmtCacheConn) release(cs *cachedStmt) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cs.busy = false
-	if cs.evicted {
+	if cs.evicted && !c.closed { // a closed connection has no statements left to finalize
 		_ = cs.stmt.Close()
 	}
 }
@@ -173,7 +178,7 @@ func (c *stmtCacheConn) Close() error {
 			_ = cs.stmt.Close()
 		}
 	}
-	c.byText, c.lru = map[string]*list.Element{}, list.New()
+	c.byText, c.lru, c.closed = map[string]*list.Element{}, list.New(), true
 	c.mu.Unlock()
 	return c.sqliteConn.Close()
 }

@@ -139,6 +139,40 @@ func TestStmtCache(t *testing.T) {
 		require.Equal(t, []int64{1, 2}, scanIDs(t)(c.QueryContext(ctx, held)))
 	})
 
+	t.Run("ReturningThroughExec", func(t *testing.T) {
+		t.Parallel()
+		_, c := openCached(t)
+		const ins = `INSERT INTO t (id, v) VALUES (?, 'x') RETURNING id`
+		for i := 1; i <= 3; i++ {
+			_, err := c.ExecContext(ctx, ins, i)
+			require.NoError(t, err)
+		}
+		var id int64
+		require.NoError(t, c.QueryRowContext(ctx, ins, 4).Scan(&id))
+		require.Equal(t, int64(4), id)
+		require.Equal(t, []int64{1, 2, 3, 4}, scanIDs(t)(c.QueryContext(ctx, `SELECT id FROM t ORDER BY id`)))
+	})
+
+	t.Run("CancelledMidRowsThenRunAgain", func(t *testing.T) {
+		t.Parallel()
+		_, c := openCached(t)
+		_, err := c.ExecContext(ctx, `INSERT INTO t (id) VALUES (1), (2), (3)`)
+		require.NoError(t, err)
+		const q = `SELECT id FROM t WHERE id >= ? ORDER BY id`
+		cctx, cancel := context.WithCancel(ctx)
+		rows, err := c.QueryContext(cctx, q, 1)
+		require.NoError(t, err)
+		require.True(t, rows.Next())
+		cancel()
+		for rows.Next() { // read whatever the cancellation leaves
+		}
+		_ = rows.Close()
+		require.Equal(t, []int64{2, 3}, scanIDs(t)(c.QueryContext(ctx, q, 2)), "the statement runs anew with new arguments")
+		_, cs := cacheOf(t, c, q)
+		require.NotNil(t, cs)
+		require.False(t, cs.busy)
+	})
+
 	t.Run("FollowsSchemaChanges", func(t *testing.T) {
 		t.Parallel()
 		_, c := openCached(t)

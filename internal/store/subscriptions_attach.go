@@ -54,9 +54,10 @@ const (
 	LEFT JOIN products p ON p.id = pp.product_id`
 	qAttachPackage = `SELECT ` + qPackageCols + ` FROM ` + qPackageJoin + ` WHERE pk.id = ? ORDER BY pp.position`
 	// qComboPackages reads a combo's packages in the combo's order, each
-	// with its products in position order.
+	// with its products in position order (a package's rows are adjacent
+	// even if two packages share a position).
 	qComboPackages = `SELECT pk.id, ` + qPackageCols + ` FROM plan_packages cp JOIN (` + qPackageJoin + `)
-	ON pk.id = cp.package_id WHERE cp.plan_id = ? ORDER BY cp.position, pp.position`
+	ON pk.id = cp.package_id WHERE cp.plan_id = ? ORDER BY cp.position, cp.package_id, pp.position`
 	// qServicePackage locks a service and reads a package in one round trip
 	// (package columns NULL when the package does not exist).
 	qServicePackage = `SELECT s.id, s.plan_id, s.login, s.password_sealed, s.status, s.customer_id, s.customer_code, s.customer_name,
