@@ -45,6 +45,21 @@ func confComboAttach() []confCase {
 				require.Equal(t, want.subs, got.subs)
 			}
 		}},
+		{"Attach/UpsertService/combo packages sharing a position attach once each", func(t *testing.T, d string) {
+			e := newConfEnv(t, d)
+			integ := e.integration()
+			pro, ebook, tv := e.product(integ.ID, "pro"), e.product(integ.ID, "ebook"), e.product(integ.ID, "tv")
+			a, b := e.pkg(integ.ID, "9.90", pro.ID, tv.ID), e.pkg(integ.ID, "19.90", ebook.ID, tv.ID)
+			_, _, err := e.db.UpsertCombo(e.ctx, 902, svahub.ComboUpdate{Description: ptr("Combo"), Packages: []int64{a.ID, b.ID}})
+			require.NoError(t, err)
+			// Rows written outside the API may tie on position.
+			_, err = e.db.SQL().ExecContext(e.ctx, e.rebind(`UPDATE plan_packages SET position = 0 WHERE plan_id = ?`), 902)
+			require.NoError(t, err)
+			e.comboService(140, svahub.StatusEnabled, ptr(int64(902)))
+			got := e.attachOutcome(140)
+			require.Len(t, got.subs, 2, "one subscription per package")
+			require.Equal(t, []string{"ebook ativo 2027-11-20 v1", "pro ativo 2027-11-20 v1", "tv ativo 2027-11-20 v1"}, got.plans)
+		}},
 		{"Attach/UpsertService/combo replaces an avulso subscription", func(t *testing.T, d string) {
 			e := newConfEnv(t, d)
 			integ := e.integration()
