@@ -152,25 +152,43 @@ func confLeases() []confCase {
 			// Found in the debt benchmark's server log: a renewal locked its
 			// plans in heap order and deadlocked with a group commit, which
 			// locks them in id order (each deadlock stalls both for a
-			// second). Retire, which releases every lease, did the same.
+			// second). Retire, which releases every lease, did the same, as
+			// did an integration's reactivation, which bumps the versions
+			// of the plans it held (UpdateIntegration, enqueueHeld).
 			if d != store.DialectPostgres {
 				t.Skip("SQLite has one writer at a time: no row locks to order")
 			}
-			ops := map[string]func(p *store.DB, plans []int64) error{
-				"RenewLeases": func(p *store.DB, plans []int64) error {
+			ops := map[string]struct {
+				prepare func(e *twoProcesses, integ int64)
+				run     func(p *store.DB, integ int64, plans []int64) error
+				waits   string // text of the statement that waits for a
+			}{
+				"RenewLeases": {run: func(p *store.DB, _ int64, plans []int64) error {
 					kept, _, err := p.RenewLeases(context.Background(), time.Minute, plans, nil)
 					if err == nil && len(kept) != len(plans) {
 						err = fmt.Errorf("renewed %v of %v", kept, plans)
 					}
 					return err
-				},
-				"Retire": func(p *store.DB, _ []int64) error { return p.Retire(context.Background()) },
+				}, waits: "lease_holder"},
+				"Retire": {run: func(p *store.DB, _ int64, _ []int64) error { return p.Retire(context.Background()) }, waits: "lease_holder"},
+				"UpdateIntegration": {prepare: func(e *twoProcesses, integ int64) {
+					_, err := e.db.UpdateIntegration(e.ctx, integ, svahub.IntegrationUpdate{Active: ptr(false)})
+					require.NoError(e.t, err)
+				}, run: func(p *store.DB, integ int64, _ []int64) error {
+					_, err := p.UpdateIntegration(context.Background(), integ, svahub.IntegrationUpdate{Active: ptr(true)})
+					return err
+				}, waits: "platform_plans"},
 			}
 			for name, op := range ops {
 				t.Run(name, func(t *testing.T) {
 					e := newTwoProcesses(t, d)
 					p3 := e.heapScanner("p3")
 					a, b := e.heapOrderedPlans(p3)
+					var integ int64
+					e.scalar(`SELECT integration_id FROM platform_plans WHERE id = ?`, &integ, a)
+					if op.prepare != nil {
+						op.prepare(e, integ)
+					}
 					locker, err := e.raw.BeginTx(e.ctx, nil) // as CompletePlans: a, then b
 					require.NoError(t, err)
 					defer func() { _ = locker.Rollback() }()
@@ -180,8 +198,8 @@ func confLeases() []confCase {
 					}
 					require.NoError(t, lock(a))
 					done := make(chan error, 1)
-					go func() { done <- op(p3, []int64{a, b}) }()
-					e.waitForLockWait("lease_holder") // the operation waits for a
+					go func() { done <- op.run(p3, integ, []int64{a, b}) }()
+					e.waitForLockWait(op.waits) // the operation waits for a
 					// Shorter than deadlock_timeout: with a cycle, the locker
 					// times out before the operation is aborted (and retried).
 					_, err = locker.ExecContext(e.ctx, `SET LOCAL lock_timeout = '700ms'`)

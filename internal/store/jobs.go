@@ -18,8 +18,12 @@ import (
 // Their version is bumped so the new jobs are not taken for duplicates of
 // jobs that are still finishing after finding the integration paused.
 func (db *DB) enqueueHeld(tx *gorm.DB, id int64) error {
+	// The plans are locked in id order before their versions are bumped,
+	// as every writer of several plans locks them (a plain UPDATE locks in
+	// scan order and can deadlock with the group commit).
 	var plans []int64
-	err := tx.Model(&planStateRow{}).Where("integration_id = ? AND version <> applied_version AND error_version <> version AND "+planHasAccess("platform_plans"), id).
+	err := tx.Model(&planStateRow{}).Clauses(lockForUpdate(db.dialect)...).
+		Where("integration_id = ? AND version <> applied_version AND error_version <> version AND "+planHasAccess("platform_plans"), id).
 		Order("id").Pluck("id", &plans).Error
 	if err != nil || len(plans) == 0 {
 		return err
