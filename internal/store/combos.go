@@ -216,13 +216,3 @@ func (db *DB) refreshDebtServices(tx *gorm.DB, id int64) error {
 	}
 	return nil
 }
-
-// comboPackages returns the package ids of combo id (none if unknown).
-func comboPackages(tx *gorm.DB, planID *int64) ([]int64, error) {
-	if planID == nil {
-		return nil, nil
-	}
-	var ids []int64
-	err := tx.Model(&comboPackageRow{}).Where("plan_id = ?", *planID).Order("position").Pluck("package_id", &ids).Error
-	return ids, err
-}

@@ -204,11 +204,20 @@ func (db *DB) returnService(tx *gorm.DB, svc *serviceRow) error {
 // skip lists packages already live on the service. It returns the plans
 // that existed before and were aggregated anew.
 func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]bool) ([]int64, error) {
-	ctx, stx := tx.Statement.Context, SQLTx(tx)
-	pkgs, err := db.loadComboPackages(ctx, stx, svc.ComboID)
-	if err != nil || len(pkgs) == 0 {
+	pkgs, err := db.loadComboPackages(tx.Statement.Context, SQLTx(tx), svc.ComboID)
+	if err != nil {
 		return nil, err
 	}
+	return db.attachPackagesOf(tx, svc, pkgs, skip)
+}
+
+// attachPackagesOf is attachComboPackages with the combo's packages read
+// already (loadComboPackages).
+func (db *DB) attachPackagesOf(tx *gorm.DB, svc *serviceRow, pkgs []*pkgInfo, skip map[int64]bool) ([]int64, error) {
+	if len(pkgs) == 0 {
+		return nil, nil
+	}
+	ctx, stx := tx.Statement.Context, SQLTx(tx)
 	cs, err := db.customerService(svc)
 	if err != nil {
 		return nil, err
@@ -240,22 +249,13 @@ func (db *DB) attachComboPackages(tx *gorm.DB, svc *serviceRow, skip map[int64]b
 // avulso ones are kept. It returns the platform plans whose aggregate may
 // have changed.
 func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
-	want, err := comboPackages(tx, svc.ComboID)
+	pkgs, err := db.loadComboPackages(tx.Statement.Context, SQLTx(tx), svc.ComboID)
 	if err != nil {
 		return nil, err
 	}
-	wantSet, activeSet := make(map[int64]bool, len(want)), map[int64]bool{}
-	for _, p := range want {
-		wantSet[p] = true
-	}
-	if len(want) > 0 {
-		var active []int64
-		if err := tx.Model(&packageRow{}).Where("id IN ? AND active", want).Pluck("id", &active).Error; err != nil {
-			return nil, err
-		}
-		for _, p := range active {
-			activeSet[p] = true
-		}
+	wantSet, activeSet := make(map[int64]bool, len(pkgs)), map[int64]bool{}
+	for _, p := range pkgs {
+		wantSet[p.ID], activeSet[p.ID] = true, p.Active
 	}
 	var live []subscriptionRow
 	if err := tx.Where("service_id = ? AND cancelled_at IS NULL", svc.ID).Order("id").Find(&live).Error; err != nil {
@@ -288,7 +288,7 @@ func (db *DB) changeCombo(tx *gorm.DB, svc *serviceRow) ([]int64, error) {
 	touched = append(touched, kept...)
 	// A plan the combo shares with a cancelled avulso subscription was
 	// aggregated by the attach, with both: it is not aggregated again.
-	done, err := db.attachComboPackages(tx, svc, have)
+	done, err := db.attachPackagesOf(tx, svc, pkgs, have)
 	if err != nil {
 		return nil, err
 	}
